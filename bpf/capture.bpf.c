@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * capture.bpf.c — the kernel half of msgscope.
+ *
+ * Follows the data syscalls of the processes we are asked about, decides per
+ * socket (in the kernel, on its first payload bytes) whether it carries NATS
+ * or HTTP, and ships only those bytes to userspace through one ring buffer.
+ *
+ * Built on syscall tracepoints only, because they exist on every kernel with
+ * CONFIG_FTRACE_SYSCALLS, kprobes or not. Every syscall is split in two:
+ * the enter hook remembers the arguments (fd, buffer) when the fd is a TCP
+ * socket worth following; the exit hook knows how many bytes moved and copies
+ * them. Every event that does not fit in the ring buffer is counted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "msgscope.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+#define MSG_PEEK 2
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by userspace before load. */
+const volatile bool filter_pids = false;
+const volatile bool filter_comm = false;
+const volatile char target_comm[MS_COMM_LEN] = {};
+const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
+const volatile __u32 self_tgid = 0;
+
+/* Connection ids start at 1; 0 means "none". */
+__u64 next_conn_id = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+/* Followed processes (tgids), when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} pids SEC(".maps");
+
+/* --port overrides: local or remote port -> enum ms_proto. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+struct conn_state {
+	__u64 file;          /* struct file * this entry describes */
+	__u64 conn_id;
+	__u64 off[2];        /* stream offsets by enum ms_dir */
+	struct ms_tuple tuple;
+	char comm[MS_COMM_LEN];
+	__u8 proto;          /* enum ms_proto */
+	__u8 role;           /* enum ms_role */
+	__u8 fresh;          /* seen from connect/accept: offsets start at 0 */
+	__u8 guesses;        /* data events looked at while proto unknown */
+	__u32 _pad;
+};
+
+/* TCP sockets of interest, per process and fd. LRU so it never fills up:
+ * sockets closed by process exit never see a close(2). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ms_conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* Arguments of a syscall in progress, from its enter to its exit hook. */
+struct call_args {
+	__u64 buf;           /* buffer, iovec[], msghdr or mmsghdr[] */
+	__u32 fd;
+	__u32 count;         /* iovcnt or vlen */
+	__u16 sc;            /* enum ms_syscall, or SC_CONNECT/SC_ACCEPT */
+	__u16 _pad[3];
+};
+
+#define SC_CONNECT 100
+#define SC_ACCEPT 101
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct call_args);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
+/* ---- which processes ---------------------------------------------------- */
+
+/* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as
+ * pointers, hence the explicit sizes here and in read_tuple(). */
+static __always_inline void leader_comm(char *comm)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	bpf_core_read_str(comm, MS_COMM_LEN, &leader->comm);
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[MS_COMM_LEN] = {};
+
+	leader_comm(comm);
+	for (int i = 0; i < MS_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return false;
+	if (filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+/* ---- which sockets ------------------------------------------------------ */
+
+static __always_inline struct file *fd_to_file(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
+	return file;
+}
+
+/* The sock behind a file if it is a TCP socket over IPv4/IPv6, else NULL. */
+static __always_inline struct sock *file_tcp_sock(struct file *file)
+{
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	struct socket *socket;
+	struct sock *sk;
+	__u16 family;
+
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	socket = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(socket, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM ||
+	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void read_tuple(struct sock *sk, struct ms_tuple *t)
+{
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET) {
+		bpf_core_read(t->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(t->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(t->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(t->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline __u8 port_override(const struct ms_tuple *t)
+{
+	__u8 *p = bpf_map_lookup_elem(&ports, &t->rport);
+
+	if (!p)
+		p = bpf_map_lookup_elem(&ports, &t->lport);
+	return p ? *p : MS_PROTO_UNKNOWN;
+}
+
+/*
+ * The state of (tgid, fd), built on first sight. An entry is trusted only
+ * while the fd still holds the same struct file: fds are reused, and dup2()
+ * replaces one without a close(2) we could see.
+ */
+static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
+{
+	struct ms_conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_state *st, init = {};
+	struct file *file = fd_to_file(fd);
+	struct sock *sk;
+
+	if (!file)
+		return NULL;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (st && st->file == (__u64)file && role == MS_ROLE_UNKNOWN)
+		return st;
+	sk = file_tcp_sock(file);
+	if (!sk) {
+		if (st)
+			bpf_map_delete_elem(&conns, &key);
+		return NULL;
+	}
+	init.file = (__u64)file;
+	init.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
+	init.role = role;
+	init.fresh = role != MS_ROLE_UNKNOWN;
+	read_tuple(sk, &init.tuple);
+	init.proto = port_override(&init.tuple);
+	leader_comm(init.comm);
+	if (bpf_map_update_elem(&conns, &key, &init, BPF_ANY)) {
+		stat_add(MS_STAT_CONN_FULL, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+/* ---- protocol guess on a connection's first bytes ----------------------- */
+
+static __always_inline bool has_prefix(const char *buf, const char *pfx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (c != pfx[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Strong NATS ops name the protocol on their own. PING/PONG/+OK/-ERR are
+ * also spoken by e.g. Redis, so they only decide on a connection we saw
+ * from its start (where the server's INFO comes first anyway).
+ */
+static __always_inline __u8 guess_proto(const char b[8], __u32 len, bool fresh)
+{
+	if (len >= 5 && (has_prefix(b, "INFO ", 5) || has_prefix(b, "PUB ", 4) ||
+			 has_prefix(b, "SUB ", 4) || has_prefix(b, "MSG ", 4) ||
+			 has_prefix(b, "HPUB ", 5) || has_prefix(b, "HMSG ", 5) ||
+			 has_prefix(b, "UNSUB ", 6)))
+		return MS_PROTO_NATS;
+	if (len >= 5 && (has_prefix(b, "GET ", 4) || has_prefix(b, "PUT ", 4) ||
+			 has_prefix(b, "POST ", 5) || has_prefix(b, "HEAD ", 5) ||
+			 has_prefix(b, "HTTP/1.", 7) || has_prefix(b, "PATCH ", 6) ||
+			 has_prefix(b, "TRACE ", 6) || has_prefix(b, "DELETE ", 7) ||
+			 has_prefix(b, "OPTIONS ", 8)))
+		return MS_PROTO_HTTP;
+	if (fresh && len >= 4 && (has_prefix(b, "PING", 4) ||
+				  has_prefix(b, "PONG", 4) ||
+				  has_prefix(b, "+OK", 3) ||
+				  has_prefix(b, "-ERR", 4)))
+		return MS_PROTO_NATS;
+	return MS_PROTO_UNKNOWN;
+}
+
+/* "CONNECT {" is NATS, "CONNECT host:port HTTP/1.1" is an HTTP proxy tunnel. */
+static __always_inline __u8 guess_connect(const char b[16], __u32 len)
+{
+	if (len < 9 || !has_prefix(b, "CONNECT ", 8))
+		return MS_PROTO_UNKNOWN;
+	return b[8] == '{' ? MS_PROTO_NATS : MS_PROTO_HTTP;
+}
+
+static __always_inline void classify(struct conn_state *st, __u64 ubuf,
+				     __u32 len)
+{
+	char b[16] = {};
+	__u8 proto;
+
+	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
+	proto = guess_connect(b, len);
+	if (proto == MS_PROTO_UNKNOWN)
+		proto = guess_proto(b, len, st->fresh);
+	if (proto != MS_PROTO_UNKNOWN) {
+		st->proto = proto;
+		return;
+	}
+	/* A fresh connection's first bytes decide; an old one gets a few
+	 * tries, since we may have joined it in the middle of a message. */
+	if (++st->guesses >= (st->fresh ? 2 : MS_GUESS_ATTEMPTS))
+		st->proto = MS_PROTO_OTHER;
+}
+
+/* ---- shipping bytes ----------------------------------------------------- */
+
+struct emit_req {
+	struct conn_state *st;
+	__u64 ubuf;          /* user address of the chunk */
+	__u64 off;           /* its stream offset */
+	__u32 len;           /* its true length */
+	__u32 cap;           /* bytes to copy, <= len, <= MS_MAX_SNAPLEN */
+	__u32 fd;
+	__u16 sc;
+	__u8 dir;
+	__u8 flags;
+};
+
+static __always_inline void fill_data_header(struct ms_data_event *e,
+					     const struct emit_req *r)
+{
+	struct conn_state *st = r->st;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->h.type = MS_EV_DATA;
+	e->h.tgid = id >> 32;
+	e->h.tid = (__u32)id;
+	e->h.fd = r->fd;
+	e->h.ts_ns = bpf_ktime_get_ns();
+	e->h.conn_id = st->conn_id;
+	__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
+	__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
+	e->stream_off = r->off;
+	e->len = r->len;
+	e->dir = r->dir;
+	e->proto = st->proto;
+	e->role = st->role;
+	e->flags = r->flags | (st->fresh ? MS_F_FRESH : 0);
+	e->syscall = r->sc;
+	e->_pad = 0;
+}
+
+/*
+ * Clamp v to max in the very register later passed to a helper. A plain C
+ * comparison lets clang test a copy, and the verifier then sees the
+ * unbounded original.
+ */
+static __always_inline __u32 clamp_reg(__u32 v, const __u32 max)
+{
+	asm volatile("if %[v] <= %[max] goto +1\n\t"
+		     "%[v] = %[max]"
+		     : [v] "+r"(v)
+		     : [max] "i"(max));
+	return v;
+}
+
+/*
+ * bpf_ringbuf_reserve() wants a constant size, yet most messages are far
+ * smaller than the snaplen: reserve from a few size classes so a 20-byte
+ * PUB does not cost 16 KiB of ring.
+ */
+#define EMIT_CLASS(SZ)                                                         \
+	if (cap <= (SZ)) {                                                     \
+		e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SZ), 0);        \
+		if (!e)                                                        \
+			goto drop;                                             \
+		cap = clamp_reg(cap, (SZ));                                    \
+		if (bpf_probe_read_user(e->data, cap, (void *)r->ubuf))        \
+			cap = 0;                                               \
+		goto fill;                                                     \
+	}
+
+static __noinline int emit_chunk(struct emit_req *r)
+{
+	struct ms_data_event *e;
+	__u32 cap = r->cap;
+
+	if (cap > MS_MAX_SNAPLEN)
+		cap = MS_MAX_SNAPLEN;
+	EMIT_CLASS(128)
+	EMIT_CLASS(1024)
+	EMIT_CLASS(4096)
+	EMIT_CLASS(MS_MAX_SNAPLEN)
+	return 0;
+fill:
+	fill_data_header(e, r);
+	e->cap_len = cap;
+	bpf_ringbuf_submit(e, 0);
+	stat_add(MS_STAT_EVENTS, 1);
+	stat_add(MS_STAT_BYTES, cap);
+	return 0;
+drop:
+	stat_add(MS_STAT_DROP_DATA, 1);
+	stat_add(MS_STAT_DROP_BYTES, r->len);
+	return 0;
+}
+
+static __always_inline __u32 min_u32(__u32 a, __u32 b)
+{
+	return a < b ? a : b;
+}
+
+/* Ship up to `total` bytes spread over an iovec array; `budget` is what is
+ * left of the snaplen for this syscall. Returns the budget left. */
+static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
+				 __u32 iovcnt, __u32 total, __u32 budget)
+{
+	__u64 base = r->off;
+	__u32 done = 0;
+
+	for (int i = 0; i < MS_MAX_IOV; i++) {
+		struct iovec iov;
+		__u32 n;
+
+		if (i >= iovcnt || done >= total)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(void *)(iov_ptr + i * sizeof(iov))))
+			break;
+		n = min_u32(iov.iov_len, total - done);
+		if (!n)
+			continue;
+		r->ubuf = (__u64)iov.iov_base;
+		r->off = base + done;
+		r->len = n;
+		r->cap = min_u32(n, budget);
+		emit_chunk(r);
+		budget -= r->cap;
+		done += n;
+	}
+	/* iovecs beyond MS_MAX_IOV show up as a gap in the stream offsets. */
+	return budget;
+}
+
+static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
+					    __u64 n)
+{
+	if (dir == MS_DIR_SEND)
+		return __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
+	return __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
+}
+
+static __always_inline __u8 sc_dir(__u16 sc)
+{
+	bool send = sc == MS_SC_WRITE || sc == MS_SC_WRITEV ||
+		    sc == MS_SC_SENDTO || sc == MS_SC_SENDMSG ||
+		    sc == MS_SC_SENDMMSG || sc == MS_SC_SENDFILE;
+
+	return send ? MS_DIR_SEND : MS_DIR_RECV;
+}
+
+/* The user address of the first payload byte, for the protocol guess. */
+static __always_inline __u64 first_byte(const struct call_args *a)
+{
+	struct user_msghdr msg;
+	struct iovec iov;
+	__u64 iov_ptr = a->buf;
+
+	switch (a->sc) {
+	case MS_SC_READ: case MS_SC_WRITE: case MS_SC_RECVFROM: case MS_SC_SENDTO:
+		return a->buf;
+	case MS_SC_RECVMSG: case MS_SC_SENDMSG:
+	case MS_SC_RECVMMSG: case MS_SC_SENDMMSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->buf))
+			return 0;
+		iov_ptr = (__u64)msg.msg_iov;
+		break;
+	}
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iov_ptr))
+		return 0;
+	return (__u64)iov.iov_base;
+}
+
+static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
+{
+	__u32 budget = snaplen;
+
+	for (int i = 0; i < MS_MAX_MMSG; i++) {
+		struct mmsghdr m;
+
+		if (i >= vlen)
+			break;
+		if (bpf_probe_read_user(&m, sizeof(m),
+					(void *)(vec + i * sizeof(m))))
+			break;
+		if (!m.msg_len)
+			continue;
+		r->off = stream_advance(r->st, r->dir, m.msg_len);
+		budget = emit_iov(r, (__u64)m.msg_hdr.msg_iov,
+				  m.msg_hdr.msg_iovlen, m.msg_len, budget);
+	}
+	return 0;
+}
+
+static __always_inline void ship(struct conn_state *st, struct call_args *a,
+				 long ret)
+{
+	struct emit_req r = {
+		.st = st, .fd = a->fd, .sc = a->sc,
+		.dir = sc_dir(a->sc),
+	};
+	struct user_msghdr msg;
+
+	if (a->sc == MS_SC_RECVMMSG || a->sc == MS_SC_SENDMMSG) {
+		/* ret counts messages; each carries its own byte count. */
+		emit_mmsg(&r, a->buf, min_u32(ret, a->count));
+		return;
+	}
+	r.off = stream_advance(st, r.dir, ret);
+	switch (a->sc) {
+	case MS_SC_SENDFILE:
+		r.len = ret;
+		r.cap = 0;
+		r.flags = MS_F_SENDFILE;
+		emit_chunk(&r);
+		return;
+	case MS_SC_READV: case MS_SC_WRITEV:
+		emit_iov(&r, a->buf, a->count, ret, snaplen);
+		return;
+	case MS_SC_RECVMSG: case MS_SC_SENDMSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->buf))
+			return;
+		emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret, snaplen);
+		return;
+	default:
+		r.ubuf = a->buf;
+		r.len = ret;
+		r.cap = min_u32(ret, snaplen);
+		emit_chunk(&r);
+	}
+}
+
+/* ---- syscall hooks ------------------------------------------------------ */
+
+static __always_inline int data_enter(__u32 fd, __u64 buf, __u32 count,
+				      __u16 sc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = { .buf = buf, .fd = fd, .count = count, .sc = sc };
+	struct conn_state *st;
+
+	if (!tgid_wanted(id >> 32))
+		return 0;
+	st = conn_get(id >> 32, fd, MS_ROLE_UNKNOWN);
+	if (!st || st->proto == MS_PROTO_OTHER)
+		return 0;
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		stat_add(MS_STAT_INFLIGHT_FULL, 1);
+	return 0;
+}
+
+static __always_inline int data_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args *ap = bpf_map_lookup_elem(&inflight, &id);
+	struct ms_conn_key key;
+	struct conn_state *st;
+	struct call_args a;
+
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ret <= 0)
+		return 0;
+	key.tgid = id >> 32;
+	key.fd = a.fd;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (!st)
+		return 0;
+	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
+		classify(st, first_byte(&a), ret);
+	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
+		/* Keep offsets true while we are still guessing. */
+		if (a.sc != MS_SC_RECVMMSG && a.sc != MS_SC_SENDMMSG)
+			stream_advance(st, sc_dir(a.sc), ret);
+		return 0;
+	}
+	ship(st, &a, ret);
+	return 0;
+}
+
+#define DATA_HOOKS(name, SC, FD, BUF, COUNT, FLAGS)                            \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
+	{                                                                      \
+		if ((FLAGS) & MSG_PEEK)                                        \
+			return 0; /* the bytes will be read again */           \
+		return data_enter(FD, BUF, COUNT, SC);                         \
+	}                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
+	{                                                                      \
+		return data_exit(ctx->ret);                                    \
+	}
+
+#define A(i) (ctx->args[i])
+DATA_HOOKS(read, MS_SC_READ, A(0), A(1), 0, 0)
+DATA_HOOKS(write, MS_SC_WRITE, A(0), A(1), 0, 0)
+DATA_HOOKS(readv, MS_SC_READV, A(0), A(1), A(2), 0)
+DATA_HOOKS(writev, MS_SC_WRITEV, A(0), A(1), A(2), 0)
+DATA_HOOKS(recvfrom, MS_SC_RECVFROM, A(0), A(1), 0, A(3))
+DATA_HOOKS(sendto, MS_SC_SENDTO, A(0), A(1), 0, 0)
+DATA_HOOKS(recvmsg, MS_SC_RECVMSG, A(0), A(1), 0, A(2))
+DATA_HOOKS(sendmsg, MS_SC_SENDMSG, A(0), A(1), 0, 0)
+DATA_HOOKS(recvmmsg, MS_SC_RECVMMSG, A(0), A(1), A(2), A(3))
+DATA_HOOKS(sendmmsg, MS_SC_SENDMMSG, A(0), A(1), A(2), 0)
+DATA_HOOKS(sendfile64, MS_SC_SENDFILE, A(0), 0, 0, 0)
+
+/* connect/accept mark a connection as fresh: we see it from byte 0. */
+static __always_inline int remember_call(__u32 fd, __u16 sc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = { .fd = fd, .sc = sc };
+
+	if (!tgid_wanted(id >> 32))
+		return 0;
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		stat_add(MS_STAT_INFLIGHT_FULL, 1);
+	return 0;
+}
+
+static __always_inline int new_conn_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args *ap = bpf_map_lookup_elem(&inflight, &id);
+	__u32 fd;
+	__u8 role;
+
+	if (!ap)
+		return 0;
+	if (ap->sc == SC_CONNECT) {
+		fd = ap->fd;
+		role = MS_ROLE_CLIENT;
+		if (ret != 0 && ret != -EINPROGRESS)
+			goto out;
+	} else {
+		fd = ret;
+		role = MS_ROLE_SERVER;
+		if (ret < 0)
+			goto out;
+	}
+	conn_get(id >> 32, fd, role);
+out:
+	bpf_map_delete_elem(&inflight, &id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember_call(ctx->args[0], SC_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	return new_conn_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember_call(ctx->args[0], SC_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return new_conn_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember_call(ctx->args[0], SC_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return new_conn_exit(ctx->ret);
+}
+
+/* close(2) ends a tracked connection; tell userspace so it can flush. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ms_conn_key key = { .tgid = id >> 32, .fd = ctx->args[0] };
+	struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
+	struct ms_close_event *e;
+
+	if (!st)
+		return 0;
+	if ((st->proto == MS_PROTO_NATS || st->proto == MS_PROTO_HTTP) &&
+	    st->file == (__u64)fd_to_file(key.fd)) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			e->h.type = MS_EV_CLOSE;
+			e->h.tgid = key.tgid;
+			e->h.tid = (__u32)id;
+			e->h.fd = key.fd;
+			e->h.ts_ns = bpf_ktime_get_ns();
+			e->h.conn_id = st->conn_id;
+			__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
+			__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
+			e->stream_end[0] = st->off[0];
+			e->stream_end[1] = st->off[1];
+			e->proto = st->proto;
+			e->role = st->role;
+			bpf_ringbuf_submit(e, 0);
+		} else {
+			stat_add(MS_STAT_DROP_CONTROL, 1);
+		}
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* ---- process lifetime --------------------------------------------------- */
+
+/* A process forked by a followed one is followed too (threads share the
+ * tgid and need nothing). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (!filter_pids || ptgid == ctgid)
+		return 0;
+	if (bpf_map_lookup_elem(&pids, &ptgid))
+		bpf_map_update_elem(&pids, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* The last thread of a followed process is gone: its sockets closed without
+ * close(2), so userspace must flush them. */
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ms_proc_event *e;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!tgid_wanted(tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(MS_STAT_DROP_CONTROL, 1);
+		goto out;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->h.type = MS_EV_PROC_EXIT;
+	e->h.tgid = tgid;
+	e->h.tid = (__u32)id;
+	e->h.ts_ns = bpf_ktime_get_ns();
+	leader_comm(e->h.comm);
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	bpf_ringbuf_submit(e, 0);
+out:
+	if (filter_pids)
+		bpf_map_delete_elem(&pids, &tgid);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * msgscope.h — the ABI shared by the BPF programs (bpf/) and userspace.
+ *
+ * Only types, constants and map keys live here: no logic. Any change to a
+ * layout below bumps MSGSCOPE_ABI_VERSION so that a stale object is refused.
+ * Integer types are the kernel's __u8.. so the header compiles on both sides.
+ */
+#ifndef MSGSCOPE_ABI_H
+#define MSGSCOPE_ABI_H
+
+#define MSGSCOPE_ABI_VERSION 1
+
+#define MS_COMM_LEN 16
+/* Largest payload slice one event can carry; must be a power of two. */
+#define MS_MAX_SNAPLEN 16384
+#define MS_DEFAULT_SNAPLEN 4096
+/* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
+#define MS_MAX_IOV 8
+/* messages walked per sendmmsg/recvmmsg. */
+#define MS_MAX_MMSG 4
+/* data events a connection of unknown protocol may show before we give up. */
+#define MS_GUESS_ATTEMPTS 16
+
+enum ms_event_type {
+	MS_EV_DATA = 1,       /* payload bytes on a NATS/HTTP connection */
+	MS_EV_CLOSE = 2,      /* close(2) of a tracked connection */
+	MS_EV_PROC_EXIT = 3,  /* a followed process exited */
+};
+
+enum ms_dir {
+	MS_DIR_SEND = 0,      /* the process wrote these bytes */
+	MS_DIR_RECV = 1,      /* the process read these bytes */
+};
+
+enum ms_proto {
+	MS_PROTO_UNKNOWN = 0, /* no payload seen yet */
+	MS_PROTO_NATS = 1,
+	MS_PROTO_HTTP = 2,
+	MS_PROTO_OTHER = 3,   /* looked, not ours: never shipped */
+};
+
+enum ms_role {
+	MS_ROLE_UNKNOWN = 0,  /* socket was open before msgscope started */
+	MS_ROLE_CLIENT = 1,   /* this side called connect() */
+	MS_ROLE_SERVER = 2,   /* this side got it from accept() */
+};
+
+enum ms_data_flags {
+	MS_F_FRESH = 1 << 0,    /* connection seen from its first byte */
+	MS_F_SENDFILE = 1 << 1, /* bytes moved by sendfile: counted, not captured */
+};
+
+enum ms_syscall {
+	MS_SC_READ = 1, MS_SC_WRITE, MS_SC_READV, MS_SC_WRITEV,
+	MS_SC_RECVFROM, MS_SC_SENDTO, MS_SC_RECVMSG, MS_SC_SENDMSG,
+	MS_SC_RECVMMSG, MS_SC_SENDMMSG, MS_SC_SENDFILE,
+};
+
+/* Counters in the per-CPU "stats" array; index = enum value. */
+enum ms_stat {
+	MS_STAT_EVENTS = 0,       /* data events submitted */
+	MS_STAT_BYTES,            /* payload bytes captured */
+	MS_STAT_DROP_DATA,        /* data events lost: ring buffer full */
+	MS_STAT_DROP_BYTES,       /* payload bytes in those lost events */
+	MS_STAT_DROP_CONTROL,     /* close/exit events lost: ring buffer full */
+	MS_STAT_INFLIGHT_FULL,    /* syscalls not followed: inflight map full */
+	MS_STAT_CONN_FULL,        /* sockets not tracked: conn map update failed */
+	MS_STAT__COUNT,
+};
+
+/* A TCP endpoint pair, ports in host order, addresses in network order. */
+struct ms_tuple {
+	__u16 family;            /* AF_INET or AF_INET6 */
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad;
+	__u8 laddr[16];          /* IPv4 uses the first 4 bytes */
+	__u8 raddr[16];
+};
+
+struct ms_event_header {
+	__u32 type;              /* enum ms_event_type */
+	__u32 tgid;
+	__u32 tid;
+	__u32 fd;
+	__u64 ts_ns;             /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 conn_id;           /* unique per connection within one run */
+	char comm[MS_COMM_LEN];  /* the process's (group leader's) comm */
+};
+
+struct ms_data_event {
+	struct ms_event_header h;
+	struct ms_tuple tuple;
+	/* Offset of data[0] in this direction's byte stream. Consecutive
+	 * events must abut; a jump is a gap (drop, snaplen cut, sendfile). */
+	__u64 stream_off;
+	__u32 len;               /* true length of this chunk */
+	__u32 cap_len;           /* bytes present in data[], <= len */
+	__u8 dir;                /* enum ms_dir */
+	__u8 proto;              /* enum ms_proto */
+	__u8 role;               /* enum ms_role */
+	__u8 flags;              /* enum ms_data_flags */
+	__u16 syscall;           /* enum ms_syscall */
+	__u16 _pad;
+	__u8 data[];
+};
+
+struct ms_close_event {
+	struct ms_event_header h;
+	struct ms_tuple tuple;
+	__u64 stream_end[2];     /* final stream offsets, by enum ms_dir */
+	__u8 proto;
+	__u8 role;
+	__u8 _pad[6];
+};
+
+struct ms_proc_event {
+	struct ms_event_header h;
+	__s32 exit_code;
+	__u32 _pad;
+};
+
+/* Key of the "conns" map: one socket of one process. */
+struct ms_conn_key {
+	__u32 tgid;
+	__u32 fd;
+};
+
+#endif /* MSGSCOPE_ABI_H */

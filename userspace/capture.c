@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+#include "capture.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.skel.h"
+
+struct capture {
+	struct capture_bpf *skel;
+	struct ring_buffer *rb;
+	capture_event_fn fn;
+	void *ctx;
+	bool follows_forks;
+	int ncpus;
+};
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level == LIBBPF_DEBUG || (!libbpf_verbose && level == LIBBPF_INFO))
+		return 0;
+	if (!libbpf_verbose)
+		return 0; /* our own one-line errors say what failed */
+	return vfprintf(stderr, fmt, args);
+}
+
+static int on_ring_event(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+
+	if (size >= sizeof(struct ms_event_header))
+		c->fn(data, size, c->ctx);
+	return 0;
+}
+
+static int configure(struct capture *c, const struct capture_opts *o)
+{
+	struct capture_bpf *s = c->skel;
+	int err;
+
+	s->rodata->snaplen = o->snaplen;
+	s->rodata->self_tgid = getpid();
+	s->rodata->filter_pids = o->filter_pids;
+	if (o->comm && *o->comm) {
+		s->rodata->filter_comm = true;
+		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);
+	}
+	err = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
+	if (err)
+		return err;
+	/* Without a pid filter nothing forks into it: skip the hook. */
+	if (!o->filter_pids)
+		bpf_program__set_autoload(s->progs.on_fork, false);
+	return 0;
+}
+
+static int fill_maps(struct capture *c, const struct capture_opts *o)
+{
+	for (size_t i = 0; i < o->n_pids; i++) {
+		int err = capture_add_pid(c, o->pids[i]);
+
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < o->n_ports; i++) {
+		__u16 port = o->ports[i].port;
+		__u8 proto = o->ports[i].proto;
+
+		if (bpf_map__update_elem(c->skel->maps.ports, &port, sizeof(port),
+					 &proto, sizeof(proto), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Attach one by one so a hook this kernel lacks is named, and the optional
+ * fork follower (tp_btf) can fail without taking the rest down.
+ */
+static int attach_all(struct capture *c)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			int err = -errno;
+
+			if (prog == c->skel->progs.on_fork) {
+				fprintf(stderr, "msgscope: warning: cannot follow forked children (tp_btf: %s)\n",
+					strerror(-err));
+				continue;
+			}
+			fprintf(stderr, "msgscope: cannot attach %s: %s\n",
+				bpf_program__section_name(prog), strerror(-err));
+			return err;
+		}
+		if (prog == c->skel->progs.on_fork)
+			c->follows_forks = true;
+		/* The skeleton's destroy() detaches only links it knows;
+		 * keep ours in its table for the same clean teardown. */
+		for (size_t i = 0; i < (size_t)c->skel->skeleton->prog_cnt; i++)
+			if (*c->skel->skeleton->progs[i].prog == prog)
+				*c->skel->skeleton->progs[i].link = link;
+	}
+	return 0;
+}
+
+int capture_open(struct capture **out, const struct capture_opts *opts,
+		 capture_event_fn fn, void *ctx)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+	int err = -ENOMEM;
+
+	if (!c)
+		goto fail;
+	libbpf_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	c->fn = fn;
+	c->ctx = ctx;
+	c->ncpus = libbpf_num_possible_cpus();
+	c->skel = capture_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		fprintf(stderr, "msgscope: cannot open BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = configure(c, opts);
+	if (err) {
+		fprintf(stderr, "msgscope: bad ring buffer size %zu: %s\n",
+			opts->ringbuf_bytes, strerror(-err));
+		goto fail;
+	}
+	err = capture_bpf__load(c->skel);
+	if (err) {
+		fprintf(stderr, "msgscope: cannot load BPF programs: %s%s\n", strerror(-err),
+			err == -EPERM ? " (run as root, or with CAP_BPF and CAP_PERFMON)" :
+			" (run with -v for the verifier log)");
+		goto fail;
+	}
+	err = fill_maps(c, opts);
+	if (err) {
+		fprintf(stderr, "msgscope: cannot fill BPF maps: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = attach_all(c);
+	if (err)
+		goto fail;
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		fprintf(stderr, "msgscope: cannot open ring buffer: %s\n", strerror(-err));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	capture_close(c);
+	return err;
+}
+
+void capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	capture_bpf__destroy(c->skel);
+	free(c);
+}
+
+int capture_add_pid(struct capture *c, uint32_t pid)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(c->skel->maps.pids, &pid, sizeof(pid), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+size_t capture_pids(struct capture *c, uint32_t *out, size_t max)
+{
+	struct bpf_map *m = c->skel->maps.pids;
+	__u32 key, next;
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (n < max && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		out[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+int capture_epoll_fd(struct capture *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+int capture_consume(struct capture *c)
+{
+	return ring_buffer__consume(c->rb);
+}
+
+int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
+{
+	__u64 *vals = calloc(c->ncpus, sizeof(__u64));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < MS_STAT__COUNT; i++) {
+		out[i] = 0;
+		if (bpf_map__lookup_elem(c->skel->maps.stats, &i, sizeof(i), vals,
+					 c->ncpus * sizeof(__u64), 0))
+			continue;
+		for (int cpu = 0; cpu < c->ncpus; cpu++)
+			out[i] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}
+
+const char *capture_path_desc(const struct capture *c)
+{
+	return c->follows_forks ? "syscall tracepoints + ring buffer, forks followed via tp_btf"
+				: "syscall tracepoints + ring buffer";
+}
+
+bool capture_follows_forks(const struct capture *c)
+{
+	return c->follows_forks;
+}

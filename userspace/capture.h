@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture.h — the BPF side's lifecycle seen from userspace: configure, load,
+ * attach, hand each ring-buffer event to a callback, read the counters.
+ */
+#ifndef MSGSCOPE_CAPTURE_H
+#define MSGSCOPE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+#include "msgscope.h"
+
+#define CAPTURE_MAX_PORTS 64
+
+struct port_override {
+	uint16_t port;
+	uint8_t proto;           /* enum ms_proto */
+};
+
+struct capture_opts {
+	uint32_t snaplen;
+	size_t ringbuf_bytes;    /* power of two, >= page size */
+	bool filter_pids;        /* follow only `pids` (and their children) */
+	const uint32_t *pids;
+	size_t n_pids;
+	const char *comm;        /* follow only processes with this comm */
+	struct port_override ports[CAPTURE_MAX_PORTS];
+	size_t n_ports;
+	bool verbose;            /* libbpf's own messages on stderr */
+};
+
+/* One ring-buffer record: a struct ms_data_event, ms_close_event or
+ * ms_proc_event, told apart by its header's type. */
+typedef void (*capture_event_fn)(const void *data, size_t size, void *ctx);
+
+struct capture;
+
+/* Load and attach. On failure prints one line on stderr, returns -errno. */
+int capture_open(struct capture **out, const struct capture_opts *opts,
+		 capture_event_fn fn, void *ctx);
+void capture_close(struct capture *c);
+
+int capture_add_pid(struct capture *c, uint32_t pid);
+/* Followed pids as the kernel sees them now (children added, exits gone). */
+size_t capture_pids(struct capture *c, uint32_t *out, size_t max);
+
+int capture_epoll_fd(struct capture *c);
+/* Hand every available event to the callback; returns events or -errno. */
+int capture_consume(struct capture *c);
+
+/* Kernel counters summed over CPUs, indexed by enum ms_stat. */
+int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
+
+/* What was attached, for `check` and the meta line. */
+const char *capture_path_desc(const struct capture *c);
+bool capture_follows_forks(const struct capture *c);
+
+#endif

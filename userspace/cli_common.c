@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void live_args_init(struct live_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->s.cap.snaplen = MS_DEFAULT_SNAPLEN;
+	a->s.cap.ringbuf_bytes = 16u << 20;
+	a->s.cap.pids = a->pids;
+	a->s.max_conns = 16384;
+	a->s.interval_ns = 10ull * 1000000000ull;
+}
+
+int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "msgscope: %s: expected a whole number from %llu to %llu, got '%s'\n",
+			opt, (unsigned long long)min, (unsigned long long)max, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_seconds(const char *opt, const char *arg, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > 0) || v > 1e7) {
+		fprintf(stderr, "msgscope: %s: expected a positive number of seconds, got '%s'\n",
+			opt, arg);
+		return -EINVAL;
+	}
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+int parse_pid_list(struct live_args *a, const char *arg)
+{
+	const char *p = arg;
+
+	if (!*p)
+		goto bad;
+	while (*p) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || *p == '-' || v == 0 || v > 0x7fffffff ||
+		    (*end && *end != ','))
+			goto bad;
+		if (a->s.cap.n_pids >= MAX_PID_ARGS) {
+			fprintf(stderr, "msgscope: -p: at most %d pids\n", MAX_PID_ARGS);
+			return -EINVAL;
+		}
+		a->pids[a->s.cap.n_pids++] = v;
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			goto bad;
+	}
+	a->s.cap.filter_pids = true;
+	return 0;
+bad:
+	fprintf(stderr, "msgscope: -p: expected PID[,PID...], got '%s'\n", arg);
+	return -EINVAL;
+}
+
+int parse_port_override(struct live_args *a, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	struct port_override *po;
+	uint64_t port;
+	char num[16];
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(num))
+		goto bad;
+	memcpy(num, arg, colon - arg);
+	num[colon - arg] = '\0';
+	if (parse_uint("--port", num, 1, 65535, &port))
+		return -EINVAL;
+	if (a->s.cap.n_ports >= CAPTURE_MAX_PORTS) {
+		fprintf(stderr, "msgscope: --port: at most %d ports\n", CAPTURE_MAX_PORTS);
+		return -EINVAL;
+	}
+	po = &a->s.cap.ports[a->s.cap.n_ports];
+	if (!strcmp(colon + 1, "nats"))
+		po->proto = MS_PROTO_NATS;
+	else if (!strcmp(colon + 1, "http"))
+		po->proto = MS_PROTO_HTTP;
+	else
+		goto bad;
+	po->port = port;
+	a->s.cap.n_ports++;
+	return 0;
+bad:
+	fprintf(stderr, "msgscope: --port: expected PORT:nats or PORT:http, got '%s'\n", arg);
+	return -EINVAL;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* cli_common.h — option values shared by the live commands (trace, top). */
+#ifndef MSGSCOPE_CLI_COMMON_H
+#define MSGSCOPE_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session.h"
+
+#define MAX_PID_ARGS 256
+
+/* Storage behind the pointers in session_opts. */
+struct live_args {
+	struct session_opts s;
+	uint32_t pids[MAX_PID_ARGS];
+	char comm[16];
+};
+
+void live_args_init(struct live_args *a);
+/* Parse "1,2,3" into a->pids. 0 or -EINVAL (one line printed). */
+int parse_pid_list(struct live_args *a, const char *arg);
+/* Parse "4222:nats" / "8080:http". */
+int parse_port_override(struct live_args *a, const char *arg);
+/* Seconds, fractional allowed, > 0. */
+int parse_seconds(const char *opt, const char *arg, uint64_t *ns);
+int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

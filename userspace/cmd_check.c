@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_check.c — `msgscope check`: what this kernel offers, what we will use. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "kernel_features.h"
+
+static void row(const char *what, bool ok, const char *note)
+{
+	printf("  %-24s %-4s%s%s\n", what, ok ? "yes" : "no", note && *note ? "  " : "",
+	       note ? note : "");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: msgscope check\n\n"
+		   "Report what this kernel offers for capture (BTF, tracefs, tracepoints,\n"
+		   "uprobes, ring buffer, kprobes, fentry) and which capture path msgscope\n"
+		   "will use. Mounts tracefs when it is missing. Exit 0 when capture can run.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	struct features f;
+	const char *missing;
+	char tps[32];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
+	}
+	features_probe(&f);
+	snprintf(tps, sizeof(tps), "%d/%d hooked syscalls", f.syscall_tps, f.syscall_tps_wanted);
+	printf("msgscope %s kernel features:\n", MSGSCOPE_VERSION);
+	row("privileges", f.root, f.root ? "" : "need root or CAP_BPF+CAP_PERFMON");
+	row("BTF", f.btf, "/sys/kernel/btf/vmlinux");
+	row("tracefs", f.tracefs, f.tracefs_mounted_now ? "mounted now" : f.tracefs_path);
+	row("syscall tracepoints", f.syscall_tps == f.syscall_tps_wanted, tps);
+	row("sched tracepoints", f.sched_tps, "process exit");
+	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
+	row("ring buffer", f.ringbuf, "");
+	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
+	row("uprobes", f.uprobes, "TLS libraries (optional)");
+	row("kprobes", f.kprobes, "optional, not needed");
+	row("fentry/fexit", f.fentry, f.fentry ? "optional" : f.fentry_err);
+	if (!features_baseline_ok(&f, &missing)) {
+		printf("capture: unavailable: missing %s\n", missing);
+		return 1;
+	}
+	printf("capture: syscall tracepoints + ring buffer%s\n",
+	       f.tp_btf ? ", children followed via tp_btf" : "");
+	return 0;
+}

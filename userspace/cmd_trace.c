@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_trace.c — `msgscope trace`: capture, parse and write JSON Lines.
+ *
+ * Glue only: options in, a session whose records go to the trace writer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "record_json.h"
+#include "session.h"
+#include "trace_writer.h"
+
+#define TRACE_SCHEMA 1
+
+struct trace_ctx {
+	struct live_args *args;
+	struct trace_writer *out;
+	int write_err;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: msgscope trace [OPTIONS] [-- CMD [ARGS...]]\n"
+"\n"
+"Capture the NATS and HTTP/1.x messages that processes on this host send and\n"
+"receive over TCP, and write them as JSON Lines (docs/trace-format.md).\n"
+"Runs until Ctrl-C, --duration, or the end of CMD. Needs root.\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE       write the trace to FILE (mode 0600) instead of stdout\n"
+"  -D, --duration SEC      stop after SEC seconds\n"
+"  -p, --pid PID[,PID...]  only these processes and their children\n"
+"  -c, --comm NAME         only processes whose command name is NAME\n"
+"  -P, --port PORT:PROTO   treat traffic on PORT as PROTO (nats or http);\n"
+"                          repeatable\n"
+"  -s, --snaplen BYTES     capture at most BYTES of payload per syscall\n"
+"                          (default %d, at most %d); true sizes are always kept\n"
+"  -i, --interval SEC      how often drop counts are checked (default 10)\n"
+"  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
+"      --max-conns N       connections tracked at once (default 16384)\n"
+"      --show-secrets      do not redact passwords, tokens, cookies\n"
+"  -v, --verbose           show libbpf's messages\n"
+"  -h, --help              show this help\n"
+"\n"
+"Examples:\n"
+"  msgscope trace -o trace.jsonl                    everything, to a file\n"
+"  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
+"  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
+		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN);
+}
+
+static json_t *options_json(const struct live_args *a)
+{
+	json_t *o = json_object(), *pids = json_array(), *ports = json_object();
+
+	for (size_t i = 0; i < a->s.cap.n_pids; i++)
+		json_array_append_new(pids, json_integer(a->pids[i]));
+	for (size_t i = 0; i < a->s.cap.n_ports; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "%u", a->s.cap.ports[i].port);
+		json_object_set_new(ports, key, json_string(
+			a->s.cap.ports[i].proto == MS_PROTO_NATS ? "nats" : "http"));
+	}
+	json_object_set_new(o, "snaplen", json_integer(a->s.cap.snaplen));
+	json_object_set_new(o, "pids", pids);
+	json_object_set_new(o, "comm", a->comm[0] ? json_string(a->comm) : json_null());
+	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "command", json_boolean(a->s.cmd != NULL));
+	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
+	return o;
+}
+
+static void put(struct trace_ctx *t, json_t *obj, struct session *s)
+{
+	if (obj && !t->write_err) {
+		t->write_err = trace_writer_put(t->out, obj);
+		if (t->write_err && s)
+			session_stop(s, STOP_ERROR);
+	}
+	json_decref(obj);
+}
+
+static void write_meta(struct trace_ctx *t, struct session *s)
+{
+	json_t *m = json_object();
+	struct utsname u;
+
+	uname(&u);
+	json_object_set_new(m, "type", json_string("meta"));
+	json_object_set_new(m, "schema", json_integer(TRACE_SCHEMA));
+	json_object_set_new(m, "tool", json_string("msgscope"));
+	json_object_set_new(m, "version", json_string(MSGSCOPE_VERSION));
+	json_object_set_new(m, "ts", json_integer(session_started(s)));
+	json_object_set_new(m, "host", json_string(u.nodename));
+	json_object_set_new(m, "kernel", json_string(u.release));
+	json_object_set_new(m, "capture", json_string(session_capture_desc(s)));
+	json_object_set_new(m, "options", options_json(t->args));
+	put(t, m, s);
+	/* The meta line reaches the file at once: tests and tail -f wait on it. */
+	if (!t->write_err)
+		t->write_err = trace_writer_flush(t->out);
+}
+
+static void on_record(const struct msg_record *rec, void *ctx)
+{
+	struct trace_ctx *t = ctx;
+
+	put(t, record_to_json(rec), NULL);
+}
+
+static void on_drops(const struct session_counters *prev,
+		     const struct session_counters *cur, uint64_t now, void *ctx)
+{
+	struct trace_ctx *t = ctx;
+	json_t *d = json_object();
+	uint64_t ev = cur->kernel[MS_STAT_DROP_DATA] - prev->kernel[MS_STAT_DROP_DATA];
+	uint64_t by = cur->kernel[MS_STAT_DROP_BYTES] - prev->kernel[MS_STAT_DROP_BYTES];
+	uint64_t ctl = cur->kernel[MS_STAT_DROP_CONTROL] - prev->kernel[MS_STAT_DROP_CONTROL];
+	uint64_t untracked = cur->kernel[MS_STAT_INFLIGHT_FULL] + cur->kernel[MS_STAT_CONN_FULL] -
+			     prev->kernel[MS_STAT_INFLIGHT_FULL] - prev->kernel[MS_STAT_CONN_FULL];
+
+	json_object_set_new(d, "type", json_string("drops"));
+	json_object_set_new(d, "ts", json_integer(now));
+	json_object_set_new(d, "events", json_integer(ev));
+	json_object_set_new(d, "bytes", json_integer(by));
+	json_object_set_new(d, "control", json_integer(ctl));
+	json_object_set_new(d, "untracked", json_integer(untracked));
+	json_object_set_new(d, "total_events", json_integer(cur->kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(d, "total_bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES]));
+	put(t, d, NULL);
+	fprintf(stderr, "msgscope: %llu events (%llu bytes) dropped: ring buffer full (total %llu); "
+		"try a larger --buffer-size or a narrower filter\n",
+		(unsigned long long)ev, (unsigned long long)by,
+		(unsigned long long)cur->kernel[MS_STAT_DROP_DATA]);
+}
+
+static void on_tick(struct session *s, uint64_t now, void *ctx)
+{
+	struct trace_ctx *t = ctx;
+
+	(void)now;
+	if (!t->write_err && (t->write_err = trace_writer_flush(t->out)))
+		session_stop(s, STOP_ERROR);
+}
+
+static void write_end(struct trace_ctx *t, struct session *s)
+{
+	struct session_counters c;
+	json_t *e = json_object();
+
+	session_counters(s, &c);
+	json_object_set_new(e, "type", json_string("end"));
+	json_object_set_new(e, "ts", json_integer(session_now(s)));
+	json_object_set_new(e, "events", json_integer(c.kernel[MS_STAT_EVENTS]));
+	json_object_set_new(e, "bytes", json_integer(c.kernel[MS_STAT_BYTES]));
+	json_object_set_new(e, "records", json_integer(c.ct.records));
+	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
+	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
+	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
+	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
+	if (session_child_exit_code(s) >= 0)
+		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));
+	put(t, e, NULL);
+}
+
+static const char *scope_desc(const struct live_args *a, char *buf, size_t len)
+{
+	if (a->s.cmd)
+		snprintf(buf, len, "command %s", a->s.cmd[0]);
+	else if (a->s.cap.filter_pids)
+		snprintf(buf, len, "%zu pid(s) and their children", a->s.cap.n_pids);
+	else if (a->comm[0])
+		snprintf(buf, len, "processes named %s", a->comm);
+	else
+		snprintf(buf, len, "all processes");
+	return buf;
+}
+
+enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS };
+
+static int parse_args(int argc, char **argv, struct live_args *a, const char **out)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "buffer-size", required_argument, NULL, 'b' },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int opt;
+
+	/* '+': stop at the first non-option, so `-- CMD -x` keeps its -x. */
+	while ((opt = getopt_long(argc, argv, "+o:D:p:c:P:s:i:b:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': *out = optarg; break;
+		case 'D': if (parse_seconds("--duration", optarg, &a->s.duration_ns)) return 2; break;
+		case 'p': if (parse_pid_list(a, optarg)) return 2; break;
+		case 'c':
+			if (strlen(optarg) >= sizeof(a->comm)) {
+				fprintf(stderr, "msgscope: --comm: names are at most 15 characters (the kernel's comm)\n");
+				return 2;
+			}
+			strcpy(a->comm, optarg);
+			a->s.cap.comm = a->comm;
+			break;
+		case 'P': if (parse_port_override(a, optarg)) return 2; break;
+		case 's':
+			if (parse_uint("--snaplen", optarg, 0, MS_MAX_SNAPLEN, &v)) return 2;
+			a->s.cap.snaplen = v;
+			break;
+		case 'i': if (parse_seconds("--interval", optarg, &a->s.interval_ns)) return 2; break;
+		case 'b':
+			if (parse_uint("--buffer-size", optarg, 1, 1024, &v) || (v & (v - 1))) {
+				fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
+				return 2;
+			}
+			a->s.cap.ringbuf_bytes = v << 20;
+			break;
+		case OPT_MAX_CONNS:
+			if (parse_uint("--max-conns", optarg, 16, 1 << 22, &v)) return 2;
+			a->s.max_conns = v;
+			break;
+		case OPT_SHOW_SECRETS: a->s.show_secrets = true; break;
+		case 'v': a->s.cap.verbose = true; break;
+		case 'h': usage(stdout); return -1;
+		default:
+			fprintf(stderr, "Try 'msgscope trace --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		/* Everything after the options is the command, `--` or not. */
+		a->s.cmd = &argv[optind];
+		if (a->s.cap.filter_pids) {
+			fprintf(stderr, "msgscope: -p and a command cannot be combined\n");
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct live_args args;
+	struct trace_ctx t = { .args = &args };
+	struct session_hooks hooks = {
+		.record = on_record, .tick = on_tick, .drops = on_drops, .ctx = &t,
+	};
+	struct session *s = NULL;
+	const char *path = NULL;
+	char scope[96];
+	int ret, err;
+
+	live_args_init(&args);
+	optind = 1;
+	ret = parse_args(argc, argv, &args, &path);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (trace_writer_open(&t.out, path))
+		return 1;
+	if (session_open(&s, &args.s, &hooks)) {
+		trace_writer_close(t.out);
+		if (path && strcmp(path, "-"))
+			unlink(path); /* nothing was traced: leave no empty file */
+		return 1;
+	}
+	write_meta(&t, s);
+	fprintf(stderr, "msgscope: tracing %s (NATS, HTTP) to %s; Ctrl-C to stop\n",
+		scope_desc(&args, scope, sizeof(scope)), trace_writer_path(t.out));
+	err = session_run(s);
+	if (err)
+		fprintf(stderr, "msgscope: event loop failed: %s\n", strerror(-err));
+	write_end(&t, s);
+	session_close(s);
+	err = trace_writer_close(t.out) ?: t.write_err ?: err;
+	return err ? 1 : 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel_features.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+static const char *const hooked_syscalls[] = {
+	"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg",
+	"sendmsg", "recvmmsg", "sendmmsg", "close", "connect", "accept",
+	"accept4", "sendfile64",
+};
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static bool has_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	__u64 eff;
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	eff = (__u64)data[1].effective << 32 | data[0].effective;
+	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
+}
+
+int features_ensure_tracefs(char *path, int pathlen, bool *mounted_now)
+{
+	static const char *const candidates[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+
+	*mounted_now = false;
+	for (size_t i = 0; i < 2; i++) {
+		char probe[128];
+
+		snprintf(probe, sizeof(probe), "%s/events", candidates[i]);
+		if (exists(probe)) {
+			snprintf(path, pathlen, "%s", candidates[i]);
+			return 0;
+		}
+	}
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return -errno;
+	*mounted_now = true;
+	snprintf(path, pathlen, "/sys/kernel/tracing");
+	return 0;
+}
+
+static bool tracepoint_exists(const char *tracefs, const char *cat, const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/events/%s/%s/id", tracefs, cat, name);
+	return exists(p);
+}
+
+/*
+ * Load (and for fentry, attach) a two-instruction program. This is the only
+ * honest test: fentry can be compiled in yet refused at load or attach.
+ */
+static bool probe_tracing_prog(enum bpf_attach_type type, const char *func,
+			       __u32 kind, char *why, size_t whylen)
+{
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 },                         /* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id, prog_fd = -1, link_fd = -1;
+	bool ok = false;
+
+	if (!vmlinux) {
+		snprintf(why, whylen, "no BTF");
+		return false;
+	}
+	id = btf__find_by_name_kind(vmlinux, func, kind);
+	if (id < 0) {
+		snprintf(why, whylen, "%s not in BTF", func);
+		goto out;
+	}
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (prog_fd < 0) {
+		snprintf(why, whylen, "load: %s", strerror(errno));
+		goto out;
+	}
+	link_fd = bpf_link_create(prog_fd, 0, type, NULL);
+	if (link_fd < 0) {
+		snprintf(why, whylen, "attach: %s", strerror(errno));
+		goto out;
+	}
+	ok = true;
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	btf__free(vmlinux);
+	return ok;
+}
+
+void features_probe(struct features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = has_caps();
+	f->btf = exists("/sys/kernel/btf/vmlinux");
+	f->tracefs = features_ensure_tracefs(f->tracefs_path, sizeof(f->tracefs_path),
+					     &f->tracefs_mounted_now) == 0;
+	f->syscall_tps_wanted = sizeof(hooked_syscalls) / sizeof(*hooked_syscalls);
+	if (f->tracefs) {
+		for (int i = 0; i < f->syscall_tps_wanted; i++) {
+			char enter[64], leave[64];
+
+			snprintf(enter, sizeof(enter), "sys_enter_%s", hooked_syscalls[i]);
+			snprintf(leave, sizeof(leave), "sys_exit_%s", hooked_syscalls[i]);
+			f->syscall_tps += tracepoint_exists(f->tracefs_path, "syscalls", enter) &&
+					  tracepoint_exists(f->tracefs_path, "syscalls", leave);
+		}
+		f->sock_tps = tracepoint_exists(f->tracefs_path, "sock", "inet_sock_set_state");
+		f->sched_tps = tracepoint_exists(f->tracefs_path, "sched", "sched_process_exit");
+		f->kprobes = exists("/sys/bus/event_source/devices/kprobe") ||
+			     exists("/sys/kernel/tracing/kprobe_events");
+	}
+	f->uprobes = exists("/sys/bus/event_source/devices/uprobe/type");
+	if (!f->root)
+		return; /* loading anything needs privileges */
+	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	f->tp_btf = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sched_process_fork",
+				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
+	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
+				       f->fentry_err, sizeof(f->fentry_err));
+}
+
+bool features_baseline_ok(const struct features *f, const char **missing)
+{
+	const char *m = NULL;
+
+	if (!f->root)
+		m = "root (or CAP_BPF and CAP_PERFMON)";
+	else if (!f->btf)
+		m = "kernel BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF=y)";
+	else if (!f->tracefs)
+		m = "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)";
+	else if (f->syscall_tps < f->syscall_tps_wanted)
+		m = "syscall tracepoints (CONFIG_FTRACE_SYSCALLS=y)";
+	else if (!f->ringbuf)
+		m = "BPF ring buffer (Linux >= 5.8)";
+	if (missing)
+		*missing = m;
+	return m == NULL;
+}

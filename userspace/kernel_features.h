@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernel_features.h — what this kernel offers, probed rather than assumed, so the
+ * capture path can be chosen at start-up and `msgscope check` can say why.
+ */
+#ifndef MSGSCOPE_KERNEL_FEATURES_H
+#define MSGSCOPE_KERNEL_FEATURES_H
+
+#include <stdbool.h>
+
+enum feature_state { FEAT_NO = 0, FEAT_YES = 1 };
+
+struct features {
+	bool root;              /* euid 0 or CAP_BPF+CAP_PERFMON */
+	bool btf;               /* /sys/kernel/btf/vmlinux */
+	bool tracefs;           /* mounted (possibly by us) */
+	bool tracefs_mounted_now;
+	char tracefs_path[64];
+	int syscall_tps;        /* of the hooked syscall tracepoints present */
+	int syscall_tps_wanted;
+	bool sock_tps;          /* sock:inet_sock_set_state */
+	bool sched_tps;         /* sched:sched_process_exit */
+	bool ringbuf;
+	bool tp_btf;
+	bool uprobes;
+	bool kprobes;
+	bool fentry;
+	char fentry_err[64];    /* why not, when not */
+	char tp_btf_err[64];
+};
+
+/* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable. */
+int features_ensure_tracefs(char *path, int pathlen, bool *mounted_now);
+
+/* Probe everything (loads tiny BPF programs for ringbuf/tp_btf/fentry). */
+void features_probe(struct features *f);
+
+/* True when the baseline capture path can run. */
+bool features_baseline_ok(const struct features *f, const char **missing);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_json.h — a parsed message record as the JSON object documented in
+ * docs/trace-format.md ("nats" and "http" lines). Pure: no I/O.
+ */
+#ifndef MSGSCOPE_RECORD_JSON_H
+#define MSGSCOPE_RECORD_JSON_H
+
+#include <jansson.h>
+
+#include "record.h"
+
+/* A new reference, or NULL on allocation failure. */
+json_t *record_to_json(const struct msg_record *rec);
+
+/* A string value for bytes: text when valid UTF-8, else base64 with
+ * `<key>_encoding: "base64"` set on obj. Empty slices set nothing. */
+void json_set_bytes(json_t *obj, const char *key, struct slice bytes);
+
+const char *nats_op_name(enum nats_op op);
+const char *role_name(enum role role);
+
+#endif

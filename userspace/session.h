@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h — one live capture: the BPF probes, the connection table, the
+ * redactor, and the single-threaded event loop that drives them (epoll over
+ * the ring buffer, a signalfd, timerfds, and stdin or a child's pidfd).
+ *
+ * Sinks (the trace writer, the TUI) plug in through hooks and only ever see
+ * records that went through redaction.
+ */
+#ifndef MSGSCOPE_SESSION_H
+#define MSGSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "conntrack.h"
+#include "record.h"
+
+enum stop_reason {
+	STOP_NONE = 0, STOP_SIGNAL, STOP_DURATION, STOP_COMMAND,
+	STOP_TARGETS, STOP_ERROR, STOP_USER,
+};
+
+struct session_opts {
+	struct capture_opts cap;
+	bool show_secrets;
+	size_t max_conns;
+	char **cmd;              /* argv of `-- CMD`, or NULL */
+	uint64_t duration_ns;    /* 0: until stopped */
+	uint64_t interval_ns;    /* tick period */
+	bool watch_stdin;        /* deliver keys to the key hook */
+};
+
+/* Counters at one instant; rates are the sinks' business. */
+struct session_counters {
+	uint64_t kernel[MS_STAT__COUNT];
+	struct conntrack_stats ct;
+	uint64_t events_seen;    /* ring buffer records read */
+};
+
+struct session;
+
+struct session_hooks {
+	void (*record)(const struct msg_record *rec, void *ctx);
+	void (*tick)(struct session *s, uint64_t now_ns, void *ctx);
+	/* Kernel drop counters grew: prev and cur snapshots. */
+	void (*drops)(const struct session_counters *prev,
+		      const struct session_counters *cur, uint64_t now_ns, void *ctx);
+	void (*key)(struct session *s, void *ctx);  /* stdin readable */
+	void (*resize)(struct session *s, void *ctx);
+	void *ctx;
+};
+
+/* Validates pids, starts CMD paused, loads and attaches the probes.
+ * Returns 0 or -errno with one line already printed. */
+int session_open(struct session **out, const struct session_opts *opts,
+		 const struct session_hooks *hooks);
+/* Runs until stopped; returns 0, or -errno on a loop failure. */
+int session_run(struct session *s);
+void session_stop(struct session *s, enum stop_reason why);
+void session_close(struct session *s);
+
+uint64_t session_now(const struct session *s);      /* epoch ns */
+uint64_t session_started(const struct session *s);  /* epoch ns */
+enum stop_reason session_stop_reason(const struct session *s);
+const char *stop_reason_name(enum stop_reason why);
+void session_counters(struct session *s, struct session_counters *out);
+int session_child_exit_code(const struct session *s); /* -1 if none */
+const char *session_capture_desc(const struct session *s);
+
+#endif

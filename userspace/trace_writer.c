@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+#include "trace_writer.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUF_SIZE (256 * 1024)
+
+struct trace_writer {
+	int fd;
+	bool is_file;        /* regular file: can be cut back to whole lines */
+	char *path;
+	char *buf;
+	size_t len;
+	off_t committed;     /* file size holding only whole lines */
+	uint64_t lines;      /* accepted, buffered or written */
+	uint64_t buffered;   /* of those, still in buf */
+	int err;
+};
+
+int trace_writer_open(struct trace_writer **out, const char *path)
+{
+	struct trace_writer *w = calloc(1, sizeof(*w));
+	struct stat st;
+	int err;
+
+	if (!w || !(w->buf = malloc(BUF_SIZE))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (!path || !strcmp(path, "-")) {
+		w->fd = STDOUT_FILENO;
+		w->path = strdup("<stdout>");
+	} else {
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (w->fd < 0) {
+			err = -errno;
+			fprintf(stderr, "msgscope: cannot write %s: %s\n", path,
+				err == -ELOOP ? "is a symlink (refusing to follow it)" :
+				strerror(-err));
+			goto fail;
+		}
+		/* An existing file keeps its mode through O_TRUNC: tighten it. */
+		if (fchmod(w->fd, 0600)) {
+			err = -errno;
+			fprintf(stderr, "msgscope: cannot chmod %s: %s\n", path, strerror(-err));
+			close(w->fd);
+			goto fail;
+		}
+		w->path = strdup(path);
+	}
+	w->is_file = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
+	*out = w;
+	return 0;
+fail:
+	if (w)
+		free(w->buf);
+	free(w);
+	return err;
+}
+
+/* Write the buffer, which holds whole lines only. A short write leaves a
+ * partial line in the file: cut the file back to the last whole line. */
+int trace_writer_flush(struct trace_writer *w)
+{
+	size_t done = 0;
+
+	if (w->err)
+		return w->err;
+	while (done < w->len) {
+		ssize_t n = write(w->fd, w->buf + done, w->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->err = n < 0 ? -errno : -ENOSPC;
+			if (w->is_file && ftruncate(w->fd, w->committed) == 0)
+				lseek(w->fd, w->committed, SEEK_SET);
+			fprintf(stderr, "msgscope: writing %s failed: %s; %llu whole lines kept\n",
+				w->path, strerror(-w->err),
+				(unsigned long long)(w->lines - w->buffered));
+			return w->err;
+		}
+		done += n;
+	}
+	w->committed += w->len;
+	w->len = 0;
+	w->buffered = 0;
+	return 0;
+}
+
+static int put_line(struct trace_writer *w, const char *s, size_t n)
+{
+	if (w->len + n + 1 > BUF_SIZE && trace_writer_flush(w))
+		return w->err;
+	if (n + 1 > BUF_SIZE) { /* a giant line: write it on its own */
+		char *big = malloc(n + 1);
+		char *saved = w->buf;
+		int err;
+
+		if (!big)
+			return -ENOMEM;
+		memcpy(big, s, n);
+		big[n] = '\n';
+		w->buf = big;
+		w->len = n + 1;
+		w->lines++;
+		w->buffered = 1;
+		err = trace_writer_flush(w);
+		w->buf = saved;
+		w->len = 0;
+		free(big);
+		return err;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->buf[w->len + n] = '\n';
+	w->len += n + 1;
+	w->lines++;
+	w->buffered++;
+	return 0;
+}
+
+int trace_writer_put(struct trace_writer *w, const json_t *obj)
+{
+	char *s;
+	int err;
+
+	if (w->err)
+		return w->err;
+	s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s)
+		return -ENOMEM;
+	err = put_line(w, s, strlen(s));
+	free(s);
+	return err;
+}
+
+int trace_writer_close(struct trace_writer *w)
+{
+	int err;
+
+	if (!w)
+		return 0;
+	err = trace_writer_flush(w);
+	if (!err && w->is_file && fsync(w->fd) && errno != EINVAL)
+		err = -errno;
+	if (w->fd != STDOUT_FILENO && close(w->fd) && !err)
+		err = -errno;
+	free(w->buf);
+	free(w->path);
+	free(w);
+	return err;
+}
+
+uint64_t trace_writer_lines(const struct trace_writer *w)
+{
+	return w->lines;
+}
+
+const char *trace_writer_path(const struct trace_writer *w)
+{
+	return w->path;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace_writer.h — JSON Lines out, such that a trace cut short (disk full,
+ * msgscope killed) still holds only whole, valid lines.
+ */
+#ifndef MSGSCOPE_TRACE_WRITER_H
+#define MSGSCOPE_TRACE_WRITER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct trace_writer;
+
+/*
+ * path NULL or "-" is stdout. A file is created mode 0600, truncated, and
+ * never opened through a symlink. Returns 0 or -errno (one line printed).
+ */
+int trace_writer_open(struct trace_writer **out, const char *path);
+
+/* Append obj as one line (obj is not consumed). After the first write error
+ * every call returns that error: the caller stops. */
+int trace_writer_put(struct trace_writer *w, const json_t *obj);
+int trace_writer_flush(struct trace_writer *w);
+/* Flush and close; returns the first error seen, if any. */
+int trace_writer_close(struct trace_writer *w);
+
+uint64_t trace_writer_lines(const struct trace_writer *w);
+const char *trace_writer_path(const struct trace_writer *w);
+
+#endif
