@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install what msgscope needs to build, run and test, from Debian's packages.
+# Used by the README's set-up commands and by CI; safe to run again.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+	echo "scripts/deps.sh: run as root (sudo)" >&2
+	exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential pkg-config meson ninja-build clang llvm bpftool \
+	libbpf-dev libelf-dev zlib1g-dev libjansson-dev libncurses-dev \
+	python3 nats-server libnats-dev nginx-light curl openssl libssl-dev \
+	sysstat tmux wrk procps iproute2 >/dev/null
+echo "scripts/deps.sh: dependencies installed"

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for record → JSON and for redaction, the last steps before a
+ * record reaches the trace file or the screen. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "record_json.h"
+#include "redact.h"
+
+static char *dump(const struct msg_record *r)
+{
+	json_t *o = record_to_json(r);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(o);
+	return s;
+}
+
+static void test_nats_pub(void)
+{
+	struct conn_meta c = { .id = 7, .pid = 42, .comm = "router",
+			       .local = "127.0.0.1:5000", .peer = "127.0.0.1:4222",
+			       .role = ROLE_CLIENT };
+	struct msg_record r = { .ts_ns = 123, .dir = DIR_SEND, .proto = PROTO_NATS, .conn = &c };
+	json_t *o;
+
+	r.nats.op = NATS_PUB;
+	r.nats.subject = SLICE_LIT("router.register");
+	r.nats.reply = SLICE_LIT("_INBOX.x.1");
+	r.nats.payload = SLICE_LIT("{\"host\":\"10.0.0.1\"}");
+	r.nats.size = 19;
+	o = record_to_json(&r);
+	CHECK(!strcmp(json_string_value(json_object_get(o, "type")), "nats"));
+	CHECK(!strcmp(json_string_value(json_object_get(o, "op")), "PUB"));
+	CHECK(!strcmp(json_string_value(json_object_get(o, "dir")), "send"));
+	CHECK(!strcmp(json_string_value(json_object_get(o, "reply")), "_INBOX.x.1"));
+	CHECK(!strcmp(json_string_value(json_object_get(o, "payload")), "{\"host\":\"10.0.0.1\"}"));
+	CHECK_EQ_INT(json_integer_value(json_object_get(o, "size")), 19);
+	CHECK_EQ_INT(json_integer_value(json_object_get(o, "pid")), 42);
+	CHECK_EQ_INT(json_integer_value(json_object_get(o, "conn")), 7);
+	CHECK(!strcmp(json_string_value(json_object_get(o, "role")), "client"));
+	CHECK(!json_object_get(o, "truncated"));
+	CHECK(!json_object_get(o, "payload_encoding"));
+	json_decref(o);
+}
+
+static void test_binary_payload_is_base64(void)
+{
+	struct msg_record r = { .proto = PROTO_NATS };
+	json_t *o;
+
+	r.nats.op = NATS_MSG;
+	r.nats.subject = SLICE_LIT("bin");
+	r.nats.payload = slice_from("\xff\x00\x01", 3);
+	r.nats.size = 3;
+	r.nats.truncated = true;
+	o = record_to_json(&r);
+	CHECK(!strcmp(json_string_value(json_object_get(o, "payload")), "/wAB"));
+	CHECK(!strcmp(json_string_value(json_object_get(o, "payload_encoding")), "base64"));
+	CHECK(json_is_true(json_object_get(o, "truncated")));
+	json_decref(o);
+}
+
+static void test_hmsg_headers(void)
+{
+	struct msg_record r = { .proto = PROTO_NATS };
+	json_t *o, *h;
+
+	r.nats.op = NATS_HMSG;
+	r.nats.subject = SLICE_LIT("s");
+	r.nats.headers = SLICE_LIT("NATS/1.0\r\nTrace: abc\r\nX: 1\r\nX: 2\r\n\r\n");
+	r.nats.header_size = r.nats.headers.len;
+	o = record_to_json(&r);
+	h = json_object_get(o, "headers");
+	CHECK(!strcmp(json_string_value(json_object_get(h, "Trace")), "abc"));
+	CHECK_EQ_INT(json_array_size(json_object_get(h, "X")), 2);
+	CHECK_EQ_INT(json_integer_value(json_object_get(o, "header_size")), r.nats.headers.len);
+	json_decref(o);
+
+	/* No-responders status line */
+	r.nats.headers = SLICE_LIT("NATS/1.0 503\r\n\r\n");
+	o = record_to_json(&r);
+	CHECK_EQ_INT(json_integer_value(json_object_get(o, "status")), 503);
+	json_decref(o);
+}
+
+static void test_connect_redacted(void)
+{
+	struct redactor *red = redactor_new();
+	struct msg_record r = { .proto = PROTO_NATS };
+	char *s;
+
+	r.nats.op = NATS_CONNECT;
+	r.nats.json = SLICE_LIT("{\"user\":\"u\",\"pass\":\"hunter2\",\"auth_token\":\"tok\","
+				"\"jwt\":\"eyJ\",\"sig\":\"c2ln\",\"name\":\"router\"}");
+	CHECK(redact_record(red, &r));
+	s = dump(&r);
+	CHECK(!strstr(s, "hunter2"));
+	CHECK(!strstr(s, "\"tok\""));
+	CHECK(!strstr(s, "eyJ"));
+	CHECK(!strstr(s, "c2ln"));
+	CHECK(strstr(s, "\"name\":\"router\""));
+	CHECK(strstr(s, "\"pass\":\"[REDACTED]\""));
+	free(s);
+
+	/* Cut by the snaplen, the JSON cannot be rewritten: hide all of it. */
+	r.nats.json = SLICE_LIT("{\"pass\":\"hunter2\",\"na");
+	CHECK(redact_record(red, &r));
+	s = dump(&r);
+	CHECK(!strstr(s, "hunter2"));
+	free(s);
+	redactor_free(red);
+}
+
+static void test_http_redacted(void)
+{
+	struct redactor *red = redactor_new();
+	struct msg_record r = { .proto = PROTO_HTTP };
+	char *s;
+
+	r.http.kind = HTTP_REQUEST;
+	r.http.method = SLICE_LIT("GET");
+	r.http.path = SLICE_LIT("/v2/info");
+	r.http.version = SLICE_LIT("HTTP/1.1");
+	r.http.headers[0] = (struct http_header){ SLICE_LIT("authorization"), SLICE_LIT("Bearer abc.def") };
+	r.http.headers[1] = (struct http_header){ SLICE_LIT("Cookie"), SLICE_LIT("sid=s3cr3t") };
+	r.http.headers[2] = (struct http_header){ SLICE_LIT("Proxy-Authorization"), SLICE_LIT("Basic Zm9v") };
+	r.http.headers[3] = (struct http_header){ SLICE_LIT("Host"), SLICE_LIT("api") };
+	r.http.n_headers = 4;
+	CHECK(redact_record(red, &r));
+	s = dump(&r);
+	CHECK(!strstr(s, "abc.def"));
+	CHECK(!strstr(s, "s3cr3t"));
+	CHECK(!strstr(s, "Zm9v"));
+	CHECK(strstr(s, "\"Host\":\"api\""));
+	CHECK(strstr(s, "\"kind\":\"request\""));
+	free(s);
+
+	r.http.kind = HTTP_RESPONSE;
+	r.http.status = 200;
+	r.http.headers[0] = (struct http_header){ SLICE_LIT("Set-Cookie"), SLICE_LIT("sid=zzz") };
+	r.http.n_headers = 1;
+	CHECK(redact_record(red, &r));
+	s = dump(&r);
+	CHECK(!strstr(s, "zzz"));
+	CHECK(strstr(s, "\"status\":200"));
+	free(s);
+	redactor_free(red);
+}
+
+int main(void)
+{
+	test_nats_pub();
+	test_binary_payload_is_base64();
+	test_hmsg_headers();
+	test_connect_redacted();
+	test_http_redacted();
+	return check_summary("record_json");
+}
