@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "msgscope.h"
+#include "maps.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -38,52 +39,6 @@ const volatile char target_comm[MS_COMM_LEN] = {};
 const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
 const volatile __u32 self_tgid = 0;
 
-/* Connection ids start at 1; 0 means "none". */
-__u64 next_conn_id = 1;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* resized by userspace */
-} events SEC(".maps");
-
-/* Followed processes (tgids), when filter_pids is set. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} pids SEC(".maps");
-
-/* --port overrides: local or remote port -> enum ms_proto. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u16);
-	__type(value, __u8);
-} ports SEC(".maps");
-
-struct conn_state {
-	__u64 file;          /* struct file * this entry describes */
-	__u64 conn_id;
-	__u64 off[2];        /* stream offsets by enum ms_dir */
-	struct ms_tuple tuple;
-	char comm[MS_COMM_LEN];
-	__u8 proto;          /* enum ms_proto */
-	__u8 role;           /* enum ms_role */
-	__u8 fresh;          /* seen from connect/accept: offsets start at 0 */
-	__u8 guesses;        /* data events looked at while proto unknown */
-	__u32 _pad;
-};
-
-/* TCP sockets of interest, per process and fd. LRU so it never fills up:
- * sockets closed by process exit never see a close(2). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct ms_conn_key);
-	__type(value, struct conn_state);
-} conns SEC(".maps");
-
 /* Arguments of a syscall in progress, from its enter to its exit hook. */
 struct call_args {
 	__u64 buf;           /* buffer, iovec[], msghdr or mmsghdr[] */
@@ -102,21 +57,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct call_args);
 } inflight SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_STAT__COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-static __always_inline void stat_add(__u32 idx, __u64 v)
-{
-	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
-
-	if (c)
-		*c += v;
-}
 
 /* ---- which processes ---------------------------------------------------- */
 
@@ -591,6 +531,9 @@ static __always_inline int data_exit(long ret)
 		return 0;
 	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
 		classify(st, first_byte(&a), ret);
+	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c. */
+	if (st->tls)
+		return 0;
 	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
 		/* Keep offsets true while we are still guessing. */
 		if (a.sc != MS_SC_RECVMMSG && a.sc != MS_SC_SENDMMSG)

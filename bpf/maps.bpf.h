@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * maps.bpf.h — the maps every msgscope BPF object shares.
+ *
+ * capture.bpf.c (syscalls) and tls.bpf.c (TLS library uprobes) are separate
+ * objects; userspace loads capture first and hands these maps' fds to the
+ * others (bpf_map__reuse_fd), so all events go through one ring buffer and
+ * all objects agree on what a connection is.
+ */
+#ifndef MSGSCOPE_MAPS_BPF_H
+#define MSGSCOPE_MAPS_BPF_H
+
+#include "msgscope.h"
+
+/* Connection ids start at 1; 0 means "none". */
+__u64 next_conn_id = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+/* Followed processes (tgids), when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} pids SEC(".maps");
+
+/* --port overrides: local or remote port -> enum ms_proto. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+struct conn_state {
+	__u64 file;          /* struct file * this entry describes */
+	__u64 conn_id;
+	__u64 off[2];        /* stream offsets by enum ms_dir */
+	struct ms_tuple tuple;
+	char comm[MS_COMM_LEN];
+	__u8 proto;          /* enum ms_proto */
+	__u8 role;           /* enum ms_role */
+	__u8 fresh;          /* seen from connect/accept: offsets start at 0 */
+	__u8 guesses;        /* data events looked at while proto unknown */
+	__u8 tls;            /* plaintext comes from TLS uprobes: the syscall
+			      * hooks must not ship this socket's ciphertext */
+	__u8 _pad[3];
+};
+
+/* TCP sockets of interest, per process and fd. LRU so it never fills up:
+ * sockets closed by process exit never see a close(2). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ms_conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
+#endif /* MSGSCOPE_MAPS_BPF_H */
