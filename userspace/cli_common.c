@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,15 @@ int parse_port_override(struct live_args *a, const char *arg)
 bad:
 	fprintf(stderr, "msgscope: --port: expected PORT:nats or PORT:http, got '%s'\n", arg);
 	return -EINVAL;
+}
+
+void report_bad_option(const char *cmd, int argc, char **argv, int opt)
+{
+	const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
+
+	if (opt == ':')
+		fprintf(stderr, "msgscope: %s: option '%s' needs a value\n", cmd, arg);
+	else
+		fprintf(stderr, "msgscope: %s: unknown option '%s'\n", cmd, arg);
+	fprintf(stderr, "Try 'msgscope %s --help'.\n", cmd);
 }

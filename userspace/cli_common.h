@@ -24,6 +24,8 @@ int parse_pid_list(struct live_args *a, const char *arg);
 int parse_port_override(struct live_args *a, const char *arg);
 /* Seconds, fractional allowed, > 0. */
 int parse_seconds(const char *opt, const char *arg, uint64_t *ns);
+/* getopt's error for the option just rejected, as one msgscope line. */
+void report_bad_option(const char *cmd, int argc, char **argv, int opt);
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out);
 
 #endif

@@ -209,8 +209,10 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 	uint64_t v;
 	int opt;
 
-	/* '+': stop at the first non-option, so `-- CMD -x` keeps its -x. */
-	while ((opt = getopt_long(argc, argv, "+o:D:p:c:P:s:i:b:vh", longopts, NULL)) != -1) {
+	/* '+': stop at the first non-option, so `-- CMD -x` keeps its -x;
+	 * ':': report missing values ourselves. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:o:D:p:c:P:s:i:b:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o': *out = optarg; break;
 		case 'D': if (parse_seconds("--duration", optarg, &a->s.duration_ns)) return 2; break;
@@ -244,7 +246,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		case 'v': a->s.cap.verbose = true; break;
 		case 'h': usage(stdout); return -1;
 		default:
-			fprintf(stderr, "Try 'msgscope trace --help'.\n");
+			report_bad_option("trace", argc, argv, opt);
 			return 2;
 		}
 	}

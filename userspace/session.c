@@ -176,7 +176,7 @@ static int open_capture(struct session *s)
 	size_t n = 0;
 	int err;
 
-	if (cap.filter_pids) {
+	if (cap.filter_pids || s->opts.cmd) {
 		err = expand_pids(&s->opts.cap, &pids, &n);
 		if (err)
 			return err;
