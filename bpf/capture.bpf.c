@@ -341,6 +341,7 @@ static __noinline int emit_chunk(struct emit_req *r)
 	EMIT_CLASS(128)
 	EMIT_CLASS(1024)
 	EMIT_CLASS(4096)
+	EMIT_CLASS(16384)
 	EMIT_CLASS(MS_MAX_SNAPLEN)
 	return 0;
 fill:

@@ -13,8 +13,12 @@
 
 #define MS_COMM_LEN 16
 /* Largest payload slice one event can carry; must be a power of two. */
-#define MS_MAX_SNAPLEN 16384
-#define MS_DEFAULT_SNAPLEN 4096
+#define MS_MAX_SNAPLEN 65536
+/* Large enough for a whole client write buffer (libnats flushes up to
+ * 32 KiB of batched PUBs at once): every message in it gets parsed and
+ * counted. What a record keeps of each payload is a separate, userspace
+ * limit. */
+#define MS_DEFAULT_SNAPLEN 32768
 /* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
 #define MS_MAX_IOV 8
 /* messages walked per sendmmsg/recvmmsg. */

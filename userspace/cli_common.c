@@ -13,6 +13,7 @@ void live_args_init(struct live_args *a)
 	a->s.cap.snaplen = MS_DEFAULT_SNAPLEN;
 	a->s.cap.ringbuf_bytes = 16u << 20;
 	a->s.cap.pids = a->pids;
+	a->s.max_payload = DEFAULT_MAX_PAYLOAD;
 	a->s.max_conns = 16384;
 	a->s.interval_ns = 10ull * 1000000000ull;
 }

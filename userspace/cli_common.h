@@ -9,6 +9,7 @@
 #include "session.h"
 
 #define MAX_PID_ARGS 256
+#define DEFAULT_MAX_PAYLOAD 4096
 
 /* Storage behind the pointers in session_opts. */
 struct live_args {

@@ -42,8 +42,10 @@ static void usage(FILE *f)
 "  -c, --comm NAME         only processes whose command name is NAME\n"
 "  -P, --port PORT:PROTO   treat traffic on PORT as PROTO (nats or http);\n"
 "                          repeatable\n"
-"  -s, --snaplen BYTES     capture at most BYTES of payload per syscall\n"
+"  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n"
 "                          (default %d, at most %d); true sizes are always kept\n"
+"      --max-payload BYTES keep at most BYTES of each message's payload or\n"
+"                          body in the trace (default %d)\n"
 "  -i, --interval SEC      how often drop counts are checked (default 10)\n"
 "  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
@@ -55,7 +57,7 @@ static void usage(FILE *f)
 "  msgscope trace -o trace.jsonl                    everything, to a file\n"
 "  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
 "  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
-		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN);
+		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 static json_t *options_json(const struct live_args *a)
@@ -72,6 +74,7 @@ static json_t *options_json(const struct live_args *a)
 			a->s.cap.ports[i].proto == MS_PROTO_NATS ? "nats" : "http"));
 	}
 	json_object_set_new(o, "snaplen", json_integer(a->s.cap.snaplen));
+	json_object_set_new(o, "max_payload", json_integer(a->s.max_payload));
 	json_object_set_new(o, "pids", pids);
 	json_object_set_new(o, "comm", a->comm[0] ? json_string(a->comm) : json_null());
 	json_object_set_new(o, "ports", ports);
@@ -187,7 +190,7 @@ static const char *scope_desc(const struct live_args *a, char *buf, size_t len)
 	return buf;
 }
 
-enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS };
+enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD };
 
 static int parse_args(int argc, char **argv, struct live_args *a, const char **out)
 {
@@ -201,11 +204,13 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "interval", required_argument, NULL, 'i' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	bool snaplen_set = false, max_payload_set = false;
 	uint64_t v;
 	int opt;
 
@@ -229,6 +234,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		case 's':
 			if (parse_uint("--snaplen", optarg, 0, MS_MAX_SNAPLEN, &v)) return 2;
 			a->s.cap.snaplen = v;
+			snaplen_set = true;
 			break;
 		case 'i': if (parse_seconds("--interval", optarg, &a->s.interval_ns)) return 2; break;
 		case 'b':
@@ -242,6 +248,11 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 			if (parse_uint("--max-conns", optarg, 16, 1 << 22, &v)) return 2;
 			a->s.max_conns = v;
 			break;
+		case OPT_MAX_PAYLOAD:
+			if (parse_uint("--max-payload", optarg, 0, 64ull << 20, &v)) return 2;
+			a->s.max_payload = v;
+			max_payload_set = true;
+			break;
 		case OPT_SHOW_SECRETS: a->s.show_secrets = true; break;
 		case 'v': a->s.cap.verbose = true; break;
 		case 'h': usage(stdout); return -1;
@@ -250,6 +261,10 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 			return 2;
 		}
 	}
+	/* An explicit snaplen alone is what the user wants to see of each
+	 * message, as with tcpdump -s. */
+	if (snaplen_set && !max_payload_set)
+		a->s.max_payload = a->s.cap.snaplen;
 	if (optind < argc) {
 		/* Everything after the options is the command, `--` or not. */
 		a->s.cmd = &argv[optind];

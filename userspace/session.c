@@ -259,7 +259,7 @@ int session_open(struct session **out, const struct session_opts *opts,
 	s->child_status = -1;
 	s->mono_to_epoch = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	s->started = session_now(s);
-	cto.payload_keep = opts->cap.snaplen;
+	cto.payload_keep = opts->max_payload;
 	cto.max_conns = opts->max_conns;
 	s->ct = conntrack_new(&cto, on_record, s);
 	s->redactor = redactor_new();

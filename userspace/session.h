@@ -25,6 +25,7 @@ enum stop_reason {
 struct session_opts {
 	struct capture_opts cap;
 	bool show_secrets;
+	size_t max_payload;      /* payload/body bytes kept per message */
 	size_t max_conns;
 	char **cmd;              /* argv of `-- CMD`, or NULL */
 	uint64_t duration_ns;    /* 0: until stopped */
