@@ -23,6 +23,7 @@
 struct trace_ctx {
 	struct live_args *args;
 	struct trace_writer *out;
+	struct jw line;          /* reused for every record: no allocation */
 	int write_err;
 };
 
@@ -118,7 +119,12 @@ static void on_record(const struct msg_record *rec, void *ctx)
 {
 	struct trace_ctx *t = ctx;
 
-	put(t, record_to_json(rec), NULL);
+	if (t->write_err)
+		return;
+	jw_reset(&t->line);
+	record_write_json(&t->line, rec);
+	if (!t->line.oom)
+		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
 }
 
 static void on_drops(const struct session_counters *prev,
@@ -289,6 +295,7 @@ int cmd_trace(int argc, char **argv)
 	int ret, err;
 
 	live_args_init(&args);
+	jw_init(&t.line);
 	optind = 1;
 	ret = parse_args(argc, argv, &args, &path);
 	if (ret)
@@ -310,5 +317,6 @@ int cmd_trace(int argc, char **argv)
 	write_end(&t, s);
 	session_close(s);
 	err = trace_writer_close(t.out) ?: t.write_err ?: err;
+	jw_free(&t.line);
 	return err ? 1 : 0;
 }

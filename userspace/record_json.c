@@ -25,90 +25,85 @@ const char *role_name(enum role role)
 	}
 }
 
-static char *base64_encode(const unsigned char *in, size_t n)
+/* key: text if UTF-8, else base64 plus key_encoding. Empty: nothing. */
+static void write_bytes(struct jw *w, const char *key, struct slice b)
 {
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char enc_key[64];
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = in[i] << 16;
-
-		if (i + 1 < n)
-			v |= in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		*o++ = tbl[(v >> 18) & 63];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-void json_set_bytes(json_t *obj, const char *key, struct slice bytes)
-{
-	json_t *s;
-	char *b64, enc_key[64];
-
-	if (!bytes.len)
+	if (!b.len)
 		return;
-	/* jansson refuses invalid UTF-8, which is exactly our text test. */
-	s = json_stringn(bytes.ptr, bytes.len);
-	if (s) {
-		json_object_set_new(obj, key, s);
+	jw_key(w, key);
+	if (jw_string_utf8(w, b.ptr, b.len))
 		return;
-	}
-	b64 = base64_encode((const unsigned char *)bytes.ptr, bytes.len);
-	if (!b64)
-		return;
-	json_object_set_new(obj, key, json_string(b64));
-	free(b64);
+	jw_base64(w, b.ptr, b.len);
 	snprintf(enc_key, sizeof(enc_key), "%s_encoding", key);
-	json_object_set_new(obj, enc_key, json_string("base64"));
+	jw_key(w, enc_key);
+	jw_string(w, "base64");
 }
 
-static void set_slice(json_t *obj, const char *key, struct slice s)
+/* Protocol strings (subjects, methods) are text; anything else is shown
+ * as base64 rather than dropped. */
+static void write_text(struct jw *w, const char *key, struct slice s)
 {
-	if (s.len)
-		json_set_bytes(obj, key, s);
+	write_bytes(w, key, s);
 }
 
-/* Add name: value, turning a repeated name into an array of values. */
-static void header_add(json_t *hdrs, struct slice name, struct slice value)
+/* ---- headers: name -> value, repeated names -> array ------------------- */
+
+struct header_view {
+	struct slice name, value;
+};
+
+static bool same_name(struct slice a, struct slice b)
 {
-	char key[256];
-	size_t n = name.len < sizeof(key) - 1 ? name.len : sizeof(key) - 1;
-	json_t *old, *val = json_stringn(value.ptr, value.len);
+	return a.len == b.len && !memcmp(a.ptr, b.ptr, a.len);
+}
 
-	if (!val)
-		val = json_string("");
-	memcpy(key, name.ptr, n);
-	key[n] = '\0';
-	old = json_object_get(hdrs, key);
-	if (!old) {
-		/* Fails (and frees val) for a key that is not UTF-8: such a
-		 * header is skipped rather than misreported. */
-		json_object_set_new(hdrs, key, val);
-	} else if (json_is_array(old)) {
-		json_array_append_new(old, val);
-	} else {
-		json_t *arr = json_array();
+/*
+ * Write headers as one object. A name given several times becomes an array
+ * of its values, at the place of its first occurrence. Names that are not
+ * UTF-8 are skipped rather than misreported.
+ */
+static void write_headers(struct jw *w, const struct header_view *h, int n)
+{
+	jw_key(w, "headers");
+	jw_object_begin(w);
+	for (int i = 0; i < n; i++) {
+		int count = 0;
+		bool seen = false;
+		char key[256];
+		size_t kn = h[i].name.len < sizeof(key) - 1 ? h[i].name.len : sizeof(key) - 1;
 
-		json_array_append(arr, old);
-		json_array_append_new(arr, val);
-		json_object_set_new(hdrs, key, arr);
+		for (int j = 0; j < i && !seen; j++)
+			seen = same_name(h[j].name, h[i].name);
+		if (seen || !utf8_valid(h[i].name.ptr, kn))
+			continue;
+		for (int j = i; j < n; j++)
+			count += same_name(h[j].name, h[i].name);
+		memcpy(key, h[i].name.ptr, kn);
+		key[kn] = '\0';
+		jw_key(w, key);
+		if (count > 1)
+			jw_array_begin(w);
+		for (int j = i; j < n; j++) {
+			if (!same_name(h[j].name, h[i].name))
+				continue;
+			if (!jw_string_utf8(w, h[j].value.ptr, h[j].value.len))
+				jw_string(w, "");
+		}
+		if (count > 1)
+			jw_array_end(w);
 	}
+	jw_object_end(w);
 }
 
 /* NATS header block: "NATS/1.0[ status[ text]]\r\n(Name: value\r\n)*\r\n". */
-static void nats_headers(json_t *obj, struct slice block)
+static void write_nats_headers(struct jw *w, struct slice block)
 {
-	json_t *hdrs = json_object();
+	struct header_view h[HTTP_MAX_HEADERS];
 	const char *p = block.ptr, *end = block.ptr + block.len;
+	long status = -1;
+	int n = 0;
 	bool first = true;
 
 	while (p < end) {
@@ -122,113 +117,189 @@ static void nats_headers(json_t *obj, struct slice block)
 
 			first = false;
 			if (sp && le - sp > 1)
-				json_object_set_new(obj, "status",
-					json_integer(strtol(sp + 1, NULL, 10)));
-		} else if (le > p && (colon = memchr(p, ':', le - p))) {
+				status = strtol(sp + 1, NULL, 10);
+		} else if (n < HTTP_MAX_HEADERS && le > p && (colon = memchr(p, ':', le - p))) {
 			const char *v = colon + 1;
 
 			while (v < le && (*v == ' ' || *v == '\t'))
 				v++;
-			header_add(hdrs, slice_from(p, colon - p),
-				   slice_from(v, le - v));
+			h[n].name = slice_from(p, colon - p);
+			h[n].value = slice_from(v, le - v);
+			n++;
 		}
 		if (!eol)
 			break;
 		p = eol + 1;
 	}
-	json_object_set_new(obj, "headers", hdrs);
+	if (status >= 0) {
+		jw_key(w, "status");
+		jw_int(w, status);
+	}
+	write_headers(w, h, n);
 }
 
-static void nats_fields(json_t *o, const struct nats_msg *m)
+/* INFO/CONNECT arguments: the object itself when it is valid JSON, else
+ * (cut by the snaplen) the text. Rare ops, so jansson's check is fine. */
+static void write_json_arg(struct jw *w, const char *key, struct slice s)
 {
-	json_t *j;
+	json_t *j = json_loadb(s.ptr, s.len, 0, NULL);
+	char *dumped = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-	json_object_set_new(o, "op", json_string(nats_op_name(m->op)));
-	set_slice(o, "subject", m->subject);
-	set_slice(o, "reply", m->reply);
-	set_slice(o, "sid", m->sid);
-	set_slice(o, "queue", m->queue);
+	if (dumped) {
+		jw_key(w, key);
+		jw_raw(w, dumped, strlen(dumped));
+	} else {
+		write_text(w, key, s);
+	}
+	free(dumped);
+	json_decref(j);
+}
+
+static void write_nats(struct jw *w, const struct nats_msg *m)
+{
+	jw_key(w, "op");
+	jw_string(w, nats_op_name(m->op));
+	write_text(w, "subject", m->subject);
+	write_text(w, "reply", m->reply);
+	write_text(w, "sid", m->sid);
+	write_text(w, "queue", m->queue);
 	switch (m->op) {
 	case NATS_UNSUB:
-		if (m->max_msgs >= 0)
-			json_object_set_new(o, "max", json_integer(m->max_msgs));
+		if (m->max_msgs >= 0) {
+			jw_key(w, "max");
+			jw_int(w, m->max_msgs);
+		}
 		break;
 	case NATS_HPUB: case NATS_HMSG:
-		json_object_set_new(o, "header_size", json_integer(m->header_size));
-		nats_headers(o, m->headers);
+		jw_key(w, "header_size");
+		jw_uint(w, m->header_size);
+		write_nats_headers(w, m->headers);
 		/* fall through */
 	case NATS_PUB: case NATS_MSG:
-		json_object_set_new(o, "size", json_integer(m->size));
-		set_slice(o, "payload", m->payload);
+		jw_key(w, "size");
+		jw_uint(w, m->size);
+		write_bytes(w, "payload", m->payload);
 		break;
-	case NATS_INFO: case NATS_CONNECT:
-		j = json_loadb(m->json.ptr, m->json.len, 0, NULL);
-		if (!j) /* cut by the snaplen, or not JSON: keep it as text */
-			j = json_stringn(m->json.ptr, m->json.len);
-		if (j)
-			json_object_set_new(o, m->op == NATS_INFO ? "info" : "connect", j);
+	case NATS_INFO:
+		write_json_arg(w, "info", m->json);
+		break;
+	case NATS_CONNECT:
+		write_json_arg(w, "connect", m->json);
 		break;
 	case NATS_ERR:
-		set_slice(o, "error", m->json);
+		write_text(w, "error", m->json);
 		break;
 	default:
 		break;
 	}
-	if (m->truncated)
-		json_object_set_new(o, "truncated", json_true());
-}
-
-static void http_fields(json_t *o, const struct http_msg *m)
-{
-	json_t *hdrs = json_object();
-
-	if (m->kind == HTTP_REQUEST) {
-		json_object_set_new(o, "kind", json_string("request"));
-		set_slice(o, "method", m->method);
-		set_slice(o, "path", m->path);
-	} else {
-		json_object_set_new(o, "kind", json_string("response"));
-		json_object_set_new(o, "status", json_integer(m->status));
-		set_slice(o, "reason", m->reason);
+	if (m->truncated) {
+		jw_key(w, "truncated");
+		jw_bool(w, true);
 	}
-	set_slice(o, "version", m->version);
-	for (int i = 0; i < m->n_headers && i < HTTP_MAX_HEADERS; i++)
-		header_add(hdrs, m->headers[i].name, m->headers[i].value);
-	json_object_set_new(o, "headers", hdrs);
-	json_set_bytes(o, "body", m->body);
-	json_object_set_new(o, "size", json_integer(m->body_size));
-	if (m->chunked)
-		json_object_set_new(o, "chunked", json_true());
-	if (m->truncated)
-		json_object_set_new(o, "truncated", json_true());
 }
 
-static void conn_fields(json_t *o, const struct conn_meta *c)
+static void write_http(struct jw *w, const struct http_msg *m)
 {
-	json_object_set_new(o, "pid", json_integer(c->pid));
-	json_object_set_new(o, "comm", json_stringn(c->comm, strnlen(c->comm, COMM_LEN)) ?: json_string("?"));
-	json_object_set_new(o, "conn", json_integer(c->id));
-	json_object_set_new(o, "local", json_string(c->local));
-	json_object_set_new(o, "peer", json_string(c->peer));
-	json_object_set_new(o, "role", json_string(role_name(c->role)));
-	if (c->tls)
-		json_object_set_new(o, "tls", json_true());
+	struct header_view h[HTTP_MAX_HEADERS];
+	int n = m->n_headers < HTTP_MAX_HEADERS ? m->n_headers : HTTP_MAX_HEADERS;
+
+	jw_key(w, "kind");
+	if (m->kind == HTTP_REQUEST) {
+		jw_string(w, "request");
+		write_text(w, "method", m->method);
+		write_text(w, "path", m->path);
+	} else {
+		jw_string(w, "response");
+		jw_key(w, "status");
+		jw_int(w, m->status);
+		write_text(w, "reason", m->reason);
+	}
+	write_text(w, "version", m->version);
+	for (int i = 0; i < n; i++) {
+		h[i].name = m->headers[i].name;
+		h[i].value = m->headers[i].value;
+	}
+	write_headers(w, h, n);
+	write_bytes(w, "body", m->body);
+	jw_key(w, "size");
+	jw_uint(w, m->body_size);
+	if (m->chunked) {
+		jw_key(w, "chunked");
+		jw_bool(w, true);
+	}
+	if (m->truncated) {
+		jw_key(w, "truncated");
+		jw_bool(w, true);
+	}
+}
+
+static void write_conn(struct jw *w, const struct conn_meta *c)
+{
+	jw_key(w, "pid");
+	jw_uint(w, c->pid);
+	jw_key(w, "comm");
+	if (!jw_string_utf8(w, c->comm, strnlen(c->comm, COMM_LEN)))
+		jw_string(w, "?");
+	jw_key(w, "conn");
+	jw_uint(w, c->id);
+	jw_key(w, "local");
+	jw_string(w, c->local);
+	jw_key(w, "peer");
+	jw_string(w, c->peer);
+	jw_key(w, "role");
+	jw_string(w, role_name(c->role));
+	if (c->tls) {
+		jw_key(w, "tls");
+		jw_bool(w, true);
+	}
+}
+
+void record_write_json(struct jw *w, const struct msg_record *rec)
+{
+	jw_object_begin(w);
+	jw_key(w, "type");
+	jw_string(w, rec->proto == PROTO_NATS ? "nats" : "http");
+	jw_key(w, "ts");
+	jw_uint(w, rec->ts_ns);
+	if (rec->conn)
+		write_conn(w, rec->conn);
+	jw_key(w, "dir");
+	jw_string(w, rec->dir == DIR_SEND ? "send" : "recv");
+	if (rec->proto == PROTO_NATS)
+		write_nats(w, &rec->nats);
+	else
+		write_http(w, &rec->http);
+	jw_object_end(w);
 }
 
 json_t *record_to_json(const struct msg_record *rec)
 {
-	json_t *o = json_object();
+	struct jw w;
+	json_t *o = NULL;
 
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "type", json_string(rec->proto == PROTO_NATS ? "nats" : "http"));
-	json_object_set_new(o, "ts", json_integer(rec->ts_ns));
-	if (rec->conn)
-		conn_fields(o, rec->conn);
-	json_object_set_new(o, "dir", json_string(rec->dir == DIR_SEND ? "send" : "recv"));
-	if (rec->proto == PROTO_NATS)
-		nats_fields(o, &rec->nats);
-	else
-		http_fields(o, &rec->http);
+	jw_init(&w);
+	record_write_json(&w, rec);
+	if (!w.oom)
+		o = json_loadb(w.buf, w.len, 0, NULL);
+	jw_free(&w);
 	return o;
+}
+
+void json_set_bytes(json_t *obj, const char *key, struct slice bytes)
+{
+	struct jw w;
+	json_t *parsed;
+
+	if (!bytes.len)
+		return;
+	/* Same rules as the trace: serialise one member, read it back. */
+	jw_init(&w);
+	jw_object_begin(&w);
+	write_bytes(&w, key, bytes);
+	jw_object_end(&w);
+	parsed = w.oom ? NULL : json_loadb(w.buf, w.len, 0, NULL);
+	if (parsed)
+		json_object_update(obj, parsed);
+	json_decref(parsed);
+	jw_free(&w);
 }

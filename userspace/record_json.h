@@ -2,13 +2,21 @@
 /*
  * record_json.h — a parsed message record as the JSON object documented in
  * docs/trace-format.md ("nats" and "http" lines). Pure: no I/O.
+ *
+ * There is one serialiser, record_write_json(), a streaming writer fast
+ * enough for the capture hot path; record_to_json() parses its output for
+ * callers that want a jansson tree, so the two can never disagree.
  */
 #ifndef MSGSCOPE_RECORD_JSON_H
 #define MSGSCOPE_RECORD_JSON_H
 
 #include <jansson.h>
 
+#include "json_writer.h"
 #include "record.h"
+
+/* Append rec as one JSON object (no newline). */
+void record_write_json(struct jw *w, const struct msg_record *rec);
 
 /* A new reference, or NULL on allocation failure. */
 json_t *record_to_json(const struct msg_record *rec);

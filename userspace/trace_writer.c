@@ -126,6 +126,11 @@ static int put_line(struct trace_writer *w, const char *s, size_t n)
 	return 0;
 }
 
+int trace_writer_put_raw(struct trace_writer *w, const char *line, size_t n)
+{
+	return w->err ? w->err : put_line(w, line, n);
+}
+
 int trace_writer_put(struct trace_writer *w, const json_t *obj)
 {
 	char *s;

@@ -20,6 +20,8 @@ int trace_writer_open(struct trace_writer **out, const char *path);
 /* Append obj as one line (obj is not consumed). After the first write error
  * every call returns that error: the caller stops. */
 int trace_writer_put(struct trace_writer *w, const json_t *obj);
+/* Append one line of already-serialised JSON (no newline in it). */
+int trace_writer_put_raw(struct trace_writer *w, const char *line, size_t n);
 int trace_writer_flush(struct trace_writer *w);
 /* Flush and close; returns the first error seen, if any. */
 int trace_writer_close(struct trace_writer *w);

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the streaming JSON writer: every output must parse, with
+ * the values we meant, whatever bytes went in. */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "json_writer.h"
+
+static json_t *parse(struct jw *w)
+{
+	json_error_t e;
+	json_t *j = json_loadb(w->buf, w->len, 0, &e);
+
+	CHECK_MSG(j != NULL, "not JSON: %.*s (%s)", (int)w->len, w->buf, e.text);
+	return j;
+}
+
+static void test_nesting_and_commas(void)
+{
+	struct jw w;
+	json_t *j;
+
+	jw_init(&w);
+	jw_object_begin(&w);
+	jw_key(&w, "a"); jw_int(&w, -42);
+	jw_key(&w, "b"); jw_array_begin(&w);
+	jw_uint(&w, 0); jw_uint(&w, 9223372036854775807ull); jw_bool(&w, false); jw_null(&w);
+	jw_object_begin(&w); jw_key(&w, "x"); jw_string(&w, "y"); jw_object_end(&w);
+	jw_array_end(&w);
+	jw_key(&w, "c"); jw_object_begin(&w); jw_object_end(&w);
+	jw_key(&w, "d"); jw_raw(&w, "{\"r\":1}", 7);
+	jw_key(&w, "e"); jw_int(&w, -9223372036854775807ll - 1);
+	jw_object_end(&w);
+	j = parse(&w);
+	CHECK_EQ_INT(json_integer_value(json_object_get(j, "a")), -42);
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "b")), 5);
+	CHECK(json_is_false(json_array_get(json_object_get(j, "b"), 2)));
+	CHECK(json_is_object(json_object_get(j, "c")));
+	CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "d"), "r")), 1);
+	CHECK(json_integer_value(json_object_get(j, "e")) == (json_int_t)(-9223372036854775807ll - 1));
+	json_decref(j);
+	jw_free(&w);
+}
+
+static void test_escaping(void)
+{
+	struct jw w;
+	json_t *j;
+	const char nasty[] = "q\"b\\s\n\r\t\x01\x1f end é";
+
+	jw_init(&w);
+	jw_object_begin(&w);
+	jw_key(&w, "k\"ey");
+	CHECK(jw_string_utf8(&w, nasty, sizeof(nasty) - 1));
+	jw_object_end(&w);
+	j = parse(&w);
+	CHECK(!strcmp(json_string_value(json_object_get(j, "k\"ey")), nasty));
+	json_decref(j);
+	jw_free(&w);
+}
+
+static void test_utf8_validation(void)
+{
+	CHECK(utf8_valid("plain", 5));
+	CHECK(utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+	CHECK(!utf8_valid("\xc3", 1));             /* cut short */
+	CHECK(!utf8_valid("\xc0\xaf", 2));         /* overlong */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	CHECK(!utf8_valid("\xff", 1));
+	CHECK(!utf8_valid("ok\x80", 3));
+}
+
+static void test_base64(void)
+{
+	static const char *const want[] = { "", "AA==", "AAE=", "AAEC", "AAECAw==" };
+	const unsigned char in[] = { 0, 1, 2, 3 };
+
+	for (size_t n = 0; n <= 4; n++) {
+		struct jw w;
+		json_t *j;
+
+		jw_init(&w);
+		jw_array_begin(&w);
+		jw_base64(&w, in, n);
+		jw_array_end(&w);
+		j = parse(&w);
+		CHECK(!strcmp(json_string_value(json_array_get(j, 0)), want[n]));
+		json_decref(j);
+		jw_free(&w);
+	}
+}
+
+/* Every byte string either goes in as valid text or is refused whole. */
+static void test_random_bytes_never_break_json(void)
+{
+	unsigned seed = 1;
+
+	for (int round = 0; round < 2000; round++) {
+		char bytes[32];
+		size_t n = round % 32;
+		struct jw w;
+		json_t *j;
+
+		for (size_t i = 0; i < n; i++)
+			bytes[i] = (char)(rand_r(&seed) & 0xff);
+		jw_init(&w);
+		jw_array_begin(&w);
+		if (!jw_string_utf8(&w, bytes, n))
+			jw_base64(&w, bytes, n);
+		jw_array_end(&w);
+		j = json_loadb(w.buf, w.len, 0, NULL);
+		CHECK(j && json_array_size(j) == 1);
+		json_decref(j);
+		jw_free(&w);
+	}
+}
+
+int main(void)
+{
+	test_nesting_and_commas();
+	test_escaping();
+	test_utf8_validation();
+	test_base64();
+	test_random_bytes_never_break_json();
+	return check_summary("json_writer");
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+#include "json_writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(struct jw *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->first[0] = true;
+}
+
+void jw_free(struct jw *w)
+{
+	free(w->buf);
+	jw_init(w);
+}
+
+void jw_reset(struct jw *w)
+{
+	w->len = 0;
+	w->oom = false;
+	w->depth = 0;
+	w->after_key = false;
+	w->first[0] = true;
+}
+
+static bool reserve(struct jw *w, size_t more)
+{
+	size_t cap;
+	char *nb;
+
+	if (w->len + more <= w->cap)
+		return true;
+	cap = w->cap ? w->cap : 1024;
+	while (cap < w->len + more)
+		cap *= 2;
+	nb = realloc(w->buf, cap);
+	if (!nb) {
+		w->oom = true;
+		return false;
+	}
+	w->buf = nb;
+	w->cap = cap;
+	return true;
+}
+
+static void put(struct jw *w, const char *s, size_t n)
+{
+	if (!reserve(w, n))
+		return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void putc1(struct jw *w, char c)
+{
+	if (reserve(w, 1))
+		w->buf[w->len++] = c;
+}
+
+/* A comma before every value but the first at this depth. After a key the
+ * value follows directly: jw_key() already placed the comma. */
+static void sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (!w->first[w->depth])
+		putc1(w, ',');
+	w->first[w->depth] = false;
+}
+
+static void open_(struct jw *w, char c)
+{
+	sep(w);
+	putc1(w, c);
+	if (w->depth + 1 < JW_MAX_DEPTH)
+		w->depth++;
+	w->first[w->depth] = true;
+}
+
+static void close_(struct jw *w, char c)
+{
+	putc1(w, c);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void jw_object_begin(struct jw *w) { open_(w, '{'); }
+void jw_object_end(struct jw *w) { close_(w, '}'); }
+void jw_array_begin(struct jw *w) { open_(w, '['); }
+void jw_array_end(struct jw *w) { close_(w, ']'); }
+
+static void escaped(struct jw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	putc1(w, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(w, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': put(w, "\\\"", 2); break;
+		case '\\': put(w, "\\\\", 2); break;
+		case '\n': put(w, "\\n", 2); break;
+		case '\r': put(w, "\\r", 2); break;
+		case '\t': put(w, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			put(w, u, 6);
+		}
+		}
+	}
+	put(w, s + run, n - run);
+	putc1(w, '"');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	sep(w);
+	escaped(w, key, strlen(key));
+	putc1(w, ':');
+	w->after_key = true;
+}
+
+bool utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t need;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
+		else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
+		else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
+		else return false;
+		if (n - i <= need) /* sequence cut short */
+			return false;
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong, surrogates, beyond U+10FFFF */
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+void jw_string(struct jw *w, const char *s)
+{
+	sep(w);
+	escaped(w, s, strlen(s));
+}
+
+bool jw_string_utf8(struct jw *w, const char *s, size_t n)
+{
+	if (!utf8_valid(s, n))
+		return false;
+	sep(w);
+	escaped(w, s, n);
+	return true;
+}
+
+void jw_base64(struct jw *w, const void *data, size_t n)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *in = data;
+	char *o;
+
+	sep(w);
+	if (!reserve(w, (n + 2) / 3 * 4 + 2))
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*o++ = tbl[(v >> 18) & 63];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	*o++ = '"';
+	w->len = o - w->buf;
+}
+
+void jw_uint(struct jw *w, uint64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	sep(w);
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	put(w, p, tmp + sizeof(tmp) - p);
+}
+
+void jw_int(struct jw *w, int64_t v)
+{
+	if (v >= 0) {
+		jw_uint(w, v);
+		return;
+	}
+	sep(w);
+	putc1(w, '-');
+	w->after_key = true; /* the digits follow the sign without a comma */
+	jw_uint(w, -(uint64_t)v);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+	sep(w);
+	put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(struct jw *w)
+{
+	sep(w);
+	put(w, "null", 4);
+}
+
+void jw_raw(struct jw *w, const char *json, size_t n)
+{
+	sep(w);
+	put(w, json, n);
+}

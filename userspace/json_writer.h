@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * json_writer.h — append JSON text to a growable buffer, with no allocation
+ * per value: the record hot path writes tens of thousands of lines a second
+ * and building a jansson tree for each one cost more than parsing.
+ *
+ * The caller keeps the structure well formed (keys inside objects, commas
+ * are handled here). Strings are escaped; jw_string_utf8() refuses bytes
+ * that are not valid UTF-8 so the caller can fall back to base64.
+ */
+#ifndef MSGSCOPE_JSON_WRITER_H
+#define MSGSCOPE_JSON_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JW_MAX_DEPTH 16
+
+struct jw {
+	char *buf;
+	size_t len, cap;
+	bool oom;                    /* an allocation failed: output incomplete */
+	int depth;
+	bool after_key;              /* a key was written, its value is next */
+	bool first[JW_MAX_DEPTH];    /* no member written yet at this depth */
+};
+
+void jw_init(struct jw *w);
+void jw_free(struct jw *w);
+void jw_reset(struct jw *w);         /* empty, keep the buffer */
+
+void jw_object_begin(struct jw *w);
+void jw_object_end(struct jw *w);
+void jw_array_begin(struct jw *w);
+void jw_array_end(struct jw *w);
+void jw_key(struct jw *w, const char *key);
+
+void jw_string(struct jw *w, const char *s);            /* NUL-terminated */
+/* false, and nothing written, if s is not valid UTF-8 */
+bool jw_string_utf8(struct jw *w, const char *s, size_t n);
+void jw_base64(struct jw *w, const void *data, size_t n);
+void jw_int(struct jw *w, int64_t v);
+void jw_uint(struct jw *w, uint64_t v);
+void jw_bool(struct jw *w, bool v);
+void jw_null(struct jw *w);
+/* Already-serialised JSON, inserted as one value. */
+void jw_raw(struct jw *w, const char *json, size_t n);
+
+bool utf8_valid(const char *s, size_t n);
+
+#endif
