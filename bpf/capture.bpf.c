@@ -38,6 +38,10 @@ const volatile bool filter_comm = false;
 const volatile char target_comm[MS_COMM_LEN] = {};
 const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
 const volatile __u32 self_tgid = 0;
+/* Wake the reader only once this much is waiting; it also drains on a
+ * short timer. A wakeup per event costs the traced process a syscall's
+ * worth of work on every message. 0: wake on every event. */
+const volatile __u32 wakeup_bytes = 0;
 
 /* Arguments of a syscall in progress, from its enter to its exit hook. */
 struct call_args {
@@ -277,6 +281,14 @@ struct emit_req {
 	__u8 flags;
 };
 
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void fill_data_header(struct ms_data_event *e,
 					     const struct emit_req *r)
 {
@@ -347,7 +359,7 @@ static __noinline int emit_chunk(struct emit_req *r)
 fill:
 	fill_data_header(e, r);
 	e->cap_len = cap;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	stat_add(MS_STAT_EVENTS, 1);
 	stat_add(MS_STAT_BYTES, cap);
 	return 0;

@@ -49,6 +49,7 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	int err;
 
 	s->rodata->snaplen = o->snaplen;
+	s->rodata->wakeup_bytes = o->wakeup_bytes;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;
 	if (o->comm && *o->comm) {

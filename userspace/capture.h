@@ -29,6 +29,7 @@ struct capture_opts {
 	const char *comm;        /* follow only processes with this comm */
 	struct port_override ports[CAPTURE_MAX_PORTS];
 	size_t n_ports;
+	uint32_t wakeup_bytes;   /* batch wakeups; the reader must also poll */
 	bool verbose;            /* libbpf's own messages on stderr */
 };
 

@@ -19,6 +19,8 @@
 #include "redact.h"
 
 #define MAX_FOLLOWED 8192
+#define DRAIN_MS 50
+#define WAKEUP_FRACTION 16 /* wake the reader when 1/16 of the ring is used */
 
 enum { SRC_RING = 1, SRC_SIGNAL, SRC_TICK, SRC_DEADLINE, SRC_STDIN, SRC_CHILD };
 
@@ -176,6 +178,7 @@ static int open_capture(struct session *s)
 	size_t n = 0;
 	int err;
 
+	cap.wakeup_bytes = cap.ringbuf_bytes / WAKEUP_FRACTION;
 	if (cap.filter_pids || s->opts.cmd) {
 		err = expand_pids(&s->opts.cap, &pids, &n);
 		if (err)
@@ -366,7 +369,8 @@ int session_run(struct session *s)
 	struct epoll_event evs[8];
 
 	while (s->stop == STOP_NONE) {
-		int n = epoll_wait(s->epfd, evs, 8, -1);
+		/* Data events wake us only in batches: drain at least this often. */
+		int n = epoll_wait(s->epfd, evs, 8, DRAIN_MS);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -374,6 +378,8 @@ int session_run(struct session *s)
 			session_stop(s, STOP_ERROR);
 			return -errno;
 		}
+		if (n == 0)
+			capture_consume(s->cap);
 		for (int i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
 			case SRC_RING: capture_consume(s->cap); break;
