@@ -1,0 +1,2855 @@
+// SPDX-License-Identifier: MIT
+/*
+ * correlator.c — records in, flow events out (see correlator.h for the
+ * model). Sections: containers; observations and the reorder buffer;
+ * components; logical connections; subscription registry; edges and
+ * subjects; NATS publications, deliveries and requests; HTTP exchanges;
+ * time (expiry, intervals); public API.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* getline, open_memstream, strdup */
+#endif
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "correlator.h"
+#include "latency_hist.h"
+#include "path_template.h"
+#include "subject_match.h"
+
+#define NS_PER_SEC 1000000000ULL
+#define COMP_KEY_LEN 160
+#define SUBJECT_TPL_LEN 512
+#define ERR_TEXT_LEN 96
+/* Payload bytes a pending publication keeps to tell identical-looking
+ * messages apart; the subject table keeps cfg.payload_keep of the last. */
+#define PUB_MATCH_BYTES 64
+
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ------------------------------------------------------------------ */
+/* Containers: intrusive circular list, chained hash table             */
+/* ------------------------------------------------------------------ */
+
+struct list {
+	struct list *prev, *next;
+};
+
+static void list_init(struct list *l)
+{
+	l->prev = l->next = l;
+}
+
+static bool list_empty(const struct list *l)
+{
+	return l->next == l;
+}
+
+static void list_del(struct list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	list_init(n);
+}
+
+static void list_add_tail(struct list *head, struct list *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+static void list_move_tail(struct list *head, struct list *n)
+{
+	list_del(n);
+	list_add_tail(head, n);
+}
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+struct htab {
+	struct hnode **slots;
+	size_t nslots; /* power of two */
+	size_t n;
+};
+
+static int htab_init(struct htab *t)
+{
+	t->nslots = 16;
+	t->n = 0;
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
+	return t->slots ? 0 : -1;
+}
+
+static void htab_fini(struct htab *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->nslots = t->n = 0;
+}
+
+static struct hnode *htab_chain(const struct htab *t, uint64_t hash)
+{
+	return t->slots[hash & (t->nslots - 1)];
+}
+
+static void htab_grow(struct htab *t)
+{
+	size_t nn = t->nslots * 2;
+	struct hnode **ns = calloc(nn, sizeof(*ns));
+
+	if (!ns)
+		return; /* longer chains are slower, not wrong */
+	for (size_t i = 0; i < t->nslots; i++) {
+		struct hnode *n = t->slots[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			n->next = ns[n->hash & (nn - 1)];
+			ns[n->hash & (nn - 1)] = n;
+		}
+	}
+	free(t->slots);
+	t->slots = ns;
+	t->nslots = nn;
+}
+
+static void htab_add(struct htab *t, struct hnode *n, uint64_t hash)
+{
+	struct hnode **slot;
+
+	if (t->n >= t->nslots)
+		htab_grow(t);
+	n->hash = hash;
+	slot = &t->slots[hash & (t->nslots - 1)];
+	n->next = *slot;
+	*slot = n;
+	t->n++;
+}
+
+static void htab_del(struct htab *t, struct hnode *n)
+{
+	struct hnode **pp = &t->slots[n->hash & (t->nslots - 1)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			t->n--;
+			return;
+		}
+	}
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The NUL goes in too, so that ("ab","c") and ("a","bc") differ. */
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	return fnv(h, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+/* Bounded copy, always terminated (snprintf was the hot spot here). */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	size_t l = src ? strnlen(src, n - 1) : 0;
+
+	memcpy(dst, nz(src), l);
+	dst[l] = '\0';
+}
+
+static char *dup_str(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+enum side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
+#define SBIT(s) ((uint8_t)(1u << (s)))
+
+/* One record, copied: the unit of the reorder buffer. */
+struct obs {
+	uint64_t ts, seq;
+	enum proto proto;
+	enum direction dir;
+	enum role role;
+	uint32_t pid;
+	char comm[COMM_LEN];
+	char local[ADDR_STRLEN], peer[ADDR_STRLEN];
+	/* NATS */
+	enum nats_op op;
+	const char *subject, *reply, *sid, *queue, *text;
+	int64_t max_msgs;
+	uint64_t size, hdr_size;
+	const unsigned char *payload;
+	size_t payload_len;
+	/* HTTP */
+	enum http_kind kind;
+	const char *method, *path;
+	uint64_t body_size;
+	int status; /* HTTP status, NATS header status */
+	char data[];
+};
+
+struct comp {
+	struct hnode h;
+	struct list all;
+	struct corr_component pub;
+	uint64_t cur_in, cur_out;
+	char key[COMP_KEY_LEN];
+};
+
+struct end {
+	uint32_t pid;
+	char comm[COMM_LEN];
+	bool tried;         /* resolver asked ... */
+	uint64_t tried_ts;  /* ... at this time */
+	struct comp *comp;  /* cache; NULL: recompute */
+};
+
+struct lconn {
+	struct hnode h;
+	struct list lru;        /* least recently seen first */
+	uint64_t id;
+	unsigned refs;          /* the table's own + pending units */
+	bool dead;
+	enum proto proto;
+	char addr[2][ADDR_STRLEN];
+	uint8_t observed;       /* ends records were taken at */
+	struct end end[2];
+	uint64_t last_ts;
+	/* NATS */
+	char name[CORR_NAME_LEN];
+	char lang[CORR_LANG_LEN];
+	char version[CORR_VERSION_LEN];
+	char server_name[CORR_NAME_LEN];
+	bool registry_known;    /* CONNECT seen and every SUB since kept */
+	bool no_echo;
+	uint64_t connect_ts;
+	uint8_t connect_sides;
+	struct htab subs;       /* sid -> struct sub */
+	uint64_t err_hash, err_ts;
+	uint8_t err_sides;
+	/* HTTP */
+	struct list http_q;     /* struct hx, oldest first */
+	size_t http_n;
+};
+
+struct sub {
+	struct hnode by_sid;
+	struct hnode by_subject; /* literal filters, in c->lit_subs */
+	struct list wild;        /* wildcard filters, in c->wild_subs */
+	struct lconn *lc;
+	bool wildcard;
+	int64_t max;
+	uint64_t delivered;
+	char *sid, *subject, *queue;
+	char data[];
+};
+
+struct pub;
+
+struct delivery {
+	struct hnode h;     /* c->dlvs, by (publication, connection, sid) */
+	struct pub *pub;
+	struct lconn *lc;   /* referenced */
+	struct comp *to;
+	char *queue;
+	uint8_t sides;
+	bool full;          /* seen from every observed end of lc */
+	uint64_t first_ts;
+	char sid[];
+};
+
+/* A subscription that should receive a publication: (conn, sid), or one
+ * member of a queue group. */
+struct expect {
+	uint64_t lc_id;
+	char *sid;    /* NULL for a queue group */
+	char *queue;
+	bool met;     /* a delivery satisfies it */
+};
+
+struct request;
+
+struct pub {
+	struct hnode h;       /* c->pubs, by content */
+	struct list age;      /* c->pub_age */
+	uint64_t seq, first_ts;
+	struct lconn *lc;     /* publisher's connection, referenced; NULL: not seen */
+	struct comp *from;
+	uint8_t sides;
+	bool is_request, is_reply, exp_known;
+	int status;
+	uint64_t size, hdr_size;
+	char *subject, *reply;
+	char *tpl;            /* subject template, computed once */
+	unsigned char *payload;
+	size_t payload_len;
+	struct request *req;
+	/* counters make the completeness test O(1) however wide the fan-out */
+	struct delivery **dlv;
+	size_t n_dlv, cap_dlv, n_full;
+	struct expect *exp;   /* sorted: (conn, sid) entries, then queue groups */
+	size_t n_exp, cap_exp, n_met, n_exp_sid;
+	char data[];
+};
+
+struct request {
+	struct hnode h;       /* c->reqs, by reply subject */
+	struct list age;
+	uint64_t first_ts;
+	uint64_t size;
+	struct lconn *lc;     /* requester, referenced; NULL: not seen */
+	struct pub *pub;      /* while pending */
+	struct comp *receiver;/* the receiver, when there was exactly one */
+	struct lconn *receiver_lc; /* its connection, referenced */
+	unsigned n_receivers;
+	unsigned replies;
+	char *subject, *reply;
+	char data[];
+};
+
+struct hx {
+	struct list q;        /* lc->http_q */
+	struct list age;      /* c->hx_age while not expired */
+	bool in_age;
+	struct lconn *lc;     /* hx never outlives its connection */
+	uint64_t req_ts, resp_ts;
+	uint8_t req_sides, resp_sides;
+	bool answered, timed_out;
+	int status;
+	uint64_t req_size, resp_size;
+	char *method, *path;
+	char data[];
+};
+
+struct edge_stats {
+	uint64_t count, bytes, errors;
+	struct latency_hist *lat; /* allocated on the first sample */
+};
+
+struct edge {
+	struct hnode h;
+	struct list lru;
+	struct corr_edge pub;
+	struct edge_stats total, cur, last;
+	char data[];
+};
+
+struct subj {
+	struct hnode h;
+	struct list lru;
+	struct corr_subject pub;
+	uint64_t cur_msgs;
+	char *last_subject;
+	unsigned char *payload;   /* payload_keep bytes */
+	char data[];
+};
+
+struct correlator {
+	struct corr_config cfg;
+	struct corr_counters ctr;
+	uint64_t obs_seq, pub_seq, conn_seq;
+	uint64_t latest;          /* newest timestamp fed */
+	uint64_t clock;           /* processed up to */
+	uint64_t interval_start;
+	uint64_t start_ts;        /* first record processed */
+	bool started, finished;
+	struct heap_ent *heap;
+	size_t nheap, capheap;
+	struct htab conns;
+	struct list conn_lru;
+	size_t nconns;
+	size_t unknown_registry;  /* NATS conns without a complete registry */
+	struct htab comps;
+	struct list comp_list;
+	size_t ncomps;
+	struct comp *other;
+	struct htab lit_subs;
+	struct list wild_subs;
+	size_t nsubs;
+	struct htab pubs;
+	struct list pub_age;
+	size_t npubs;
+	struct htab dlvs;
+	struct htab reqs;
+	struct list req_age;
+	size_t nreqs;
+	struct list hx_age;
+	size_t nhx;
+	struct htab edges;
+	struct list edge_lru;
+	size_t nedges;
+	struct htab subjs;
+	struct list subj_lru;
+	size_t nsubjs;
+};
+
+static void emit(struct correlator *c, const struct flow_event *ev)
+{
+	if (c->cfg.emit)
+		c->cfg.emit(ev, c->cfg.emit_ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Observations and the reorder buffer                                 */
+/* ------------------------------------------------------------------ */
+
+static size_t slice_need(struct slice s)
+{
+	return (s.ptr ? s.len : 0) + 1;
+}
+
+static const char *put_slice(char **w, struct slice s)
+{
+	char *p = *w;
+	size_t n = s.ptr ? s.len : 0;
+
+	if (n)
+		memcpy(p, s.ptr, n);
+	p[n] = '\0';
+	*w += n + 1;
+	return p;
+}
+
+/* "[::ffff:1.2.3.4]:80" -> "1.2.3.4:80": one spelling per address, whichever
+ * socket family each end used. Empty -> a per-connection placeholder so that
+ * unrelated connections without addresses never merge. */
+static void addr_norm(char *dst, const char *src, uint64_t conn, char tag)
+{
+	static const char mapped[] = "[::ffff:";
+	size_t ml = sizeof(mapped) - 1;
+
+	if (!src || !*src) {
+		snprintf(dst, ADDR_STRLEN, "#%" PRIu64 "%c", conn, tag);
+		return;
+	}
+	if (src[0] == '[' && strncasecmp(src, mapped, ml) == 0 &&
+	    strchr(src + ml, '.')) {
+		const char *close = strchr(src + ml, ']');
+
+		if (close && close[1] == ':') {
+			snprintf(dst, ADDR_STRLEN, "%.*s%s", (int)(close - src - ml),
+				 src + ml, close + 1);
+			return;
+		}
+	}
+	copy_str(dst, ADDR_STRLEN, src);
+}
+
+/* "NATS/1.0 503 No Responders\r\n..." -> 503 */
+static int nats_header_status(struct slice h)
+{
+	/* NULL + 0 is undefined behaviour (UBSan, fuzz_trace_reader) */
+	const char *p = h.ptr, *end = h.ptr ? h.ptr + h.len : NULL;
+	int v = 0;
+
+	if (!p || h.len < 9 || memcmp(p, "NATS/", 5) != 0)
+		return 0;
+	while (p < end && *p != ' ' && *p != '\r' && *p != '\n')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	while (p < end && *p >= '0' && *p <= '9' && v < 1000)
+		v = v * 10 + (*p++ - '0');
+	return v;
+}
+
+static bool nats_has_text(enum nats_op op)
+{
+	return op == NATS_INFO || op == NATS_CONNECT || op == NATS_ERR;
+}
+
+static bool nats_has_payload(enum nats_op op)
+{
+	return op == NATS_PUB || op == NATS_HPUB || op == NATS_MSG ||
+	       op == NATS_HMSG;
+}
+
+static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
+{
+	const struct nats_msg *n = &r->nats;
+	const struct http_msg *hm = &r->http;
+	size_t need = 0, keep = 0;
+	struct obs *o;
+	char *w;
+
+	if (r->proto == PROTO_NATS) {
+		need = slice_need(n->subject) + slice_need(n->reply) +
+		       slice_need(n->sid) + slice_need(n->queue) +
+		       (nats_has_text(n->op) ? slice_need(n->json) : 1);
+		if (nats_has_payload(n->op) && n->payload.ptr)
+			keep = n->payload.len < c->cfg.payload_keep ?
+				       n->payload.len : c->cfg.payload_keep;
+	} else {
+		need = slice_need(hm->method) + slice_need(hm->path);
+	}
+	o = calloc(1, sizeof(*o) + need + keep);
+	if (!o)
+		return NULL;
+	o->ts = r->ts_ns;
+	o->seq = ++c->obs_seq;
+	o->proto = r->proto;
+	o->dir = r->dir;
+	o->role = r->conn->role;
+	o->pid = r->conn->pid;
+	copy_str(o->comm, sizeof(o->comm), r->conn->comm);
+	addr_norm(o->local, r->conn->local, r->conn->id, 'L');
+	addr_norm(o->peer, r->conn->peer, r->conn->id, 'P');
+	w = o->data;
+	if (r->proto == PROTO_NATS) {
+		o->op = n->op;
+		o->subject = put_slice(&w, n->subject);
+		o->reply = put_slice(&w, n->reply);
+		o->sid = put_slice(&w, n->sid);
+		o->queue = put_slice(&w, n->queue);
+		o->text = put_slice(&w, nats_has_text(n->op) ? n->json : SLICE_NULL);
+		o->max_msgs = n->max_msgs;
+		o->size = n->size;
+		o->hdr_size = n->header_size;
+		if (n->op == NATS_HPUB || n->op == NATS_HMSG)
+			o->status = nats_header_status(n->headers);
+		if (keep)
+			memcpy(w, n->payload.ptr, keep);
+		o->payload = (const unsigned char *)w;
+		o->payload_len = keep;
+	} else {
+		o->kind = hm->kind;
+		o->method = put_slice(&w, hm->method);
+		o->path = put_slice(&w, hm->path);
+		o->status = hm->status;
+		o->body_size = hm->body_size;
+	}
+	return o;
+}
+
+/* The heap keeps its sort key next to the pointer: comparing through the
+ * pointers was the hottest spot of the whole correlator. */
+struct heap_ent {
+	uint64_t ts, seq;
+	struct obs *o;
+};
+
+static bool ent_before(const struct heap_ent *a, const struct heap_ent *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static int heap_push(struct correlator *c, struct obs *o)
+{
+	struct heap_ent *h, e = { o->ts, o->seq, o };
+	size_t i;
+
+	if (c->nheap == c->capheap) {
+		size_t nc = c->capheap ? c->capheap * 2 : 64;
+		struct heap_ent *nh = realloc(c->heap, nc * sizeof(*nh));
+
+		if (!nh)
+			return -1;
+		c->heap = nh;
+		c->capheap = nc;
+	}
+	h = c->heap;
+	i = c->nheap++;
+	while (i && ent_before(&e, &h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = e;
+	return 0;
+}
+
+static struct obs *heap_pop(struct correlator *c)
+{
+	struct heap_ent *h = c->heap, last;
+	struct obs *top = h[0].o;
+	size_t i = 0, n = --c->nheap;
+
+	if (!n)
+		return top;
+	last = h[n];
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && ent_before(&h[l + 1], &h[l]) ? l + 1 : l;
+		if (!ent_before(&h[m], &last))
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = last;
+	return top;
+}
+
+/* Which end of the connection was the record taken at? The protocol says
+ * who sent each message; the record says whether this process sent it. */
+static int obs_side(const struct obs *o)
+{
+	int sender = -1;
+
+	if (o->proto == PROTO_HTTP) {
+		sender = o->kind == HTTP_REQUEST ? SIDE_CLIENT : SIDE_SERVER;
+	} else {
+		switch (o->op) {
+		case NATS_CONNECT: case NATS_PUB: case NATS_HPUB:
+		case NATS_SUB: case NATS_UNSUB:
+			sender = SIDE_CLIENT;
+			break;
+		case NATS_INFO: case NATS_MSG: case NATS_HMSG:
+		case NATS_OK: case NATS_ERR:
+			sender = SIDE_SERVER;
+			break;
+		default:
+			break;
+		}
+	}
+	if (sender < 0) {
+		if (o->role == ROLE_CLIENT)
+			return SIDE_CLIENT;
+		if (o->role == ROLE_SERVER)
+			return SIDE_SERVER;
+		return -1;
+	}
+	return o->dir == DIR_SEND ? sender : !sender;
+}
+
+/* ------------------------------------------------------------------ */
+/* Components                                                          */
+/* ------------------------------------------------------------------ */
+
+static void info_merge(struct endpoint_info *dst, const struct endpoint_info *src)
+{
+	if (src->name[0])
+		memcpy(dst->name, src->name, sizeof(dst->name));
+	if (src->lang[0])
+		memcpy(dst->lang, src->lang, sizeof(dst->lang));
+	if (src->version[0])
+		memcpy(dst->version, src->version, sizeof(dst->version));
+	if (!dst->addr[0] && src->addr[0])
+		memcpy(dst->addr, src->addr, sizeof(dst->addr));
+	if (!dst->exe[0] && src->exe[0])
+		memcpy(dst->exe, src->exe, sizeof(dst->exe));
+	if (!dst->cgroup[0] && src->cgroup[0])
+		memcpy(dst->cgroup, src->cgroup, sizeof(dst->cgroup));
+}
+
+static struct comp *comp_alloc(struct correlator *c, const char *key,
+			       const struct endpoint_info *info, bool local)
+{
+	struct comp *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	copy_str(k->key, sizeof(k->key), key);
+	k->pub.key = k->key;
+	k->pub.info = *info;
+	k->pub.local = local;
+	k->pub.first_ts = k->pub.last_ts = c->clock;
+	list_add_tail(&c->comp_list, &k->all);
+	return k;
+}
+
+static struct comp *comp_other(struct correlator *c)
+{
+	struct endpoint_info none;
+
+	if (!c->other) {
+		memset(&none, 0, sizeof(none));
+		c->other = comp_alloc(c, "(other)", &none, false);
+	}
+	return c->other;
+}
+
+static struct comp *comp_get(struct correlator *c, const char *key,
+			     const struct endpoint_info *info, bool local)
+{
+	uint64_t h = hash_str(FNV_INIT, key);
+	struct comp *k;
+
+	for (struct hnode *n = htab_chain(&c->comps, h); n; n = n->next) {
+		k = container_of(n, struct comp, h);
+		if (n->hash == h && strcmp(k->key, key) == 0) {
+			info_merge(&k->pub.info, info);
+			return k;
+		}
+	}
+	if (c->ncomps >= c->cfg.max_components) {
+		c->ctr.overflow_components++;
+		return comp_other(c);
+	}
+	k = comp_alloc(c, key, info, local);
+	if (!k)
+		return comp_other(c);
+	if (local && c->cfg.describe_pid) {
+		struct endpoint_info d;
+
+		memset(&d, 0, sizeof(d));
+		if (c->cfg.describe_pid(info->pid, &d, c->cfg.resolve_ctx)) {
+			if (!k->pub.info.comm[0])
+				memcpy(k->pub.info.comm, d.comm, sizeof(d.comm));
+			info_merge(&k->pub.info, &d);
+		}
+	}
+	htab_add(&c->comps, &k->h, h);
+	c->ncomps++;
+	return k;
+}
+
+static void comp_touch(struct correlator *c, struct comp *k)
+{
+	if (k && c->clock > k->pub.last_ts)
+		k->pub.last_ts = c->clock;
+}
+
+static void comp_out(struct correlator *c, struct comp *k, uint64_t bytes)
+{
+	if (!k)
+		return;
+	k->pub.msgs_out++;
+	k->pub.bytes_out += bytes;
+	k->cur_out++;
+	comp_touch(c, k);
+}
+
+static void comp_in(struct correlator *c, struct comp *k, uint64_t bytes)
+{
+	if (!k)
+		return;
+	k->pub.msgs_in++;
+	k->pub.bytes_in += bytes;
+	k->cur_in++;
+	comp_touch(c, k);
+}
+
+static void comp_error(struct comp *k)
+{
+	if (k)
+		k->pub.errors++;
+}
+
+/* "10.0.0.7:4222" -> "10.0.0.7", "[fe80::1]:80" -> "[fe80::1]" */
+static void addr_ip(const char *addr, char *out, size_t n)
+{
+	const char *colon = strrchr(addr, ':');
+
+	if (colon && colon != addr && (addr[0] != '[' || colon[-1] == ']'))
+		snprintf(out, n, "%.*s", (int)(colon - addr), addr);
+	else
+		copy_str(out, n, addr);
+}
+
+static struct comp *comp_for_end(struct correlator *c, struct lconn *lc,
+				 int side)
+{
+	const struct end *e = &lc->end[side];
+	struct endpoint_info info;
+	char key[COMP_KEY_LEN], ip[ADDR_STRLEN];
+
+	memset(&info, 0, sizeof(info));
+	if (e->pid) {
+		info.pid = e->pid;
+		memcpy(info.comm, e->comm, sizeof(info.comm));
+		snprintf(key, sizeof(key), "pid:%u:%s", e->pid, e->comm);
+		/* a process is best named by the address it serves on */
+		if (side == SIDE_SERVER)
+			copy_str(info.addr, sizeof(info.addr), lc->addr[side]);
+	} else if (side == SIDE_SERVER) {
+		snprintf(key, sizeof(key), "addr:%s", lc->addr[side]);
+		copy_str(info.addr, sizeof(info.addr), lc->addr[side]);
+	} else {
+		addr_ip(lc->addr[side], ip, sizeof(ip));
+		if (lc->name[0])
+			snprintf(key, sizeof(key), "ip:%s/%s", ip, lc->name);
+		else
+			snprintf(key, sizeof(key), "ip:%s", ip);
+		copy_str(info.addr, sizeof(info.addr), ip);
+	}
+	if (side == SIDE_CLIENT) {
+		memcpy(info.name, lc->name, sizeof(info.name));
+		memcpy(info.lang, lc->lang, sizeof(info.lang));
+		memcpy(info.version, lc->version, sizeof(info.version));
+	} else {
+		memcpy(info.name, lc->server_name, sizeof(info.name));
+	}
+	return comp_get(c, key, &info, e->pid != 0);
+}
+
+static bool end_may_resolve(const struct correlator *c, const struct end *e)
+{
+	return !e->pid && c->cfg.resolve_addr &&
+	       (!e->tried || c->clock >= e->tried_ts + NS_PER_SEC);
+}
+
+/* The component at one end of a connection: the process when it is known
+ * (own record, or the resolver for a local peer), else the remote address. */
+static struct comp *end_comp(struct correlator *c, struct lconn *lc, int side)
+{
+	struct end *e = &lc->end[side];
+
+	if (end_may_resolve(c, e)) {
+		struct endpoint_info info;
+
+		memset(&info, 0, sizeof(info));
+		e->tried = true;
+		e->tried_ts = c->clock;
+		if (c->cfg.resolve_addr(lc->addr[side], &info,
+					c->cfg.resolve_ctx) && info.pid) {
+			e->pid = info.pid;
+			memcpy(e->comm, info.comm, sizeof(e->comm));
+			e->comp = NULL;
+		}
+	}
+	if (!e->comp)
+		e->comp = comp_for_end(c, lc, side);
+	return e->comp;
+}
+
+/* The endpoint object of one connection end, for events. */
+static void end_info(struct correlator *c, struct lconn *lc, int side,
+		     struct endpoint_info *out)
+{
+	struct comp *k = end_comp(c, lc, side);
+
+	if (k && k != c->other)
+		*out = k->pub.info;
+	else
+		memset(out, 0, sizeof(*out));
+	copy_str(out->addr, sizeof(out->addr), lc->addr[side]);
+	if (side == SIDE_CLIENT && lc->name[0]) {
+		memcpy(out->name, lc->name, sizeof(out->name));
+		memcpy(out->lang, lc->lang, sizeof(out->lang));
+		memcpy(out->version, lc->version, sizeof(out->version));
+	} else if (side == SIDE_SERVER && lc->server_name[0]) {
+		memcpy(out->name, lc->server_name, sizeof(out->name));
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Logical connections                                                 */
+/* ------------------------------------------------------------------ */
+
+static uint64_t lconn_hash(const char *client, const char *server)
+{
+	return hash_str(hash_str(FNV_INIT, client), server);
+}
+
+static struct lconn *lconn_find(const struct correlator *c, const char *client,
+				const char *server)
+{
+	uint64_t h = lconn_hash(client, server);
+
+	for (struct hnode *n = htab_chain(&c->conns, h); n; n = n->next) {
+		struct lconn *lc = container_of(n, struct lconn, h);
+
+		if (n->hash == h && !strcmp(lc->addr[SIDE_CLIENT], client) &&
+		    !strcmp(lc->addr[SIDE_SERVER], server))
+			return lc;
+	}
+	return NULL;
+}
+
+static struct lconn *lconn_ref(struct lconn *lc)
+{
+	if (lc)
+		lc->refs++;
+	return lc;
+}
+
+static void lconn_unref(struct lconn *lc)
+{
+	if (!lc || --lc->refs)
+		return;
+	htab_fini(&lc->subs);
+	free(lc);
+}
+
+static void sub_remove(struct correlator *c, struct sub *s);
+static void hx_free(struct correlator *c, struct hx *hx);
+
+static void registry_clear(struct correlator *c, struct lconn *lc)
+{
+	for (size_t i = 0; i < lc->subs.nslots; i++)
+		while (lc->subs.slots[i])
+			sub_remove(c, container_of(lc->subs.slots[i],
+						   struct sub, by_sid));
+}
+
+static void registry_lost(struct correlator *c, struct lconn *lc)
+{
+	if (lc->proto == PROTO_NATS && lc->registry_known) {
+		lc->registry_known = false;
+		c->unknown_registry++;
+	}
+}
+
+/* Forget a connection: its subscriptions and HTTP queue go now, the memory
+ * when the last pending unit that refers to it is done. */
+static void lconn_kill(struct correlator *c, struct lconn *lc)
+{
+	htab_del(&c->conns, &lc->h);
+	list_del(&lc->lru);
+	c->nconns--;
+	registry_clear(c, lc);
+	if (lc->proto == PROTO_NATS && !lc->registry_known)
+		c->unknown_registry--;
+	lc->registry_known = true; /* counted out */
+	while (!list_empty(&lc->http_q)) {
+		struct hx *hx = container_of(lc->http_q.next, struct hx, q);
+
+		if (!hx->answered)
+			c->ctr.evicted_http++;
+		hx_free(c, hx);
+	}
+	lc->dead = true;
+	lconn_unref(lc);
+}
+
+static struct lconn *lconn_new(struct correlator *c, const char *client,
+			       const char *server, enum proto proto)
+{
+	struct lconn *lc;
+
+	if (c->nconns >= c->cfg.max_conns && !list_empty(&c->conn_lru)) {
+		lconn_kill(c, container_of(c->conn_lru.next, struct lconn, lru));
+		c->ctr.evicted_conns++;
+	}
+	lc = calloc(1, sizeof(*lc));
+	if (!lc)
+		return NULL;
+	if (htab_init(&lc->subs)) {
+		free(lc);
+		return NULL;
+	}
+	lc->id = ++c->conn_seq;
+	lc->refs = 1;
+	lc->proto = proto;
+	copy_str(lc->addr[SIDE_CLIENT], ADDR_STRLEN, client);
+	copy_str(lc->addr[SIDE_SERVER], ADDR_STRLEN, server);
+	list_init(&lc->http_q);
+	list_add_tail(&c->conn_lru, &lc->lru);
+	htab_add(&c->conns, &lc->h, lconn_hash(client, server));
+	c->nconns++;
+	if (proto == PROTO_NATS)
+		c->unknown_registry++; /* until its CONNECT is seen */
+	else
+		lc->registry_known = true;
+	return lc;
+}
+
+static void lconn_touch(struct correlator *c, struct lconn *lc, uint64_t ts)
+{
+	if (ts > lc->last_ts)
+		lc->last_ts = ts;
+	list_move_tail(&c->conn_lru, &lc->lru);
+}
+
+/* The logical connection of an observation taken at `side`. */
+static struct lconn *lconn_get(struct correlator *c, const struct obs *o,
+			       int side)
+{
+	const char *client = side == SIDE_CLIENT ? o->local : o->peer;
+	const char *server = side == SIDE_CLIENT ? o->peer : o->local;
+	struct lconn *lc = lconn_find(c, client, server);
+	struct end *e;
+
+	if (!lc)
+		lc = lconn_new(c, client, server, o->proto);
+	if (!lc)
+		return NULL;
+	lc->observed |= SBIT(side);
+	e = &lc->end[side];
+	if (e->pid != o->pid || strcmp(e->comm, o->comm) != 0) {
+		e->pid = o->pid;
+		memcpy(e->comm, o->comm, sizeof(e->comm));
+		e->comp = NULL;
+	}
+	lconn_touch(c, lc, o->ts);
+	return lc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Subscription registry                                               */
+/* ------------------------------------------------------------------ */
+
+static struct sub *sub_find(const struct lconn *lc, const char *sid)
+{
+	uint64_t h = hash_str(FNV_INIT, sid);
+
+	for (struct hnode *n = htab_chain(&lc->subs, h); n; n = n->next) {
+		struct sub *s = container_of(n, struct sub, by_sid);
+
+		if (n->hash == h && strcmp(s->sid, sid) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void sub_remove(struct correlator *c, struct sub *s)
+{
+	htab_del(&s->lc->subs, &s->by_sid);
+	if (s->wildcard)
+		list_del(&s->wild);
+	else
+		htab_del(&c->lit_subs, &s->by_subject);
+	c->nsubs--;
+	free(s);
+}
+
+static void sub_add(struct correlator *c, struct lconn *lc, const struct obs *o)
+{
+	size_t ls = strlen(o->sid), lj = strlen(o->subject), lq = strlen(o->queue);
+	struct sub *s;
+
+	if (!ls || !lj)
+		return;
+	s = sub_find(lc, o->sid);
+	if (s) {
+		/* the other end's view of the same SUB: nothing new */
+		if (!strcmp(s->subject, o->subject) && !strcmp(nz(s->queue), o->queue))
+			return;
+		sub_remove(c, s);
+	}
+	if (c->nsubs >= c->cfg.max_subs) {
+		c->ctr.overflow_subs++;
+		registry_lost(c, lc);
+		return;
+	}
+	s = calloc(1, sizeof(*s) + ls + lj + lq + 3);
+	if (!s) {
+		registry_lost(c, lc);
+		return;
+	}
+	s->lc = lc;
+	s->max = -1;
+	s->sid = memcpy(s->data, o->sid, ls + 1);
+	s->subject = memcpy(s->data + ls + 1, o->subject, lj + 1);
+	if (lq)
+		s->queue = memcpy(s->data + ls + lj + 2, o->queue, lq + 1);
+	s->wildcard = subject_has_wildcard(s->subject, lj);
+	htab_add(&lc->subs, &s->by_sid, hash_str(FNV_INIT, s->sid));
+	if (s->wildcard)
+		list_add_tail(&c->wild_subs, &s->wild);
+	else
+		htab_add(&c->lit_subs, &s->by_subject,
+			 hash_str(FNV_INIT, s->subject));
+	c->nsubs++;
+	/* so that corr_foreach_subscription finds it under its component
+	 * before anything is delivered */
+	end_comp(c, lc, SIDE_CLIENT);
+}
+
+static void sub_unsub(struct correlator *c, struct lconn *lc,
+		      const struct obs *o)
+{
+	struct sub *s = sub_find(lc, o->sid);
+
+	if (!s)
+		return; /* already gone: the other end's view of it */
+	if (o->max_msgs < 0) {
+		sub_remove(c, s);
+		return;
+	}
+	s->max = o->max_msgs;
+	if (s->delivered >= (uint64_t)s->max)
+		sub_remove(c, s);
+}
+
+/* A new CONNECT starts a session with no subscriptions; the other end's
+ * view of the same CONNECT changes nothing. */
+static void connect_obs(struct correlator *c, struct lconn *lc, int side,
+			const struct obs *o)
+{
+	json_t *j, *v;
+
+	if (lc->connect_sides && !(lc->connect_sides & SBIT(side)) &&
+	    o->ts <= lc->connect_ts + c->cfg.timeout_ns) {
+		lc->connect_sides |= SBIT(side);
+		return;
+	}
+	registry_clear(c, lc);
+	if (lc->proto == PROTO_NATS && !lc->registry_known) {
+		lc->registry_known = true;
+		c->unknown_registry--;
+	}
+	lc->connect_ts = o->ts;
+	lc->connect_sides = SBIT(side);
+	lc->no_echo = false;
+	j = json_loads(o->text, 0, NULL);
+	if (j) {
+		copy_str(lc->name, sizeof(lc->name),
+			 json_string_value(json_object_get(j, "name")));
+		copy_str(lc->lang, sizeof(lc->lang),
+			 json_string_value(json_object_get(j, "lang")));
+		copy_str(lc->version, sizeof(lc->version),
+			 json_string_value(json_object_get(j, "version")));
+		v = json_object_get(j, "echo");
+		lc->no_echo = json_is_false(v);
+		json_decref(j);
+	}
+	lc->end[SIDE_CLIENT].comp = NULL; /* the name may change its key */
+}
+
+static void info_obs(struct lconn *lc, const struct obs *o)
+{
+	json_t *j = json_loads(o->text, 0, NULL);
+	const char *name;
+
+	if (!j)
+		return;
+	name = json_string_value(json_object_get(j, "server_name"));
+	if (!name)
+		name = json_string_value(json_object_get(j, "server_id"));
+	if (name && strcmp(name, lc->server_name) != 0) {
+		copy_str(lc->server_name, sizeof(lc->server_name), name);
+		lc->end[SIDE_SERVER].comp = NULL;
+	}
+	json_decref(j);
+}
+
+/* ------------------------------------------------------------------ */
+/* Edges and subjects                                                  */
+/* ------------------------------------------------------------------ */
+
+/* NATS subject -> template for aggregation: id-like tokens become "*", so
+ * that _INBOX.<nuid>.<n> or $JS.ACK.<...>.<seq> do not make one edge each. */
+static const char *subject_tpl(const char *s, char *buf, size_t n)
+{
+	size_t w = 0;
+	const char *t = s;
+
+	for (;;) {
+		const char *dot = strchr(t, '.');
+		size_t len = dot ? (size_t)(dot - t) : strlen(t);
+		const char *src = t;
+
+		if (pt_token_is_id(t, len)) {
+			src = "*";
+			len = 1;
+		}
+		if (w + len + 2 > n)
+			break;
+		memcpy(buf + w, src, len);
+		w += len;
+		if (!dot)
+			break;
+		buf[w++] = '.';
+		t = dot + 1;
+	}
+	buf[w] = '\0';
+	return buf;
+}
+
+static uint64_t edge_hash(enum proto p, enum flow_kind k, const void *from,
+			  const void *to, const char *subject, const char *method)
+{
+	uint64_t h = FNV_INIT;
+	uintptr_t f = (uintptr_t)from, t = (uintptr_t)to;
+	int pk[2] = { (int)p, (int)k };
+
+	h = fnv(h, pk, sizeof(pk));
+	h = fnv(h, &f, sizeof(f));
+	h = fnv(h, &t, sizeof(t));
+	h = hash_str(h, subject);
+	return hash_str(h, method);
+}
+
+static void stats_free(struct edge_stats *s)
+{
+	free(s->lat);
+	s->lat = NULL;
+}
+
+static void edge_free(struct correlator *c, struct edge *e)
+{
+	htab_del(&c->edges, &e->h);
+	list_del(&e->lru);
+	stats_free(&e->total);
+	stats_free(&e->cur);
+	stats_free(&e->last);
+	c->nedges--;
+	free(e);
+}
+
+static struct edge *edge_get(struct correlator *c, enum proto p,
+			     enum flow_kind k, struct comp *from,
+			     struct comp *to, const char *subject,
+			     const char *method)
+{
+	const struct corr_component *fp = from ? &from->pub : NULL;
+	const struct corr_component *tp = to ? &to->pub : NULL;
+	uint64_t h = edge_hash(p, k, fp, tp, subject, method);
+	size_t ls = strlen(nz(subject)), lm = strlen(nz(method));
+	struct edge *e;
+
+	for (struct hnode *n = htab_chain(&c->edges, h); n; n = n->next) {
+		e = container_of(n, struct edge, h);
+		if (n->hash == h && e->pub.proto == p && e->pub.kind == k &&
+		    e->pub.from == fp && e->pub.to == tp &&
+		    !strcmp(nz(e->pub.subject), nz(subject)) &&
+		    !strcmp(nz(e->pub.method), nz(method)))
+			return e;
+	}
+	if (c->nedges >= c->cfg.max_edges && !list_empty(&c->edge_lru)) {
+		edge_free(c, container_of(c->edge_lru.next, struct edge, lru));
+		c->ctr.evicted_edges++;
+	}
+	e = calloc(1, sizeof(*e) + ls + lm + 2);
+	if (!e)
+		return NULL;
+	e->pub.proto = p;
+	e->pub.kind = k;
+	e->pub.from = fp;
+	e->pub.to = tp;
+	e->pub.subject = memcpy(e->data, nz(subject), ls + 1);
+	if (method)
+		e->pub.method = memcpy(e->data + ls + 1, method, lm + 1);
+	e->pub.first_ts = c->clock;
+	list_add_tail(&c->edge_lru, &e->lru);
+	htab_add(&c->edges, &e->h, h);
+	c->nedges++;
+	return e;
+}
+
+static void stats_add(struct edge_stats *s, uint64_t bytes, bool error,
+		      const uint64_t *lat)
+{
+	s->count++;
+	s->bytes += bytes;
+	if (error)
+		s->errors++;
+	if (!lat)
+		return;
+	if (!s->lat)
+		s->lat = calloc(1, sizeof(*s->lat));
+	if (s->lat)
+		lh_record(s->lat, *lat);
+}
+
+/* One message/exchange on an edge. lat NULL: no latency sample. */
+static void edge_account(struct correlator *c, enum proto p, enum flow_kind k,
+			 struct comp *from, struct comp *to,
+			 const char *subject, const char *method,
+			 uint64_t bytes, bool error, const uint64_t *lat)
+{
+	struct edge *e = edge_get(c, p, k, from, to, subject, method);
+
+	if (!e)
+		return;
+	stats_add(&e->total, bytes, error, lat);
+	stats_add(&e->cur, bytes, error, lat);
+	if (c->clock > e->pub.last_ts)
+		e->pub.last_ts = c->clock;
+	list_move_tail(&c->edge_lru, &e->lru);
+}
+
+static void subj_free(struct correlator *c, struct subj *s)
+{
+	htab_del(&c->subjs, &s->h);
+	list_del(&s->lru);
+	free(s->last_subject);
+	c->nsubjs--;
+	free(s);
+}
+
+static struct subj *subj_get(struct correlator *c, const char *tpl)
+{
+	uint64_t h = hash_str(FNV_INIT, tpl);
+	size_t lt = strlen(tpl);
+	struct subj *s;
+
+	for (struct hnode *n = htab_chain(&c->subjs, h); n; n = n->next) {
+		s = container_of(n, struct subj, h);
+		if (n->hash == h && strcmp(s->pub.subject, tpl) == 0) {
+			list_move_tail(&c->subj_lru, &s->lru);
+			return s;
+		}
+	}
+	if (c->nsubjs >= c->cfg.max_subjects && !list_empty(&c->subj_lru)) {
+		subj_free(c, container_of(c->subj_lru.next, struct subj, lru));
+		c->ctr.evicted_subjects++;
+	}
+	s = calloc(1, sizeof(*s) + lt + 1 + c->cfg.payload_keep);
+	if (!s)
+		return NULL;
+	s->pub.subject = memcpy(s->data, tpl, lt + 1);
+	s->payload = (unsigned char *)s->data + lt + 1;
+	s->pub.last_payload = s->payload;
+	s->pub.first_ts = c->clock;
+	list_add_tail(&c->subj_lru, &s->lru);
+	htab_add(&c->subjs, &s->h, h);
+	c->nsubjs++;
+	return s;
+}
+
+static void peer_add(const struct corr_component **arr, size_t *n, bool *more,
+		     const struct comp *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (arr[i] == &k->pub)
+			return;
+	if (*n < CORR_SUBJECT_PEERS)
+		arr[(*n)++] = &k->pub;
+	else
+		*more = true;
+}
+
+static void subject_publish(struct correlator *c, const struct pub *p,
+			    const struct obs *o)
+{
+	struct subj *s = subj_get(c, p->tpl);
+	char *ls;
+
+	if (!s)
+		return;
+	s->pub.msgs++;
+	s->cur_msgs++;
+	s->pub.bytes += p->size + p->hdr_size;
+	s->pub.last_ts = c->clock;
+	memcpy(s->payload, o->payload, o->payload_len);
+	s->pub.last_payload_len = o->payload_len;
+	s->pub.last_size = p->size;
+	s->pub.last_truncated = o->payload_len < p->size;
+	ls = strdup(p->subject);
+	if (ls) {
+		free(s->last_subject);
+		s->last_subject = ls;
+		s->pub.last_subject = ls;
+	}
+	peer_add(s->pub.publishers, &s->pub.n_publishers,
+		 &s->pub.more_publishers, p->from);
+}
+
+static void subject_deliver(struct correlator *c, const struct pub *p,
+			    const struct comp *to)
+{
+	struct subj *s = subj_get(c, p->tpl);
+
+	if (!s)
+		return;
+	s->pub.deliveries++;
+	peer_add(s->pub.subscribers, &s->pub.n_subscribers,
+		 &s->pub.more_subscribers, to);
+}
+
+/* ------------------------------------------------------------------ */
+/* NATS: requests                                                      */
+/* ------------------------------------------------------------------ */
+
+static struct request *request_find(const struct correlator *c,
+				    const char *reply)
+{
+	uint64_t h = hash_str(FNV_INIT, reply);
+
+	for (struct hnode *n = htab_chain(&c->reqs, h); n; n = n->next) {
+		struct request *r = container_of(n, struct request, h);
+
+		if (n->hash == h && strcmp(r->reply, reply) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void request_free(struct correlator *c, struct request *r)
+{
+	htab_del(&c->reqs, &r->h);
+	list_del(&r->age);
+	if (r->pub)
+		r->pub->req = NULL;
+	lconn_unref(r->lc);
+	lconn_unref(r->receiver_lc);
+	c->nreqs--;
+	free(r);
+}
+
+static struct comp *request_client(struct correlator *c, struct request *r,
+				   struct endpoint_info *ep)
+{
+	if (!r->lc)
+		return NULL;
+	end_info(c, r->lc, SIDE_CLIENT, ep);
+	return end_comp(c, r->lc, SIDE_CLIENT);
+}
+
+/* No reply in time: an exchange in error, attributed to the one receiver
+ * when there was exactly one (a queue group, a single service). */
+static void request_timeout(struct correlator *c, struct request *r)
+{
+	struct endpoint_info cl, sv;
+	struct flow_event ev;
+	struct comp *client = request_client(c, r, &cl);
+	struct comp *server = r->n_receivers == 1 ? r->receiver : NULL;
+	char tpl[SUBJECT_TPL_LEN];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FLOW_EV_EXCHANGE;
+	ev.ts_ns = r->first_ts;
+	ev.exchange.proto = PROTO_NATS;
+	ev.exchange.error = true;
+	ev.exchange.error_reason = "timeout";
+	ev.exchange.subject = r->subject;
+	ev.exchange.reply = r->reply;
+	ev.exchange.request_bytes = r->size;
+	ev.exchange.client = client ? &cl : NULL;
+	if (server && r->receiver_lc) {
+		end_info(c, r->receiver_lc, SIDE_CLIENT, &sv);
+		ev.exchange.server = &sv;
+	}
+	c->ctr.timeouts++;
+	emit(c, &ev);
+	edge_account(c, PROTO_NATS, FLOW_KIND_REQ, client, server,
+		     subject_tpl(r->subject, tpl, sizeof(tpl)), NULL, r->size,
+		     true, NULL);
+	comp_error(client);
+	comp_error(server);
+}
+
+/* The input ended before the reply or the timeout: the request still
+ * counts on its edge, as neither answered nor failed. */
+static void request_unfinished(struct correlator *c, struct request *r)
+{
+	struct endpoint_info cl;
+	struct comp *client = request_client(c, r, &cl);
+	char tpl[SUBJECT_TPL_LEN];
+
+	c->ctr.unfinished++;
+	edge_account(c, PROTO_NATS, FLOW_KIND_REQ, client,
+		     r->n_receivers == 1 ? r->receiver : NULL,
+		     subject_tpl(r->subject, tpl, sizeof(tpl)), NULL, r->size,
+		     false, NULL);
+}
+
+static void request_expire(struct correlator *c, struct request *r)
+{
+	if (!r->replies)
+		request_timeout(c, r);
+	request_free(c, r);
+}
+
+static void request_register(struct correlator *c, struct pub *p)
+{
+	struct request *old = request_find(c, p->reply);
+	size_t ls = strlen(p->subject), lr = strlen(p->reply);
+	struct request *r;
+
+	if (old) /* the inbox is reused: the earlier request is over */
+		request_expire(c, old);
+	if (c->nreqs >= c->cfg.max_requests && !list_empty(&c->req_age)) {
+		request_free(c, container_of(c->req_age.next, struct request, age));
+		c->ctr.evicted_requests++;
+	}
+	r = calloc(1, sizeof(*r) + ls + lr + 2);
+	if (!r)
+		return;
+	r->subject = memcpy(r->data, p->subject, ls + 1);
+	r->reply = memcpy(r->data + ls + 1, p->reply, lr + 1);
+	r->first_ts = p->first_ts;
+	r->size = p->size + p->hdr_size;
+	r->lc = lconn_ref(p->lc);
+	r->pub = p;
+	p->req = r;
+	htab_add(&c->reqs, &r->h, hash_str(FNV_INIT, r->reply));
+	list_add_tail(&c->req_age, &r->age);
+	c->nreqs++;
+}
+
+/* p answers r. */
+static void exchange_reply(struct correlator *c, struct request *r,
+			   const struct pub *p)
+{
+	struct endpoint_info cl, sv;
+	struct flow_event ev;
+	struct comp *client = request_client(c, r, &cl), *server = NULL;
+	uint64_t lat = p->first_ts > r->first_ts ? p->first_ts - r->first_ts : 0;
+	uint64_t resp = p->size + p->hdr_size;
+	bool error = p->status >= 500;
+	char tpl[SUBJECT_TPL_LEN];
+
+	if (p->lc) {
+		server = end_comp(c, p->lc, SIDE_CLIENT);
+		end_info(c, p->lc, SIDE_CLIENT, &sv);
+	}
+	r->replies++;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FLOW_EV_EXCHANGE;
+	ev.ts_ns = r->first_ts;
+	ev.exchange.proto = PROTO_NATS;
+	ev.exchange.answered = true;
+	ev.exchange.error = error;
+	ev.exchange.error_reason = error ? "status" : NULL;
+	ev.exchange.latency_ns = lat;
+	ev.exchange.subject = r->subject;
+	ev.exchange.reply = r->reply;
+	ev.exchange.status = p->status;
+	ev.exchange.request_bytes = r->size;
+	ev.exchange.response_bytes = resp;
+	ev.exchange.client = client ? &cl : NULL;
+	ev.exchange.server = server ? &sv : NULL;
+	c->ctr.exchanges++;
+	emit(c, &ev);
+	edge_account(c, PROTO_NATS, FLOW_KIND_REQ, client, server,
+		     subject_tpl(r->subject, tpl, sizeof(tpl)), NULL,
+		     r->size + resp, error, &lat);
+	if (error) {
+		comp_error(client);
+		comp_error(server);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* NATS: publications and deliveries                                   */
+/* ------------------------------------------------------------------ */
+
+static uint64_t content_hash(const char *subject, const char *reply,
+			     uint64_t size)
+{
+	uint64_t h = hash_str(hash_str(FNV_INIT, subject), reply);
+
+	return fnv(h, &size, sizeof(size));
+}
+
+/* Captures of one message can be cut at different lengths: compare what
+ * both have. */
+static bool pub_same_content(const struct pub *p, const struct obs *o)
+{
+	size_t n = p->payload_len < o->payload_len ? p->payload_len :
+						     o->payload_len;
+
+	return p->size == o->size && !strcmp(p->subject, o->subject) &&
+	       !strcmp(p->reply, o->reply) &&
+	       (n == 0 || memcmp(p->payload, o->payload, n) == 0);
+}
+
+static void pub_free(struct correlator *c, struct pub *p)
+{
+	htab_del(&c->pubs, &p->h);
+	list_del(&p->age);
+	c->npubs--;
+	if (p->req)
+		p->req->pub = NULL;
+	for (size_t i = 0; i < p->n_dlv; i++) {
+		htab_del(&c->dlvs, &p->dlv[i]->h);
+		lconn_unref(p->dlv[i]->lc);
+		free(p->dlv[i]->queue);
+		free(p->dlv[i]);
+	}
+	for (size_t i = 0; i < p->n_exp; i++) {
+		free(p->exp[i].sid);
+		free(p->exp[i].queue);
+	}
+	free(p->dlv);
+	free(p->exp);
+	lconn_unref(p->lc);
+	free(p);
+}
+
+static uint64_t dlv_hash(const struct pub *p, const struct lconn *lc,
+			 const char *sid)
+{
+	uintptr_t k[2] = { (uintptr_t)p, (uintptr_t)lc };
+
+	return hash_str(fnv(FNV_INIT, k, sizeof(k)), sid);
+}
+
+static struct delivery *pub_delivery(const struct correlator *c,
+				     const struct pub *p,
+				     const struct lconn *lc, const char *sid)
+{
+	uint64_t h = dlv_hash(p, lc, sid);
+
+	for (struct hnode *n = htab_chain(&c->dlvs, h); n; n = n->next) {
+		struct delivery *d = container_of(n, struct delivery, h);
+
+		if (n->hash == h && d->pub == p && d->lc == lc && !strcmp(d->sid, sid))
+			return d;
+	}
+	return NULL;
+}
+
+/* Keep p->n_full in step with whether d has been seen from every end of
+ * its connection that is traced (which may grow). */
+static bool delivery_refresh(struct pub *p, struct delivery *d)
+{
+	bool full = (d->sides & d->lc->observed) == d->lc->observed;
+
+	if (full != d->full) {
+		d->full = full;
+		if (full)
+			p->n_full++;
+		else
+			p->n_full--;
+	}
+	return full;
+}
+
+static int expect_cmp(const void *a, const void *b)
+{
+	const struct expect *x = a, *y = b;
+
+	if (!x->sid != !y->sid)
+		return x->sid ? -1 : 1; /* queue groups last */
+	if (!x->sid)
+		return strcmp(x->queue, y->queue);
+	if (x->lc_id != y->lc_id)
+		return x->lc_id < y->lc_id ? -1 : 1;
+	return strcmp(x->sid, y->sid);
+}
+
+static void expect_hit(struct pub *p, struct expect *x)
+{
+	if (x && !x->met) {
+		x->met = true;
+		p->n_met++;
+	}
+}
+
+/* The expectation this delivery satisfies, if any: its own subscription,
+ * or one member of its queue group. */
+static void expect_mark(struct pub *p, const struct delivery *d)
+{
+	if (d->queue) {
+		for (size_t i = p->n_exp_sid; i < p->n_exp; i++)
+			if (!strcmp(p->exp[i].queue, d->queue))
+				expect_hit(p, &p->exp[i]);
+	} else if (p->n_exp_sid) {
+		struct expect key = { .lc_id = d->lc->id, .sid = (char *)d->sid };
+
+		expect_hit(p, bsearch(&key, p->exp, p->n_exp_sid, sizeof(key),
+				      expect_cmp));
+	}
+}
+
+static bool pub_complete(const struct correlator *c, struct pub *p)
+{
+	bool all = true;
+
+	if (!p->lc || !p->exp_known || c->unknown_registry)
+		return false;
+	if ((p->sides & p->lc->observed) != p->lc->observed)
+		return false;
+	if (p->n_met < p->n_exp || p->n_full < p->n_dlv)
+		return false;
+	/* the counters say yes: confirm, an end may have become traced */
+	for (size_t i = 0; i < p->n_dlv; i++)
+		all &= delivery_refresh(p, p->dlv[i]);
+	return all;
+}
+
+/* The publication is done: one delivery event, and a to-nobody edge when
+ * no observed subscriber got it. */
+static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
+{
+	struct endpoint_info from, server;
+	struct flow_receiver *to = NULL;
+	struct flow_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FLOW_EV_DELIVERY;
+	ev.ts_ns = p->first_ts;
+	ev.delivery.subject = p->subject;
+	ev.delivery.reply = p->reply;
+	ev.delivery.size = p->size;
+	ev.delivery.header_size = p->hdr_size;
+	ev.delivery.complete = complete;
+	if (p->lc) {
+		end_info(c, p->lc, SIDE_CLIENT, &from);
+		end_info(c, p->lc, SIDE_SERVER, &server);
+		ev.delivery.from = &from;
+		ev.delivery.server = &server;
+	} else if (p->n_dlv) {
+		end_info(c, p->dlv[0]->lc, SIDE_SERVER, &server);
+		ev.delivery.server = &server;
+	}
+	if (p->n_dlv)
+		to = calloc(p->n_dlv, sizeof(*to));
+	if (to) {
+		for (size_t i = 0; i < p->n_dlv; i++) {
+			const struct delivery *d = p->dlv[i];
+
+			end_info(c, d->lc, SIDE_CLIENT, &to[i].ep);
+			to[i].sid = d->sid;
+			to[i].queue = d->queue;
+			to[i].ts_ns = d->first_ts;
+		}
+		ev.delivery.to = to;
+		ev.delivery.n_to = p->n_dlv;
+	}
+	emit(c, &ev);
+	free(to);
+	if (!p->n_dlv && !p->is_request && !p->is_reply)
+		edge_account(c, PROTO_NATS, FLOW_KIND_MSG, p->from, NULL,
+			     p->tpl, NULL, p->size + p->hdr_size, false, NULL);
+	pub_free(c, p);
+}
+
+static void pub_check(struct correlator *c, struct pub *p)
+{
+	if (pub_complete(c, p))
+		pub_finalize(c, p, true);
+}
+
+static int expect_add(struct pub *p, uint64_t lc_id, const char *sid,
+		      const char *queue)
+{
+	struct expect *x;
+
+	if (!sid) { /* one per queue group */
+		for (size_t i = 0; i < p->n_exp; i++)
+			if (!p->exp[i].sid && !strcmp(p->exp[i].queue, queue))
+				return 0;
+	}
+	if (p->n_exp == p->cap_exp) {
+		size_t nc = p->cap_exp ? p->cap_exp * 2 : 4;
+		struct expect *ne = realloc(p->exp, nc * sizeof(*ne));
+
+		if (!ne)
+			return -1;
+		p->exp = ne;
+		p->cap_exp = nc;
+	}
+	x = &p->exp[p->n_exp];
+	x->met = false;
+	x->lc_id = lc_id;
+	x->sid = dup_str(sid);
+	x->queue = dup_str(queue);
+	if ((sid && !x->sid) || (queue && !x->queue)) {
+		free(x->sid);
+		free(x->queue);
+		return -1;
+	}
+	p->n_exp++;
+	return 0;
+}
+
+static void expect_sub(struct pub *p, const struct sub *s, bool *ok)
+{
+	if (s->lc == p->lc && p->lc->no_echo)
+		return;
+	if (expect_add(p, s->lc->id, s->queue ? NULL : s->sid, s->queue))
+		*ok = false;
+}
+
+/* Which known subscriptions should receive p: the server's interest graph
+ * replayed from the SUBs we saw. */
+static void pub_expect(struct correlator *c, struct pub *p)
+{
+	uint64_t h = hash_str(FNV_INIT, p->subject);
+	size_t lj = strlen(p->subject);
+	bool ok = true;
+
+	for (struct hnode *n = htab_chain(&c->lit_subs, h); n; n = n->next) {
+		struct sub *s = container_of(n, struct sub, by_subject);
+
+		if (n->hash == h && !strcmp(s->subject, p->subject))
+			expect_sub(p, s, &ok);
+	}
+	for (struct list *it = c->wild_subs.next; it != &c->wild_subs;
+	     it = it->next) {
+		struct sub *s = container_of(it, struct sub, wild);
+
+		if (subject_match(s->subject, strlen(s->subject), p->subject, lj))
+			expect_sub(p, s, &ok);
+	}
+	p->exp_known = ok; /* if memory ran out, let the timeout decide */
+	if (p->n_exp)
+		qsort(p->exp, p->n_exp, sizeof(*p->exp), expect_cmp);
+	while (p->n_exp_sid < p->n_exp && p->exp[p->n_exp_sid].sid)
+		p->n_exp_sid++;
+	for (size_t i = 0; i < p->n_dlv; i++) /* inferred before it was seen */
+		expect_mark(p, p->dlv[i]);
+}
+
+static struct pub *pub_new(struct correlator *c, const struct obs *o,
+			   struct lconn *lc, int side)
+{
+	size_t lj = strlen(o->subject), lr = strlen(o->reply);
+	size_t lp = o->payload_len < PUB_MATCH_BYTES ? o->payload_len :
+						      PUB_MATCH_BYTES;
+	struct pub *p;
+
+	if (c->npubs >= c->cfg.max_pubs && !list_empty(&c->pub_age)) {
+		c->ctr.evicted_pubs++;
+		pub_finalize(c, container_of(c->pub_age.next, struct pub, age),
+			     false);
+	}
+	p = calloc(1, sizeof(*p) + lj + lr + 2 + lp + lj + 2);
+	if (!p)
+		return NULL;
+	p->seq = ++c->pub_seq;
+	p->first_ts = o->ts;
+	p->subject = memcpy(p->data, o->subject, lj + 1);
+	p->reply = memcpy(p->data + lj + 1, o->reply, lr + 1);
+	p->payload = (unsigned char *)p->data + lj + lr + 2;
+	memcpy(p->payload, o->payload, lp);
+	p->payload_len = lp;
+	/* a template is never longer than its subject */
+	p->tpl = (char *)p->payload + lp;
+	subject_tpl(p->subject, p->tpl, lj + 2);
+	p->size = o->size;
+	p->hdr_size = o->hdr_size;
+	p->status = o->status;
+	p->is_request = lr > 0;
+	if (lc) {
+		p->lc = lconn_ref(lc);
+		p->sides = SBIT(side);
+	}
+	htab_add(&c->pubs, &p->h, content_hash(p->subject, p->reply, p->size));
+	list_add_tail(&c->pub_age, &p->age);
+	c->npubs++;
+	return p;
+}
+
+/* What the publisher's connection being known adds to a publication. */
+static void pub_set_publisher(struct correlator *c, struct pub *p)
+{
+	p->from = end_comp(c, p->lc, SIDE_CLIENT);
+	comp_out(c, p->from, p->size + p->hdr_size);
+	pub_expect(c, p);
+	if (p->req && !p->req->lc)
+		p->req->lc = lconn_ref(p->lc);
+}
+
+/* A new publication (seen on the wire, or inferred from a delivery). */
+static void pub_publish(struct correlator *c, struct pub *p,
+			const struct obs *o)
+{
+	struct request *r = request_find(c, p->subject);
+
+	c->ctr.publications++;
+	if (r) {
+		p->is_reply = true;
+		p->is_request = false;
+	}
+	if (p->lc)
+		pub_set_publisher(c, p);
+	if (r)
+		exchange_reply(c, r, p);
+	if (p->reply[0])
+		request_register(c, p);
+	if (!p->is_reply)
+		subject_publish(c, p, o);
+}
+
+/* The oldest pending publication this PUB observation is another view of:
+ * same connection and content, not yet seen from this end — or one only
+ * inferred from its deliveries (whose PUB shows up a little late). */
+static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
+			     const struct obs *o)
+{
+	uint64_t h = content_hash(o->subject, o->reply, o->size);
+	struct pub *best = NULL;
+
+	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
+		struct pub *p = container_of(n, struct pub, h);
+		bool ok;
+
+		if (n->hash != h || !pub_same_content(p, o))
+			continue;
+		if (p->lc)
+			ok = p->lc == lc && !(p->sides & SBIT(side));
+		else
+			ok = o->ts <= p->first_ts + c->cfg.skew_ns;
+		if (ok && (!best || p->seq < best->seq))
+			best = p;
+	}
+	return best;
+}
+
+static void pub_obs(struct correlator *c, struct lconn *lc, int side,
+		    const struct obs *o)
+{
+	struct pub *p = pub_match(c, lc, side, o);
+
+	if (p) {
+		if (!p->lc) { /* the deliveries came first */
+			p->lc = lconn_ref(lc);
+			pub_set_publisher(c, p);
+		} else {
+			c->ctr.merged++;
+		}
+		p->sides |= SBIT(side);
+		if (o->ts < p->first_ts)
+			p->first_ts = o->ts;
+		pub_check(c, p);
+		return;
+	}
+	p = pub_new(c, o, lc, side);
+	if (!p)
+		return;
+	pub_publish(c, p, o);
+	pub_check(c, p);
+}
+
+static struct delivery *delivery_add(struct correlator *c, struct pub *p,
+				     struct lconn *lc, int side,
+				     const struct obs *o)
+{
+	size_t ls = strlen(o->sid);
+	struct delivery *d;
+
+	if (p->n_dlv == p->cap_dlv) {
+		size_t nc = p->cap_dlv ? p->cap_dlv * 2 : 2;
+		struct delivery **nd = realloc(p->dlv, nc * sizeof(*nd));
+
+		if (!nd)
+			return NULL;
+		p->dlv = nd;
+		p->cap_dlv = nc;
+	}
+	d = calloc(1, sizeof(*d) + ls + 1);
+	if (!d)
+		return NULL;
+	memcpy(d->sid, o->sid, ls + 1);
+	d->pub = p;
+	d->lc = lconn_ref(lc);
+	d->sides = SBIT(side);
+	d->first_ts = o->ts;
+	htab_add(&c->dlvs, &d->h, dlv_hash(p, lc, d->sid));
+	p->dlv[p->n_dlv++] = d;
+	delivery_refresh(p, d);
+	return d;
+}
+
+/* A message reached a subscriber: registry, components, edges. */
+static void delivery_account(struct correlator *c, struct pub *p,
+			     struct delivery *d)
+{
+	struct sub *s = sub_find(d->lc, d->sid);
+	uint64_t bytes = p->size + p->hdr_size, lat;
+
+	if (s) {
+		d->queue = dup_str(s->queue);
+		s->delivered++;
+		if (s->max >= 0 && s->delivered >= (uint64_t)s->max)
+			sub_remove(c, s);
+	} else if (d->lc->registry_known) {
+		c->ctr.unknown_sids++;
+	}
+	expect_mark(p, d);
+	d->to = end_comp(c, d->lc, SIDE_CLIENT);
+	comp_in(c, d->to, bytes);
+	c->ctr.deliveries++;
+	if (p->req && p->req->n_receivers++ == 0) {
+		p->req->receiver = d->to;
+		p->req->receiver_lc = lconn_ref(d->lc);
+	}
+	if (p->is_reply)
+		return; /* accounted in its exchange */
+	subject_deliver(c, p, d->to);
+	if (p->is_request)
+		return;
+	lat = d->first_ts >= p->first_ts ? d->first_ts - p->first_ts : 0;
+	edge_account(c, PROTO_NATS, FLOW_KIND_MSG, p->from, d->to, p->tpl,
+		     NULL, bytes, false, p->lc ? &lat : NULL);
+}
+
+/*
+ * A MSG observation: another view of a delivery we have (same connection
+ * and sid, not yet seen from this end), or a new delivery of the oldest
+ * matching publication that has none on this subscription yet, or — when
+ * the publication was not seen — the first delivery of an inferred one.
+ */
+static void msg_obs(struct correlator *c, struct lconn *lc, int side,
+		    const struct obs *o)
+{
+	uint64_t h = content_hash(o->subject, o->reply, o->size);
+	struct pub *best = NULL;
+	struct delivery *best_d = NULL, *d;
+
+	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
+		struct pub *p = container_of(n, struct pub, h);
+		bool ok;
+
+		if (n->hash != h || !pub_same_content(p, o))
+			continue;
+		d = pub_delivery(c, p, lc, o->sid);
+		if (d)
+			ok = !(d->sides & SBIT(side));
+		else
+			ok = p->first_ts <= o->ts + c->cfg.skew_ns;
+		if (ok && (!best || p->seq < best->seq)) {
+			best = p;
+			best_d = d;
+		}
+	}
+	if (best_d) {
+		best_d->sides |= SBIT(side);
+		delivery_refresh(best, best_d);
+		if (o->ts < best_d->first_ts)
+			best_d->first_ts = o->ts;
+		c->ctr.merged++;
+		pub_check(c, best);
+		return;
+	}
+	if (!best) {
+		best = pub_new(c, o, NULL, side);
+		if (!best)
+			return;
+		c->ctr.orphan_deliveries++;
+		pub_publish(c, best, o);
+	}
+	d = delivery_add(c, best, lc, side, o);
+	if (d)
+		delivery_account(c, best, d);
+	pub_check(c, best);
+}
+
+/* -ERR: one error on the client → server "err" edge, whichever ends saw it. */
+static void err_obs(struct correlator *c, struct lconn *lc, int side,
+		    const struct obs *o)
+{
+	char text[ERR_TEXT_LEN];
+	const char *t = o->text;
+	uint64_t h = hash_str(FNV_INIT, t);
+	struct comp *client, *server;
+	size_t n;
+
+	if (lc->err_sides && !(lc->err_sides & SBIT(side)) &&
+	    lc->err_hash == h && o->ts <= lc->err_ts + c->cfg.timeout_ns) {
+		lc->err_sides |= SBIT(side);
+		c->ctr.merged++;
+		return;
+	}
+	lc->err_hash = h;
+	lc->err_ts = o->ts;
+	lc->err_sides = SBIT(side);
+	while (*t == ' ' || *t == '\'')
+		t++;
+	n = strlen(t);
+	while (n && (t[n - 1] == ' ' || t[n - 1] == '\'' || t[n - 1] == '\r'))
+		n--;
+	snprintf(text, sizeof(text), "%.*s", (int)n, t);
+	client = end_comp(c, lc, SIDE_CLIENT);
+	server = end_comp(c, lc, SIDE_SERVER);
+	c->ctr.nats_errors++;
+	edge_account(c, PROTO_NATS, FLOW_KIND_ERR, client, server, text, NULL,
+		     0, true, NULL);
+	comp_error(client);
+}
+
+static void nats_obs(struct correlator *c, const struct obs *o)
+{
+	int side = obs_side(o);
+	struct lconn *lc;
+
+	if (side < 0) {
+		/* PING/PONG of unknown direction: keep the connection alive */
+		lc = lconn_find(c, o->local, o->peer);
+		if (!lc)
+			lc = lconn_find(c, o->peer, o->local);
+		if (lc)
+			lconn_touch(c, lc, o->ts);
+		else
+			c->ctr.ignored++;
+		return;
+	}
+	lc = lconn_get(c, o, side);
+	if (!lc)
+		return;
+	switch (o->op) {
+	case NATS_INFO:
+		info_obs(lc, o);
+		break;
+	case NATS_CONNECT:
+		connect_obs(c, lc, side, o);
+		break;
+	case NATS_SUB:
+		sub_add(c, lc, o);
+		break;
+	case NATS_UNSUB:
+		sub_unsub(c, lc, o);
+		break;
+	case NATS_PUB: case NATS_HPUB:
+		if (o->subject[0])
+			pub_obs(c, lc, side, o);
+		break;
+	case NATS_MSG: case NATS_HMSG:
+		if (o->subject[0] && o->sid[0])
+			msg_obs(c, lc, side, o);
+		break;
+	case NATS_ERR:
+		err_obs(c, lc, side, o);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP exchanges                                                      */
+/* ------------------------------------------------------------------ */
+
+static void hx_free(struct correlator *c, struct hx *hx)
+{
+	list_del(&hx->q);
+	hx->lc->http_n--;
+	if (hx->in_age) {
+		list_del(&hx->age);
+		c->nhx--;
+	}
+	free(hx);
+}
+
+static void http_event(struct correlator *c, const struct hx *hx,
+		       const char *endpoint, struct comp **client,
+		       struct comp **server, struct flow_event *ev,
+		       struct endpoint_info *cl, struct endpoint_info *sv)
+{
+	*client = end_comp(c, hx->lc, SIDE_CLIENT);
+	*server = end_comp(c, hx->lc, SIDE_SERVER);
+	end_info(c, hx->lc, SIDE_CLIENT, cl);
+	end_info(c, hx->lc, SIDE_SERVER, sv);
+	memset(ev, 0, sizeof(*ev));
+	ev->type = FLOW_EV_EXCHANGE;
+	ev->ts_ns = hx->req_ts;
+	ev->exchange.proto = PROTO_HTTP;
+	ev->exchange.method = hx->method;
+	ev->exchange.path = hx->path;
+	ev->exchange.endpoint = endpoint;
+	ev->exchange.request_bytes = hx->req_size;
+	ev->exchange.client = cl;
+	ev->exchange.server = sv;
+}
+
+static void http_exchange(struct correlator *c, const struct hx *hx)
+{
+	struct endpoint_info cl, sv;
+	struct comp *client, *server;
+	struct flow_event ev;
+	char tpl[PATH_TEMPLATE_MAX];
+	uint64_t lat = hx->resp_ts > hx->req_ts ? hx->resp_ts - hx->req_ts : 0;
+	bool error = hx->status >= 500;
+
+	path_template(hx->path, strlen(hx->path), tpl, sizeof(tpl));
+	http_event(c, hx, tpl, &client, &server, &ev, &cl, &sv);
+	ev.exchange.answered = true;
+	ev.exchange.error = error;
+	ev.exchange.error_reason = error ? "status" : NULL;
+	ev.exchange.latency_ns = lat;
+	ev.exchange.status = hx->status;
+	ev.exchange.response_bytes = hx->resp_size;
+	c->ctr.exchanges++;
+	emit(c, &ev);
+	edge_account(c, PROTO_HTTP, FLOW_KIND_REQ, client, server, tpl,
+		     hx->method, hx->req_size + hx->resp_size, error, &lat);
+	comp_out(c, client, hx->req_size);
+	comp_in(c, server, hx->req_size);
+	comp_out(c, server, hx->resp_size);
+	comp_in(c, client, hx->resp_size);
+	if (error) {
+		comp_error(client);
+		comp_error(server);
+	}
+}
+
+static void http_unfinished(struct correlator *c, const struct hx *hx)
+{
+	struct comp *client = end_comp(c, hx->lc, SIDE_CLIENT);
+	struct comp *server = end_comp(c, hx->lc, SIDE_SERVER);
+	char tpl[PATH_TEMPLATE_MAX];
+
+	path_template(hx->path, strlen(hx->path), tpl, sizeof(tpl));
+	c->ctr.unfinished++;
+	edge_account(c, PROTO_HTTP, FLOW_KIND_REQ, client, server, tpl,
+		     hx->method, hx->req_size, false, NULL);
+	comp_out(c, client, hx->req_size);
+	comp_in(c, server, hx->req_size);
+}
+
+static void http_timeout(struct correlator *c, const struct hx *hx)
+{
+	struct endpoint_info cl, sv;
+	struct comp *client, *server;
+	struct flow_event ev;
+	char tpl[PATH_TEMPLATE_MAX];
+
+	path_template(hx->path, strlen(hx->path), tpl, sizeof(tpl));
+	http_event(c, hx, tpl, &client, &server, &ev, &cl, &sv);
+	ev.exchange.error = true;
+	ev.exchange.error_reason = "timeout";
+	c->ctr.timeouts++;
+	emit(c, &ev);
+	edge_account(c, PROTO_HTTP, FLOW_KIND_REQ, client, server, tpl,
+		     hx->method, hx->req_size, true, NULL);
+	comp_out(c, client, hx->req_size);
+	comp_in(c, server, hx->req_size);
+	comp_error(client);
+	comp_error(server);
+}
+
+/* Past its deadline: unanswered → a timeout, kept in the connection's queue
+ * (so that a late response still pairs with it, not with the next
+ * request); answered → gone. */
+static void hx_expire(struct correlator *c, struct hx *hx)
+{
+	if (hx->answered) {
+		hx_free(c, hx);
+		return;
+	}
+	list_del(&hx->age);
+	hx->in_age = false;
+	c->nhx--;
+	hx->answered = hx->timed_out = true;
+	http_timeout(c, hx);
+}
+
+static void http_request(struct correlator *c, struct lconn *lc, int side,
+			 const struct obs *o)
+{
+	size_t lm = strlen(o->method), lp = strlen(o->path);
+	struct hx *hx;
+
+	for (struct list *it = lc->http_q.next; it != &lc->http_q; it = it->next) {
+		hx = container_of(it, struct hx, q);
+		if (hx->req_sides & SBIT(side))
+			continue;
+		if (!strcmp(hx->method, o->method) && !strcmp(hx->path, o->path)) {
+			hx->req_sides |= SBIT(side);
+			if (o->ts < hx->req_ts)
+				hx->req_ts = o->ts;
+			c->ctr.merged++;
+			return;
+		}
+		break; /* this end lost one: start afresh */
+	}
+	if (lc->http_n >= c->cfg.max_http_per_conn && !list_empty(&lc->http_q)) {
+		hx = container_of(lc->http_q.next, struct hx, q);
+		if (!hx->answered)
+			c->ctr.evicted_http++;
+		hx_free(c, hx);
+	}
+	if (c->nhx >= c->cfg.max_http && !list_empty(&c->hx_age)) {
+		c->ctr.evicted_http++;
+		hx_free(c, container_of(c->hx_age.next, struct hx, age));
+	}
+	hx = calloc(1, sizeof(*hx) + lm + lp + 2);
+	if (!hx)
+		return;
+	hx->method = memcpy(hx->data, o->method, lm + 1);
+	hx->path = memcpy(hx->data + lm + 1, o->path, lp + 1);
+	hx->lc = lc;
+	hx->req_ts = o->ts;
+	hx->req_sides = SBIT(side);
+	hx->req_size = o->body_size;
+	hx->in_age = true;
+	list_add_tail(&lc->http_q, &hx->q);
+	lc->http_n++;
+	list_add_tail(&c->hx_age, &hx->age);
+	c->nhx++;
+}
+
+static void http_response(struct correlator *c, struct lconn *lc, int side,
+			  const struct obs *o)
+{
+	struct hx *hx = NULL;
+
+	if (o->status >= 100 && o->status < 200 && o->status != 101)
+		return; /* interim: the final response follows */
+	for (struct list *it = lc->http_q.next; it != &lc->http_q; it = it->next) {
+		struct hx *h = container_of(it, struct hx, q);
+
+		if (!(h->resp_sides & SBIT(side))) {
+			hx = h;
+			break;
+		}
+	}
+	if (!hx) {
+		c->ctr.unmatched_responses++;
+		return;
+	}
+	hx->resp_sides |= SBIT(side);
+	if (!hx->answered) {
+		hx->answered = true;
+		hx->status = o->status;
+		hx->resp_ts = o->ts;
+		hx->resp_size = o->body_size;
+		http_exchange(c, hx);
+	} else {
+		c->ctr.merged++;
+	}
+	if ((hx->resp_sides & lc->observed) == lc->observed)
+		hx_free(c, hx);
+}
+
+static void http_obs(struct correlator *c, const struct obs *o)
+{
+	int side = obs_side(o);
+	struct lconn *lc = side < 0 ? NULL : lconn_get(c, o, side);
+
+	if (!lc)
+		return;
+	if (o->kind == HTTP_REQUEST)
+		http_request(c, lc, side, o);
+	else
+		http_response(c, lc, side, o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Time: expiry, intervals, flows                                      */
+/* ------------------------------------------------------------------ */
+
+static void fill_stats(const struct correlator *c, const struct edge *e,
+		       const struct edge_stats *s, struct corr_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->count = s->count;
+	out->bytes = s->bytes;
+	out->errors = s->errors;
+	if (s->lat && s->lat->count) {
+		out->samples = s->lat->count;
+		out->p50_ns = lh_percentile(s->lat, 50);
+		out->p90_ns = lh_percentile(s->lat, 90);
+		out->p99_ns = lh_percentile(s->lat, 99);
+		out->max_ns = s->lat->max;
+	}
+	if (c->cfg.interval_ns)
+		out->rate = (double)e->last.count * 1e9 /
+			    (double)c->cfg.interval_ns;
+}
+
+static const char *comp_key(const struct corr_component *k)
+{
+	return k ? k->key : "";
+}
+
+static int edge_cmp(const void *a, const void *b)
+{
+	const struct corr_edge *x = *(const struct corr_edge *const *)a;
+	const struct corr_edge *y = *(const struct corr_edge *const *)b;
+	const struct edge *ex = container_of(x, struct edge, pub);
+	const struct edge *ey = container_of(y, struct edge, pub);
+	int r;
+
+	if (ex->total.count != ey->total.count)
+		return ex->total.count > ey->total.count ? -1 : 1;
+	if (ex->total.errors != ey->total.errors)
+		return ex->total.errors > ey->total.errors ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if ((r = strcmp(comp_key(x->from), comp_key(y->from))))
+		return r;
+	if ((r = strcmp(comp_key(x->to), comp_key(y->to))))
+		return r;
+	if ((r = strcmp(nz(x->subject), nz(y->subject))))
+		return r;
+	return strcmp(nz(x->method), nz(y->method));
+}
+
+static void emit_flows(struct correlator *c, bool final, uint64_t start,
+		       uint64_t ts)
+{
+	const struct corr_edge **v;
+	size_t n = c->nedges;
+
+	if (!c->cfg.emit || !n)
+		return;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return;
+	n = corr_sorted_edges(c, v, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct edge *e = container_of(v[i], struct edge, pub);
+		const struct edge_stats *s = final ? &e->total : &e->cur;
+		struct flow_event ev;
+
+		if (!final && !s->count && !s->errors)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = FLOW_EV_FLOW;
+		ev.ts_ns = ts;
+		ev.flow.edge = v[i];
+		ev.flow.final = final;
+		ev.flow.start_ns = final ? v[i]->first_ts : start;
+		ev.flow.interval_ns = final ? 0 : ts - start;
+		fill_stats(c, e, s, &ev.flow.stats);
+		/* the rate over the window being reported */
+		if (final)
+			start = c->start_ts;
+		ev.flow.stats.rate = ts > start ?
+			(double)s->count * 1e9 / (double)(ts - start) : 0;
+		emit(c, &ev);
+	}
+	free(v);
+}
+
+/* The interval in progress becomes the last one. */
+static void roll_once(struct correlator *c)
+{
+	for (struct list *it = c->edge_lru.next; it != &c->edge_lru; it = it->next) {
+		struct edge *e = container_of(it, struct edge, lru);
+		struct latency_hist *h = e->last.lat;
+
+		e->last = e->cur;
+		memset(&e->cur, 0, sizeof(e->cur));
+		if (h) { /* reuse the memory */
+			lh_reset(h);
+			e->cur.lat = h;
+		}
+	}
+	for (struct list *it = c->comp_list.next; it != &c->comp_list; it = it->next) {
+		struct comp *k = container_of(it, struct comp, all);
+
+		k->pub.last_msgs_in = k->cur_in;
+		k->pub.last_msgs_out = k->cur_out;
+		k->cur_in = k->cur_out = 0;
+	}
+	for (struct list *it = c->subj_lru.next; it != &c->subj_lru; it = it->next) {
+		struct subj *s = container_of(it, struct subj, lru);
+
+		s->pub.last_msgs = s->cur_msgs;
+		s->cur_msgs = 0;
+	}
+}
+
+static void roll(struct correlator *c)
+{
+	uint64_t iv = c->cfg.interval_ns, end;
+
+	if (!iv || c->clock < c->interval_start + iv)
+		return;
+	end = c->interval_start + iv;
+	if (c->cfg.periodic_flows)
+		emit_flows(c, false, c->interval_start, end);
+	roll_once(c);
+	c->interval_start = end;
+	if (c->clock >= end + iv) { /* a quiet gap: the last interval was empty */
+		roll_once(c);
+		c->interval_start = end + (c->clock - end) / iv * iv;
+	}
+}
+
+static void expire(struct correlator *c)
+{
+	uint64_t t = c->clock, to = c->cfg.timeout_ns;
+
+	/* publications first, so that a request's receivers are known when it
+	 * times out */
+	while (!list_empty(&c->pub_age)) {
+		struct pub *p = container_of(c->pub_age.next, struct pub, age);
+
+		if (p->first_ts + to > t)
+			break;
+		pub_finalize(c, p, pub_complete(c, p));
+	}
+	while (!list_empty(&c->req_age)) {
+		struct request *r = container_of(c->req_age.next, struct request, age);
+
+		if (r->first_ts + to > t)
+			break;
+		request_expire(c, r);
+	}
+	while (!list_empty(&c->hx_age)) {
+		struct hx *hx = container_of(c->hx_age.next, struct hx, age);
+
+		if (hx->req_ts + to > t)
+			break;
+		hx_expire(c, hx);
+	}
+	while (c->cfg.conn_idle_ns && !list_empty(&c->conn_lru)) {
+		struct lconn *lc = container_of(c->conn_lru.next, struct lconn, lru);
+
+		if (lc->last_ts + c->cfg.conn_idle_ns > t)
+			break;
+		lconn_kill(c, lc);
+		c->ctr.expired_conns++;
+	}
+}
+
+static void clock_to(struct correlator *c, uint64_t t)
+{
+	if (!c->started || t <= c->clock)
+		return;
+	c->clock = t;
+	expire(c);
+	roll(c);
+}
+
+static void process(struct correlator *c, const struct obs *o)
+{
+	if (!c->started) {
+		c->started = true;
+		c->clock = o->ts;
+		c->interval_start = o->ts;
+		c->start_ts = o->ts;
+	} else if (o->ts > c->clock) {
+		clock_to(c, o->ts);
+	} else if (o->ts < c->clock) {
+		c->ctr.late++;
+	}
+	if (o->proto == PROTO_NATS)
+		nats_obs(c, o);
+	else
+		http_obs(c, o);
+}
+
+static void drain(struct correlator *c, uint64_t upto)
+{
+	while (c->nheap && c->heap[0].ts <= upto) {
+		struct obs *o = heap_pop(c);
+
+		process(c, o);
+		free(o);
+	}
+	clock_to(c, upto);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+void corr_config_default(struct corr_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->timeout_ns = 5 * NS_PER_SEC;
+	cfg->skew_ns = 5000000;
+	cfg->interval_ns = NS_PER_SEC;
+	cfg->conn_idle_ns = 600 * NS_PER_SEC;
+	cfg->max_conns = 16384;
+	cfg->max_pubs = 65536;
+	cfg->max_requests = 65536;
+	cfg->max_http = 65536;
+	cfg->max_http_per_conn = 64;
+	cfg->max_subs = 65536;
+	cfg->max_edges = 2048;
+	cfg->max_components = 4096;
+	cfg->max_subjects = 4096;
+	cfg->max_reorder = 16384;
+	cfg->payload_keep = 1024;
+}
+
+static size_t at_least_one(size_t v)
+{
+	return v ? v : 1;
+}
+
+struct correlator *corr_new(const struct corr_config *cfg)
+{
+	struct correlator *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (cfg)
+		c->cfg = *cfg;
+	else
+		corr_config_default(&c->cfg);
+	c->cfg.max_conns = at_least_one(c->cfg.max_conns);
+	c->cfg.max_pubs = at_least_one(c->cfg.max_pubs);
+	c->cfg.max_requests = at_least_one(c->cfg.max_requests);
+	c->cfg.max_http = at_least_one(c->cfg.max_http);
+	c->cfg.max_http_per_conn = at_least_one(c->cfg.max_http_per_conn);
+	c->cfg.max_edges = at_least_one(c->cfg.max_edges);
+	c->cfg.max_components = at_least_one(c->cfg.max_components);
+	c->cfg.max_subjects = at_least_one(c->cfg.max_subjects);
+	c->cfg.max_reorder = at_least_one(c->cfg.max_reorder);
+	list_init(&c->conn_lru);
+	list_init(&c->comp_list);
+	list_init(&c->wild_subs);
+	list_init(&c->pub_age);
+	list_init(&c->req_age);
+	list_init(&c->hx_age);
+	list_init(&c->edge_lru);
+	list_init(&c->subj_lru);
+	if (htab_init(&c->conns) || htab_init(&c->comps) ||
+	    htab_init(&c->lit_subs) || htab_init(&c->pubs) ||
+	    htab_init(&c->dlvs) ||
+	    htab_init(&c->reqs) || htab_init(&c->edges) ||
+	    htab_init(&c->subjs)) {
+		corr_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void corr_free(struct correlator *c)
+{
+	if (!c)
+		return;
+	while (c->nheap)
+		free(heap_pop(c));
+	free(c->heap);
+	while (!list_empty(&c->pub_age))
+		pub_free(c, container_of(c->pub_age.next, struct pub, age));
+	while (!list_empty(&c->req_age))
+		request_free(c, container_of(c->req_age.next, struct request, age));
+	while (!list_empty(&c->conn_lru))
+		lconn_kill(c, container_of(c->conn_lru.next, struct lconn, lru));
+	while (!list_empty(&c->edge_lru))
+		edge_free(c, container_of(c->edge_lru.next, struct edge, lru));
+	while (!list_empty(&c->subj_lru))
+		subj_free(c, container_of(c->subj_lru.next, struct subj, lru));
+	while (!list_empty(&c->comp_list)) {
+		struct comp *k = container_of(c->comp_list.next, struct comp, all);
+
+		list_del(&k->all);
+		free(k);
+	}
+	htab_fini(&c->conns);
+	htab_fini(&c->comps);
+	htab_fini(&c->lit_subs);
+	htab_fini(&c->pubs);
+	htab_fini(&c->dlvs);
+	htab_fini(&c->reqs);
+	htab_fini(&c->edges);
+	htab_fini(&c->subjs);
+	free(c);
+}
+
+void corr_record(struct correlator *c, const struct msg_record *rec)
+{
+	struct obs *o;
+
+	if (!c || !rec || c->finished)
+		return;
+	c->ctr.records++;
+	if (!rec->conn || (rec->proto != PROTO_NATS && rec->proto != PROTO_HTTP)) {
+		c->ctr.ignored++;
+		return;
+	}
+	o = obs_new(c, rec);
+	if (!o) {
+		c->ctr.ignored++;
+		return;
+	}
+	if (o->ts > c->latest)
+		c->latest = o->ts;
+	if (c->nheap >= c->cfg.max_reorder) {
+		struct obs *top = heap_pop(c);
+
+		c->ctr.overflow_reorder++;
+		process(c, top);
+		free(top);
+	}
+	if (heap_push(c, o)) { /* no memory to wait: handle it now */
+		process(c, o);
+		free(o);
+	}
+	drain(c, c->latest > c->cfg.skew_ns ? c->latest - c->cfg.skew_ns : 0);
+}
+
+void corr_record_cb(const struct msg_record *rec, void *ctx)
+{
+	corr_record(ctx, rec);
+}
+
+void corr_advance(struct correlator *c, uint64_t now_ns)
+{
+	if (!c || c->finished)
+		return;
+	if (now_ns > c->latest)
+		c->latest = now_ns;
+	drain(c, c->latest > c->cfg.skew_ns ? c->latest - c->cfg.skew_ns : 0);
+}
+
+void corr_finish(struct correlator *c)
+{
+	if (!c || c->finished)
+		return;
+	while (c->nheap) {
+		struct obs *o = heap_pop(c);
+
+		process(c, o);
+		free(o);
+	}
+	/* nothing more can arrive: what is pending is as complete as it gets */
+	while (!list_empty(&c->pub_age)) {
+		struct pub *p = container_of(c->pub_age.next, struct pub, age);
+
+		pub_finalize(c, p, pub_complete(c, p));
+	}
+	while (!list_empty(&c->req_age)) {
+		struct request *r = container_of(c->req_age.next, struct request, age);
+
+		if (!r->replies)
+			request_unfinished(c, r);
+		request_free(c, r);
+	}
+	while (!list_empty(&c->hx_age)) {
+		struct hx *hx = container_of(c->hx_age.next, struct hx, age);
+
+		if (!hx->answered)
+			http_unfinished(c, hx);
+		hx_free(c, hx);
+	}
+	if (c->started) {
+		if (c->cfg.periodic_flows && c->clock > c->interval_start)
+			emit_flows(c, false, c->interval_start, c->clock);
+		emit_flows(c, true, 0, c->clock);
+	}
+	c->finished = true;
+}
+
+uint64_t corr_now(const struct correlator *c)
+{
+	return c->clock;
+}
+
+const struct corr_counters *corr_counters(const struct correlator *c)
+{
+	return &c->ctr;
+}
+
+size_t corr_foreach_edge(const struct correlator *c, corr_edge_fn fn, void *ctx)
+{
+	size_t n = 0;
+
+	for (struct list *it = c->edge_lru.next; it != &c->edge_lru; it = it->next) {
+		n++;
+		if (fn(&container_of(it, struct edge, lru)->pub, ctx))
+			break;
+	}
+	return n;
+}
+
+void corr_edge_stats(const struct correlator *c, const struct corr_edge *pe,
+		     enum corr_window w, struct corr_stats *out)
+{
+	const struct edge *e = container_of(pe, struct edge, pub);
+	const struct edge_stats *s = w == CORR_TOTAL ? &e->total :
+				     w == CORR_LAST_INTERVAL ? &e->last : &e->cur;
+
+	fill_stats(c, e, s, out);
+}
+
+size_t corr_sorted_edges(const struct correlator *c,
+			 const struct corr_edge **out, size_t max)
+{
+	const struct corr_edge **v;
+	size_t n = 0;
+
+	if (!c->nedges || !out || !max)
+		return c->nedges;
+	v = calloc(c->nedges, sizeof(*v));
+	if (!v)
+		return 0;
+	for (struct list *it = c->edge_lru.next; it != &c->edge_lru; it = it->next)
+		v[n++] = &container_of(it, struct edge, lru)->pub;
+	qsort(v, n, sizeof(*v), edge_cmp);
+	memcpy(out, v, (n < max ? n : max) * sizeof(*v));
+	free(v);
+	return n;
+}
+
+size_t corr_foreach_component(const struct correlator *c, corr_component_fn fn,
+			      void *ctx)
+{
+	size_t n = 0;
+
+	for (struct list *it = c->comp_list.next; it != &c->comp_list; it = it->next) {
+		n++;
+		if (fn(&container_of(it, struct comp, all)->pub, ctx))
+			break;
+	}
+	return n;
+}
+
+size_t corr_foreach_subject(const struct correlator *c, corr_subject_fn fn,
+			    void *ctx)
+{
+	size_t n = 0;
+
+	for (struct list *it = c->subj_lru.next; it != &c->subj_lru; it = it->next) {
+		n++;
+		if (fn(&container_of(it, struct subj, lru)->pub, ctx))
+			break;
+	}
+	return n;
+}
+
+size_t corr_foreach_subscription(const struct correlator *c,
+				 const struct corr_component *comp,
+				 corr_subscription_fn fn, void *ctx)
+{
+	size_t n = 0;
+
+	for (struct list *it = c->conn_lru.next; it != &c->conn_lru; it = it->next) {
+		const struct lconn *lc = container_of(it, struct lconn, lru);
+		const struct comp *k = lc->end[SIDE_CLIENT].comp;
+
+		if (comp && (!k || &k->pub != comp))
+			continue;
+		for (size_t i = 0; i < lc->subs.nslots; i++) {
+			for (struct hnode *h = lc->subs.slots[i]; h; h = h->next) {
+				const struct sub *s = container_of(h, struct sub, by_sid);
+				struct corr_subscription v = {
+					.comp = k ? &k->pub : NULL,
+					.addr = lc->addr[SIDE_CLIENT],
+					.client_name = lc->name,
+					.subject = s->subject,
+					.queue = s->queue,
+					.sid = s->sid,
+					.max = s->max,
+					.delivered = s->delivered,
+				};
+
+				n++;
+				if (fn(&v, ctx))
+					return n;
+			}
+		}
+	}
+	return n;
+}
+
+size_t corr_component_label(const struct corr_component *k, char *buf, size_t n)
+{
+	const struct endpoint_info *i = k ? &k->info : NULL;
+	int r;
+
+	if (!k)
+		r = snprintf(buf, n, "?");
+	else if (k->local && i->name[0])
+		r = snprintf(buf, n, "%s[%u]:%s", i->comm, i->pid, i->name);
+	else if (k->local)
+		r = snprintf(buf, n, "%s[%u]", i->comm, i->pid);
+	else if (!strncmp(k->key, "ip:", 3) && i->name[0])
+		r = snprintf(buf, n, "%s@%s", i->name, i->addr);
+	else if (i->addr[0])
+		r = snprintf(buf, n, "%s", i->addr);
+	else
+		r = snprintf(buf, n, "%s", k->key);
+	return r < 0 ? 0 : (size_t)r;
+}
+
+const char *corr_proto_name(enum proto p)
+{
+	return p == PROTO_NATS ? "nats" : p == PROTO_HTTP ? "http" : "unknown";
+}
+
+const char *corr_kind_name(enum flow_kind k)
+{
+	return k == FLOW_KIND_MSG ? "msg" : k == FLOW_KIND_REQ ? "req" :
+	       k == FLOW_KIND_ERR ? "err" : "?";
+}

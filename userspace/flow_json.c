@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/* flow_json.c — flow events as JSON lines and as a text table. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow_json.h"
+
+#define LABEL_MAX 40    /* columns wider than this are cut */
+#define SUBJECT_MAX 60
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+	if (v && *v)
+		json_object_set_new(o, key, json_string(v));
+}
+
+static void set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+json_t *flow_endpoint_json(const struct endpoint_info *ep, bool with_host)
+{
+	json_t *o;
+
+	if (!ep)
+		return json_null();
+	o = json_object();
+	if (!o)
+		return NULL;
+	if (ep->pid)
+		set_u64(o, "pid", ep->pid);
+	set_str(o, "comm", ep->comm);
+	set_str(o, "name", ep->name);
+	set_str(o, "addr", ep->addr);
+	if (with_host) {
+		set_str(o, "exe", ep->exe);
+		set_str(o, "cgroup", ep->cgroup);
+	}
+	return o;
+}
+
+json_t *flow_component_json(const struct corr_component *k)
+{
+	json_t *o;
+
+	if (!k)
+		return json_null();
+	o = flow_endpoint_json(&k->info, true);
+	if (o)
+		set_str(o, "key", k->key);
+	return o;
+}
+
+static json_t *exchange_json(json_t *o, const struct flow_exchange *x)
+{
+	json_object_set_new(o, "proto", json_string(corr_proto_name(x->proto)));
+	if (x->proto == PROTO_NATS) {
+		set_str(o, "subject", x->subject);
+		set_str(o, "reply", x->reply);
+	} else {
+		set_str(o, "method", x->method);
+		set_str(o, "path", x->path);
+		set_str(o, "endpoint", x->endpoint);
+	}
+	if (x->status)
+		json_object_set_new(o, "status", json_integer(x->status));
+	json_object_set_new(o, "answered", json_boolean(x->answered));
+	if (x->answered)
+		set_u64(o, "latency_ns", x->latency_ns);
+	if (x->error)
+		json_object_set_new(o, "error",
+				    json_string(x->error_reason ? x->error_reason : "error"));
+	set_u64(o, "request_size", x->request_bytes);
+	if (x->answered)
+		set_u64(o, "response_size", x->response_bytes);
+	json_object_set_new(o, "client", flow_endpoint_json(x->client, false));
+	json_object_set_new(o, "server", flow_endpoint_json(x->server, false));
+	return o;
+}
+
+static json_t *delivery_json(json_t *o, uint64_t ts, const struct flow_delivery *d)
+{
+	json_t *to = json_array();
+
+	json_object_set_new(o, "proto", json_string("nats"));
+	set_str(o, "subject", d->subject);
+	set_str(o, "reply", d->reply);
+	set_u64(o, "size", d->size);
+	if (d->header_size)
+		set_u64(o, "header_size", d->header_size);
+	json_object_set_new(o, "from", flow_endpoint_json(d->from, false));
+	if (d->server)
+		json_object_set_new(o, "server", flow_endpoint_json(d->server, false));
+	for (size_t i = 0; to && i < d->n_to; i++) {
+		const struct flow_receiver *r = &d->to[i];
+		json_t *e = flow_endpoint_json(&r->ep, false);
+
+		if (!e)
+			continue;
+		set_str(e, "sid", r->sid);
+		set_str(e, "queue", r->queue);
+		if (d->from)
+			set_u64(e, "latency_ns", r->ts_ns > ts ? r->ts_ns - ts : 0);
+		json_array_append_new(to, e);
+	}
+	json_object_set_new(o, "to", to ? to : json_array());
+	json_object_set_new(o, "complete", json_boolean(d->complete));
+	return o;
+}
+
+static json_t *summary_json(json_t *o, const struct flow_summary *f)
+{
+	const struct corr_edge *e = f->edge;
+	const struct corr_stats *s = &f->stats;
+
+	json_object_set_new(o, "final", json_boolean(f->final));
+	set_u64(o, "start", f->start_ns);
+	if (!f->final)
+		set_u64(o, "interval_ns", f->interval_ns);
+	json_object_set_new(o, "proto", json_string(corr_proto_name(e->proto)));
+	json_object_set_new(o, "kind", json_string(corr_kind_name(e->kind)));
+	json_object_set_new(o, "from", flow_component_json(e->from));
+	json_object_set_new(o, "to", flow_component_json(e->to));
+	if (e->kind == FLOW_KIND_ERR) {
+		set_str(o, "error", e->subject);
+	} else if (e->proto == PROTO_HTTP) {
+		set_str(o, "method", e->method);
+		set_str(o, "endpoint", e->subject);
+	} else {
+		set_str(o, "subject", e->subject);
+	}
+	set_u64(o, "count", s->count);
+	set_u64(o, "bytes", s->bytes);
+	set_u64(o, "errors", s->errors);
+	json_object_set_new(o, "rate", json_real(s->rate));
+	if (s->samples) {
+		set_u64(o, "p50_ns", s->p50_ns);
+		set_u64(o, "p90_ns", s->p90_ns);
+		set_u64(o, "p99_ns", s->p99_ns);
+		set_u64(o, "max_ns", s->max_ns);
+	}
+	set_u64(o, "first_ts", e->first_ts);
+	set_u64(o, "last_ts", e->last_ts);
+	return o;
+}
+
+json_t *flow_event_json(const struct flow_event *ev)
+{
+	json_t *o = json_object();
+	static const char *const types[] = {
+		[FLOW_EV_EXCHANGE] = "exchange",
+		[FLOW_EV_DELIVERY] = "delivery",
+		[FLOW_EV_FLOW] = "flow",
+	};
+
+	if (!o)
+		return NULL;
+	if (ev->type < FLOW_EV_EXCHANGE || ev->type > FLOW_EV_FLOW) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "type", json_string(types[ev->type]));
+	set_u64(o, "ts", ev->ts_ns);
+	switch (ev->type) {
+	case FLOW_EV_EXCHANGE:
+		return exchange_json(o, &ev->exchange);
+	case FLOW_EV_DELIVERY:
+		return delivery_json(o, ev->ts_ns, &ev->delivery);
+	case FLOW_EV_FLOW:
+		return summary_json(o, &ev->flow);
+	}
+	return o;
+}
+
+/* ---- text table ---- */
+
+const char *flow_format_ns(char *buf, size_t n, uint64_t ns, bool none)
+{
+	static const struct { uint64_t div; const char *unit; } units[] = {
+		{ 1000000000ULL, "s" }, { 1000000ULL, "ms" }, { 1000ULL, "us" },
+	};
+
+	if (none) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		double v = (double)ns / (double)units[i].div;
+
+		if (ns < units[i].div)
+			continue;
+		/* three significant digits */
+		snprintf(buf, n, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s",
+			 v, units[i].unit);
+		return buf;
+	}
+	snprintf(buf, n, "%" PRIu64 "ns", ns);
+	return buf;
+}
+
+enum col { C_PROTO, C_KIND, C_FROM, C_TO, C_SUBJ, C_COUNT, C_BYTES, C_ERR,
+	   C_P50, C_P90, C_P99, C_MAX, C__N };
+
+static const char *const headers[C__N] = {
+	"PROTO", "KIND", "FROM", "TO", "SUBJECT/ENDPOINT", "COUNT", "BYTES",
+	"ERRORS", "P50", "P90", "P99", "MAX",
+};
+
+#define CELL 128
+
+struct row {
+	char cell[C__N][CELL];
+};
+
+/* Cut s to max display columns, marking the cut with "~" (ASCII on
+ * purpose: widths stay byte counts). */
+static void put_cell(char *dst, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (max >= CELL)
+		max = CELL - 1;
+	if (n <= max) {
+		memcpy(dst, s, n + 1);
+		return;
+	}
+	memcpy(dst, s, max - 1);
+	dst[max - 1] = '~';
+	dst[max] = '\0';
+}
+
+static void fill_row(const struct correlator *c, const struct corr_edge *e,
+		     struct row *r)
+{
+	char buf[256];
+	struct corr_stats s;
+	bool none;
+
+	corr_edge_stats(c, e, CORR_TOTAL, &s);
+	none = s.samples == 0;
+	put_cell(r->cell[C_PROTO], corr_proto_name(e->proto), 8);
+	put_cell(r->cell[C_KIND], corr_kind_name(e->kind), 8);
+	corr_component_label(e->from, buf, sizeof(buf));
+	put_cell(r->cell[C_FROM], buf, LABEL_MAX);
+	if (e->to || e->kind != FLOW_KIND_MSG)
+		corr_component_label(e->to, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "(none)");
+	put_cell(r->cell[C_TO], buf, LABEL_MAX);
+	if (e->method)
+		snprintf(buf, sizeof(buf), "%s %s", e->method, e->subject);
+	else
+		snprintf(buf, sizeof(buf), "%s", e->subject);
+	put_cell(r->cell[C_SUBJ], buf, SUBJECT_MAX);
+	snprintf(r->cell[C_COUNT], CELL, "%" PRIu64, s.count);
+	snprintf(r->cell[C_BYTES], CELL, "%" PRIu64, s.bytes);
+	snprintf(r->cell[C_ERR], CELL, "%" PRIu64, s.errors);
+	flow_format_ns(r->cell[C_P50], CELL, s.p50_ns, none);
+	flow_format_ns(r->cell[C_P90], CELL, s.p90_ns, none);
+	flow_format_ns(r->cell[C_P99], CELL, s.p99_ns, none);
+	flow_format_ns(r->cell[C_MAX], CELL, s.max_ns, none);
+}
+
+static bool right_aligned(int col)
+{
+	return col >= C_COUNT;
+}
+
+static void print_row(FILE *out, char cells[C__N][CELL], const size_t *w)
+{
+	for (int i = 0; i < C__N; i++) {
+		const char *sep = i + 1 < C__N ? "  " : "\n";
+
+		if (i + 1 == C__N && !right_aligned(i))
+			fprintf(out, "%s%s", cells[i], sep);
+		else if (right_aligned(i))
+			fprintf(out, "%*s%s", (int)w[i], cells[i], sep);
+		else
+			fprintf(out, "%-*s%s", (int)w[i], cells[i], sep);
+	}
+}
+
+int flow_table_print(FILE *out, const struct correlator *c)
+{
+	const struct corr_edge **edges = NULL;
+	struct row *rows = NULL, head;
+	size_t n, w[C__N];
+	int rc = -1;
+
+	n = corr_sorted_edges(c, NULL, 0);
+	if (n) {
+		edges = calloc(n, sizeof(*edges));
+		rows = calloc(n, sizeof(*rows));
+		if (!edges || !rows)
+			goto cleanup;
+		n = corr_sorted_edges(c, edges, n);
+	}
+	for (int i = 0; i < C__N; i++) {
+		snprintf(head.cell[i], CELL, "%s", headers[i]);
+		w[i] = strlen(headers[i]);
+	}
+	for (size_t r = 0; r < n; r++) {
+		fill_row(c, edges[r], &rows[r]);
+		for (int i = 0; i < C__N; i++)
+			if (strlen(rows[r].cell[i]) > w[i])
+				w[i] = strlen(rows[r].cell[i]);
+	}
+	print_row(out, head.cell, w);
+	for (size_t r = 0; r < n; r++)
+		print_row(out, rows[r].cell, w);
+	rc = ferror(out) ? -1 : 0;
+cleanup:
+	free(edges);
+	free(rows);
+	return rc;
+}

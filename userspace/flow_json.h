@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flow_json.h — correlator output as trace lines ("exchange", "delivery",
+ * "flow"; shapes in docs/trace-format.md) and as the text flow table of
+ * `msgscope flows`. Pure apart from flow_table_print writing to a FILE.
+ */
+#ifndef MSGSCOPE_FLOW_JSON_H
+#define MSGSCOPE_FLOW_JSON_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "correlator.h"
+
+/* {"pid","comm","name","addr"} with what is known; with_host adds "exe"
+ * and "cgroup" when known. NULL ep gives JSON null. New reference. */
+json_t *flow_endpoint_json(const struct endpoint_info *ep, bool with_host);
+
+/* A component as a flow endpoint: the above plus "key". */
+json_t *flow_component_json(const struct corr_component *k);
+
+/* One trace line for an event; NULL on allocation failure. */
+json_t *flow_event_json(const struct flow_event *ev);
+
+/* "850ns", "12.3us", "4.56ms", "1.23s"; "-" for 0 when none is set.
+ * Returns buf. */
+const char *flow_format_ns(char *buf, size_t n, uint64_t ns, bool none);
+
+/*
+ * The final flow table: one row per edge, count descending, aligned
+ * columns PROTO KIND FROM TO SUBJECT/ENDPOINT COUNT BYTES ERRORS P50 P90
+ * P99 MAX. Returns 0, or -1 if writing failed.
+ */
+int flow_table_print(FILE *out, const struct correlator *c);
+
+#endif /* MSGSCOPE_FLOW_JSON_H */
