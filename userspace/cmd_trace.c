@@ -14,8 +14,11 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "correlator.h"
+#include "flow_json.h"
 #include "record_json.h"
 #include "session.h"
+#include "sock_resolver.h"
 #include "trace_writer.h"
 
 #define TRACE_SCHEMA 1
@@ -24,6 +27,8 @@ struct trace_ctx {
 	struct live_args *args;
 	struct trace_writer *out;
 	struct jw line;          /* reused for every record: no allocation */
+	struct correlator *corr; /* exchange/delivery/flow lines */
+	struct sock_resolver *resolver;
 	int write_err;
 };
 
@@ -47,7 +52,8 @@ static void usage(FILE *f)
 "                          (default %d, at most %d); true sizes are always kept\n"
 "      --max-payload BYTES keep at most BYTES of each message's payload or\n"
 "                          body in the trace (default %d)\n"
-"  -i, --interval SEC      how often drop counts are checked (default 10)\n"
+"  -i, --interval SEC      how often flow summaries are written and drop\n"
+"                          counts checked (default 10)\n"
 "  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
@@ -125,6 +131,34 @@ static void on_record(const struct msg_record *rec, void *ctx)
 	record_write_json(&t->line, rec);
 	if (!t->line.oom)
 		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
+	corr_record(t->corr, rec);
+}
+
+static void on_flow_event(const struct flow_event *ev, void *ctx)
+{
+	struct trace_ctx *t = ctx;
+
+	put(t, flow_event_json(ev), NULL);
+}
+
+static int open_correlator(struct trace_ctx *t)
+{
+	struct corr_config cfg;
+
+	corr_config_default(&cfg);
+	cfg.interval_ns = t->args->s.interval_ns;
+	cfg.periodic_flows = true;
+	/* Name the process at the far end of a loopback connection. */
+	t->resolver = sock_resolver_new("/proc");
+	if (t->resolver) {
+		cfg.resolve_addr = sock_resolver_resolve;
+		cfg.describe_pid = sock_resolver_describe;
+		cfg.resolve_ctx = t->resolver;
+	}
+	cfg.emit = on_flow_event;
+	cfg.emit_ctx = t;
+	t->corr = corr_new(&cfg);
+	return t->corr ? 0 : -ENOMEM;
 }
 
 static void on_drops(const struct session_counters *prev,
@@ -157,7 +191,7 @@ static void on_tick(struct session *s, uint64_t now, void *ctx)
 {
 	struct trace_ctx *t = ctx;
 
-	(void)now;
+	corr_advance(t->corr, now);
 	if (!t->write_err && (t->write_err = trace_writer_flush(t->out)))
 		session_stop(s, STOP_ERROR);
 }
@@ -285,7 +319,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 int cmd_trace(int argc, char **argv)
 {
 	struct live_args args;
-	struct trace_ctx t = { .args = &args };
+	struct trace_ctx t = { 0 };
 	struct session_hooks hooks = {
 		.record = on_record, .tick = on_tick, .drops = on_drops, .ctx = &t,
 	};
@@ -296,17 +330,22 @@ int cmd_trace(int argc, char **argv)
 
 	live_args_init(&args);
 	jw_init(&t.line);
+	t.args = &args;
 	optind = 1;
 	ret = parse_args(argc, argv, &args, &path);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (trace_writer_open(&t.out, path))
+	if (open_correlator(&t)) {
+		fprintf(stderr, "msgscope: out of memory\n");
 		return 1;
+	}
+	if (trace_writer_open(&t.out, path))
+		goto fail;
 	if (session_open(&s, &args.s, &hooks)) {
 		trace_writer_close(t.out);
 		if (path && strcmp(path, "-"))
 			unlink(path); /* nothing was traced: leave no empty file */
-		return 1;
+		goto fail;
 	}
 	write_meta(&t, s);
 	fprintf(stderr, "msgscope: tracing %s (NATS, HTTP) to %s; Ctrl-C to stop\n",
@@ -314,9 +353,19 @@ int cmd_trace(int argc, char **argv)
 	err = session_run(s);
 	if (err)
 		fprintf(stderr, "msgscope: event loop failed: %s\n", strerror(-err));
+	/* Pending exchanges time out and the final flow lines go out before
+	 * the end line, which stays last. */
+	corr_finish(t.corr);
 	write_end(&t, s);
 	session_close(s);
 	err = trace_writer_close(t.out) ?: t.write_err ?: err;
+	corr_free(t.corr);
+	sock_resolver_free(t.resolver);
 	jw_free(&t.line);
 	return err ? 1 : 0;
+fail:
+	corr_free(t.corr);
+	sock_resolver_free(t.resolver);
+	jw_free(&t.line);
+	return 1;
 }
