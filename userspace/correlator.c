@@ -1974,6 +1974,17 @@ static void delivery_account(struct correlator *c, struct pub *p,
 		     NULL, bytes, false, p->lc ? &lat : NULL);
 }
 
+/* A queue group delivers each message to one member only: a publication
+ * that another member already received cannot be this delivery's, even when
+ * its content is identical (a publisher sending the same message twice). */
+static bool queue_taken(const struct pub *p, const char *queue)
+{
+	for (size_t i = 0; i < p->n_dlv; i++)
+		if (p->dlv[i]->queue && !strcmp(p->dlv[i]->queue, queue))
+			return true;
+	return false;
+}
+
 /*
  * A MSG observation: another view of a delivery we have (same connection
  * and sid, not yet seen from this end), or a new delivery of the oldest
@@ -1984,6 +1995,8 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		    const struct obs *o)
 {
 	uint64_t h = content_hash(o->subject, o->reply, o->size);
+	const struct sub *s = sub_find(lc, o->sid);
+	const char *queue = s ? s->queue : NULL;
 	struct pub *best = NULL;
 	struct delivery *best_d = NULL, *d;
 
@@ -1997,7 +2010,8 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		if (d)
 			ok = !(d->sides & SBIT(side));
 		else
-			ok = p->first_ts <= o->ts + c->cfg.skew_ns;
+			ok = p->first_ts <= o->ts + c->cfg.skew_ns &&
+			     !(queue && queue_taken(p, queue));
 		if (ok && (!best || p->seq < best->seq)) {
 			best = p;
 			best_d = d;
