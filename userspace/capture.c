@@ -12,14 +12,31 @@
 #include <bpf/libbpf.h>
 
 #include "capture.skel.h"
+/* TLS plaintext capture is built once the build generates its skeleton
+ * (bpf/tls.bpf.c -> tls.skel.h, with userspace/tls_attach.c, go_tls.c). */
+#if __has_include("tls.skel.h")
+#include "tls_attach.h"
+#define HAVE_TLS_CAPTURE 1
+#endif
+
+/*
+ * Events handled per capture_consume(). Under a flood the kernel refills the
+ * ring as fast as we drain it: an unbounded consume would never return to
+ * the event loop, and Ctrl-C would go unread.
+ */
+#define CONSUME_BUDGET 16384
 
 struct capture {
+	int budget;              /* events left in this consume call */
 	struct capture_bpf *skel;
 	struct ring_buffer *rb;
 	capture_event_fn fn;
 	void *ctx;
 	bool follows_forks;
 	int ncpus;
+#ifdef HAVE_TLS_CAPTURE
+	struct tls_attach *tls;  /* NULL: TLS plaintext capture off */
+#endif
 };
 
 static bool libbpf_verbose;
@@ -40,7 +57,8 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct ms_event_header))
 		c->fn(data, size, c->ctx);
-	return 0;
+	/* Negative stops libbpf after this sample, which stays consumed. */
+	return --c->budget > 0 ? 0 : -EAGAIN;
 }
 
 static int configure(struct capture *c, const struct capture_opts *o)
@@ -161,12 +179,23 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = attach_all(c);
 	if (err)
 		goto fail;
+#ifdef HAVE_TLS_CAPTURE
+	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on
+	 * this object's maps, after it is attached. Failures are warnings. */
+	tls_attach_open(&c->tls, &(struct tls_shared_maps){
+			.events = c->skel->maps.events, .conns = c->skel->maps.conns,
+			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
+			.ports = c->skel->maps.ports }, opts);
+#endif
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
 	if (!c->rb) {
 		err = -errno;
 		fprintf(stderr, "msgscope: cannot open ring buffer: %s\n", strerror(-err));
 		goto fail;
 	}
+#ifdef HAVE_TLS_CAPTURE
+	tls_attach_ring(c->tls, c->rb);
+#endif
 	*out = c;
 	return 0;
 fail:
@@ -179,6 +208,9 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+#ifdef HAVE_TLS_CAPTURE
+	tls_attach_close(c->tls);
+#endif
 	capture_bpf__destroy(c->skel);
 	free(c);
 }
@@ -215,7 +247,17 @@ int capture_epoll_fd(struct capture *c)
 
 int capture_consume(struct capture *c)
 {
-	return ring_buffer__consume(c->rb);
+	int n;
+
+	c->budget = CONSUME_BUDGET;
+	n = ring_buffer__consume(c->rb);
+	return n == -EAGAIN ? CONSUME_BUDGET : n;
+}
+
+bool capture_consume_more(const struct capture *c, int consumed)
+{
+	(void)c;
+	return consumed >= CONSUME_BUDGET;
 }
 
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
@@ -245,4 +287,14 @@ const char *capture_path_desc(const struct capture *c)
 bool capture_follows_forks(const struct capture *c)
 {
 	return c->follows_forks;
+}
+
+const char *capture_tls_desc(const struct capture *c)
+{
+#ifdef HAVE_TLS_CAPTURE
+	return tls_attach_desc(c->tls);
+#else
+	(void)c;
+	return "TLS: not built";
+#endif
 }

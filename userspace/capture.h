@@ -49,8 +49,11 @@ int capture_add_pid(struct capture *c, uint32_t pid);
 size_t capture_pids(struct capture *c, uint32_t *out, size_t max);
 
 int capture_epoll_fd(struct capture *c);
-/* Hand every available event to the callback; returns events or -errno. */
+/* Hand available events to the callback, at most a bounded batch so the
+ * event loop stays responsive; returns events handled or -errno. */
 int capture_consume(struct capture *c);
+/* True when that call stopped at its bound: more may be waiting. */
+bool capture_consume_more(const struct capture *c, int consumed);
 
 /* Kernel counters summed over CPUs, indexed by enum ms_stat. */
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
@@ -58,5 +61,8 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 /* What was attached, for `check` and the meta line. */
 const char *capture_path_desc(const struct capture *c);
 bool capture_follows_forks(const struct capture *c);
+/* TLS plaintext capture: "TLS: OpenSSL in N libssl files, Go crypto/tls in
+ * M binaries", or "TLS: off" (see tls_attach.h). */
+const char *capture_tls_desc(const struct capture *c);
 
 #endif

@@ -20,6 +20,7 @@
 
 #define MAX_FOLLOWED 8192
 #define DRAIN_MS 50
+#define FINAL_DRAIN_NS 2000000000ull
 #define WAKEUP_FRACTION 16 /* wake the reader when 1/16 of the ring is used */
 
 enum { SRC_RING = 1, SRC_SIGNAL, SRC_TICK, SRC_DEADLINE, SRC_STDIN, SRC_CHILD };
@@ -364,6 +365,17 @@ static void on_child(struct session *s)
 	session_stop(s, STOP_COMMAND);
 }
 
+/* What the kernel already handed over still belongs in the trace; but a
+ * flood that never stops must not keep us from exiting. */
+static void drain(struct session *s)
+{
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + FINAL_DRAIN_NS;
+
+	while (capture_consume_more(s->cap, capture_consume(s->cap)) &&
+	       clock_ns(CLOCK_MONOTONIC) < deadline)
+		;
+}
+
 int session_run(struct session *s)
 {
 	struct epoll_event evs[8];
@@ -394,8 +406,7 @@ int session_run(struct session *s)
 			}
 		}
 	}
-	/* What the kernel already handed over still belongs in the trace. */
-	capture_consume(s->cap);
+	drain(s);
 	check_drops(s, session_now(s));
 	return 0;
 }
