@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end: msgscope captures HTTP/1.x between real servers (nginx,
+python3 -m http.server) and real clients (curl, python http.client/urllib,
+a raw socket for pipelining).
+
+Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
+Run one test: test_http_capture.py test_keepalive
+"""
+import http.client
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import expect, dump  # noqa: E402
+
+SNAPLEN = 4096
+
+
+def curl(*args):
+    """Run curl to completion (silent, errors shown); returns the Proc."""
+    return h.run(['curl', '-sS'] + [str(a) for a in args])
+
+
+def nginx_side(t, ng, **crit):
+    """Records on nginx's listening socket (the server side)."""
+    return t.http(local=f'127.0.0.1:{ng.port}', **crit)
+
+
+def test_nginx_get_post():
+    post_data = 'name=msgscope&lang=C&n=42'
+    with h.Nginx() as ng:
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg]) as t:
+            workers = ng.worker_pids()
+            g = curl('-o', '/dev/null', ng.url + '/hello.txt')
+            p = curl('-o', '/dev/null', '-d', post_data, ng.url + '/echo')
+        everything = dump(t.messages())
+
+        req = t.http(kind='request', pid=g.pid)
+        resp = t.http(kind='response', pid=g.pid)
+        expect(len(req) == 1 and len(resp) == 1, 'curl GET: one request and one response record', everything)
+        r = req[0]
+        expect(r.get('method') == 'GET' and r.get('path') == '/hello.txt' and r.get('version') == 'HTTP/1.1',
+               'GET request: method, path, version', h.short(r))
+        expect(r.get('dir') == 'send' and r.get('comm') == 'curl' and r.get('role') == 'client',
+               'GET request: dir=send, comm=curl, role=client', h.short(r))
+        expect(r.get('peer') == f'127.0.0.1:{ng.port}', 'GET request: peer is nginx', h.short(r))
+        expect(h.header(r, 'Host') == f'127.0.0.1:{ng.port}', 'GET request: Host header', h.short(r))
+        expect(r.get('size') == 0 and 'body' not in r, 'GET request: no body, size 0', h.short(r))
+        s = resp[0]
+        expect(s.get('status') == 200 and s.get('reason') == 'OK' and s.get('dir') == 'recv',
+               'GET response: 200 OK, dir=recv', h.short(s))
+        expect(s.get('size') == 13 and s.get('body') == 'hello, world\n', 'GET response: body and size', h.short(s))
+        expect(s.get('conn') == r.get('conn'), 'GET request and response on one conn')
+
+        sr = nginx_side(t, ng, kind='request', path='/hello.txt')
+        expect(len(sr) == 1 and sr[0].get('dir') == 'recv' and sr[0].get('role') == 'server'
+               and sr[0].get('pid') in workers,
+               'nginx worker side: request recv, role=server', dump(sr) + f' workers={workers}')
+        ss = nginx_side(t, ng, kind='response', conn=sr[0]['conn'])
+        expect(len(ss) == 1 and ss[0].get('dir') == 'send' and ss[0].get('status') == 200
+               and ss[0].get('body') == 'hello, world\n',
+               'nginx worker side: response send with body', dump(ss))
+
+        preq = t.http(kind='request', pid=p.pid)
+        presp = t.http(kind='response', pid=p.pid)
+        expect(len(preq) == 1 and len(presp) == 1, 'curl POST: one request and one response', everything)
+        r = preq[0]
+        expect(r.get('method') == 'POST' and r.get('path') == '/echo', 'POST request: method and path', h.short(r))
+        expect(r.get('body') == post_data and r.get('size') == len(post_data),
+               'POST request: body and size', h.short(r))
+        expect(h.header(r, 'Content-Length') == str(len(post_data)), 'POST request: Content-Length header',
+               h.short(r))
+        expect(presp[0].get('status') == 200 and presp[0].get('body') == post_data,
+               'POST response: 200 with the echoed body', h.short(presp[0]))
+        sp = nginx_side(t, ng, kind='request', method='POST')
+        expect(len(sp) == 1 and sp[0].get('body') == post_data, 'nginx side: POST body received', dump(sp))
+
+
+def test_big_body_then_next():
+    with h.Nginx() as ng:
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg, '--snaplen', SNAPLEN]) as t:
+            c = curl('-o', '/dev/null', '-o', '/dev/null', ng.url + '/big.bin', ng.url + '/hello.txt')
+        resp = t.http(kind='response', pid=c.pid)
+        expect(len(resp) == 2, 'two responses on the curl side', dump(t.messages()))
+        big, nxt = resp
+        expect(big.get('size') == h.BIG_SIZE and big.get('truncated') is True,
+               f'200 KB response: size {h.BIG_SIZE}, truncated', h.short(big))
+        body = big.get('body') or ''
+        expect(0 < len(body) <= SNAPLEN, f'200 KB response: 0 < captured body <= snaplen ({SNAPLEN})',
+               f'len {len(body)}')
+        expect(ng.files['/big.bin'].decode().startswith(body), 'captured body is the file prefix', body[:60])
+        expect(nxt.get('status') == 200 and nxt.get('body') == 'hello, world\n' and not nxt.get('truncated'),
+               'the next response on the connection is parsed', h.short(nxt))
+        expect(nxt.get('conn') == big.get('conn'), 'both on one keep-alive conn')
+        sresp = nginx_side(t, ng, kind='response')
+        expect(len(sresp) == 2 and sresp[0].get('size') == h.BIG_SIZE and sresp[1].get('size') == 13,
+               'nginx side: both responses with right sizes', dump(sresp))
+
+
+def test_keepalive():
+    paths = ['/a.txt', '/b.txt', '/c.txt']
+    with h.Nginx() as ng:
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg]) as t:
+            args = []
+            for p in paths:
+                args += ['-o', '/dev/null']
+            c = curl('-w', '%{num_connects}\\n', *args, *[ng.url + p for p in paths])
+            # python http.client, one persistent connection, in this process
+            conn = http.client.HTTPConnection('127.0.0.1', ng.port, timeout=10)
+            for p in paths:
+                conn.request('GET', p)
+                r = conn.getresponse()
+                r.read()
+                assert r.status == 200, f'{p}: {r.status}'
+            local = '%s:%d' % conn.sock.getsockname()
+            conn.close()
+        expect(c.stdout.split() == ['1', '0', '0'], 'curl reused one connection (num_connects 1,0,0)', c.stdout)
+        sizes = [len(ng.files[p]) for p in paths]
+        for who, crit in (('curl', {'pid': c.pid}), ('python http.client', {'pid': os.getpid(), 'local': local})):
+            req = t.http(kind='request', **crit)
+            resp = t.http(kind='response', **crit)
+            expect([r.get('path') for r in req] == paths, f'{who}: 3 requests in order', dump(req))
+            expect([r.get('size') for r in resp] == sizes and all(r.get('status') == 200 for r in resp),
+                   f'{who}: 3 responses in order with sizes {sizes}', dump(resp))
+            conns = {r.get('conn') for r in req + resp}
+            expect(len(conns) == 1, f'{who}: all on the same conn id', str(conns))
+        sreq = nginx_side(t, ng, kind='request')
+        expect(len(sreq) == 6 and len({r['conn'] for r in sreq}) == 2,
+               'nginx side: 6 requests on 2 connections', dump(sreq))
+
+
+def test_pipelining():
+    paths = ['/a.txt', '/b.txt', '/c.txt']
+    with h.Nginx() as ng:
+        host = f'127.0.0.1:{ng.port}'
+        reqs = b''
+        for i, p in enumerate(paths):
+            last = i == len(paths) - 1
+            reqs += (f'GET {p} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: e2e-pipeline\r\n'
+                     + ('Connection: close\r\n' if last else '') + '\r\n').encode()
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg]) as t:
+            s = socket.create_connection(('127.0.0.1', ng.port), timeout=10)
+            local = '%s:%d' % s.getsockname()
+            s.sendall(reqs)            # all three requests in one write
+            data = b''
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+        expect(data.count(b'HTTP/1.1 200 OK') == 3, 'nginx answered the 3 pipelined requests', data[:200])
+        sizes = [len(ng.files[p]) for p in paths]
+        mine = t.http(pid=os.getpid(), local=local)
+        kinds = [r.get('kind') for r in mine]
+        expect(kinds == ['request'] * 3 + ['response'] * 3,
+               'client side: 3 request records then 3 response records', dump(mine))
+        expect([r.get('path') for r in mine[:3]] == paths, 'client side: requests in order', dump(mine[:3]))
+        expect([r.get('size') for r in mine[3:]] == sizes and all(r.get('status') == 200 for r in mine[3:]),
+               'client side: responses in order (sizes %s)' % sizes, dump(mine[3:]))
+        expect(len({r.get('conn') for r in mine}) == 1, 'client side: one conn id')
+        expect(mine[0].get('ts') <= mine[1].get('ts') <= mine[2].get('ts'), 'request ts ordered')
+        srv = nginx_side(t, ng, peer=local)
+        sreq = [r for r in srv if r.get('kind') == 'request']
+        sresp = [r for r in srv if r.get('kind') == 'response']
+        expect([r.get('path') for r in sreq] == paths and [r.get('size') for r in sresp] == sizes,
+               'nginx side: 3 requests and 3 responses in order', dump(srv))
+
+
+def test_chunked_response():
+    with h.Nginx() as ng:
+        h.verify_chunked(ng.url + '/chunked')
+        h.log('  ok: curl -v shows Transfer-Encoding: chunked from nginx /chunked')
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg]) as t:
+            c = curl(ng.url + '/chunked')
+        expect(c.stdout + '\n' == h.CHUNKED_BODY, 'curl got the de-chunked body')
+        resp = t.http(kind='response', pid=c.pid)
+        expect(len(resp) == 1, 'one response record on the curl side', dump(t.messages()))
+        r = resp[0]
+        expect(r.get('chunked') is True, 'response chunked: true', h.short(r))
+        expect(h.header(r, 'Transfer-Encoding') == 'chunked', 'Transfer-Encoding header kept', h.short(r))
+        expect(r.get('body') == h.CHUNKED_BODY, 'body is de-chunked (no chunk-size lines)', repr(r.get('body')))
+        expect(r.get('size') == len(h.CHUNKED_BODY), f'size == {len(h.CHUNKED_BODY)} (de-chunked length)',
+               h.short(r))
+        expect(not r.get('truncated'), 'not truncated', h.short(r))
+        sresp = nginx_side(t, ng, kind='response')
+        expect(len(sresp) == 1 and sresp[0].get('chunked') is True and sresp[0].get('body') == h.CHUNKED_BODY,
+               'nginx side: chunked response, de-chunked body', dump(sresp))
+
+
+AUTH_SECRET = 'Bearer AuthSecret-91c2e7'
+PROXY_SECRET = 'Basic ProxySecret-55ab1f'
+COOKIE_SECRET = 'session=CookieSecret-0d3e88'
+
+
+def test_secret_headers_redacted():
+    hdrs = ['-H', f'Authorization: {AUTH_SECRET}', '-H', f'Proxy-Authorization: {PROXY_SECRET}',
+            '-H', f'Cookie: {COOKIE_SECRET}']
+    secrets = [AUTH_SECRET, PROXY_SECRET, COOKIE_SECRET, h.SET_COOKIE_SECRET]
+    with h.Nginx() as ng:
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg]) as t:
+            c = curl('-o', '/dev/null', *hdrs, ng.url + '/setcookie')
+        req = t.http(kind='request', pid=c.pid)
+        resp = t.http(kind='response', pid=c.pid)
+        expect(len(req) == 1 and len(resp) == 1, 'request and response captured', dump(t.messages()))
+        for name in ('Authorization', 'Proxy-Authorization', 'Cookie'):
+            expect(h.header(req[0], name) == h.REDACTED, f'request {name} is "[REDACTED]"', h.short(req[0]))
+        expect(str(h.header(req[0], 'User-Agent')).startswith('curl/'), 'other headers kept (User-Agent)', h.short(req[0]))
+        expect(h.header(resp[0], 'Set-Cookie') == h.REDACTED, 'response Set-Cookie is "[REDACTED]"',
+               h.short(resp[0]))
+        for s in secrets:
+            expect(s.split()[-1].split('=')[-1] not in t.raw, f'secret {s!r} appears nowhere in the trace')
+
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg, '--show-secrets']) as t2:
+            c = curl('-o', '/dev/null', *hdrs, ng.url + '/setcookie')
+        req = t2.http(kind='request', pid=c.pid)
+        resp = t2.http(kind='response', pid=c.pid)
+        expect(len(req) == 1 and h.header(req[0], 'Authorization') == AUTH_SECRET
+               and h.header(req[0], 'Cookie') == COOKIE_SECRET,
+               'with --show-secrets: Authorization and Cookie visible', dump(req))
+        expect(len(resp) == 1 and h.SET_COOKIE_SECRET in str(h.header(resp[0], 'Set-Cookie')),
+               'with --show-secrets: Set-Cookie visible', dump(resp))
+
+
+def test_python_http_server():
+    post_data = b'{"from": "urllib", "n": 7}'
+    with h.PyHttpServer() as py:
+        srv_comm = h.read_comm(py.pid)
+        my_comm = h.read_comm(os.getpid())
+        with h.Trace(h.scope(py.pid) + ['--port', py.port_arg]) as t:
+            with urllib.request.urlopen(py.url + '/hello.txt', timeout=10) as r:
+                got = r.read()
+                status = r.status
+            try:
+                urllib.request.urlopen(urllib.request.Request(
+                    py.url + '/index.html', data=post_data,
+                    headers={'Content-Type': 'application/json'}), timeout=10)
+                post_status = 200
+            except urllib.error.HTTPError as e:
+                post_status = e.code
+                e.read()
+        expect(status == 200 and got == b'hello, world\n', 'urllib GET worked')
+        expect(post_status == 501, 'python http.server answers POST with 501 (unsupported)', str(post_status))
+        everything = dump(t.messages())
+
+        cli = t.http(pid=os.getpid())
+        creq = [r for r in cli if r.get('kind') == 'request']
+        cresp = [r for r in cli if r.get('kind') == 'response']
+        expect([r.get('method') for r in creq] == ['GET', 'POST'], 'client: GET and POST requests', everything)
+        expect(all(r.get('dir') == 'send' and r.get('comm') == my_comm for r in creq),
+               f'client requests: dir=send, comm={my_comm!r}', dump(creq))
+        expect(creq[0].get('path') == '/hello.txt' and creq[1].get('path') == '/index.html', 'client: paths')
+        expect(creq[1].get('body') == post_data.decode() and creq[1].get('size') == len(post_data),
+               'client POST: body and size', h.short(creq[1]))
+        expect([r.get('status') for r in cresp] == [200, 501], 'client: responses 200 then 501', dump(cresp))
+        expect(cresp[0].get('body') == 'hello, world\n' and cresp[0].get('dir') == 'recv',
+               'client GET response body', h.short(cresp[0]))
+
+        srv = t.http(pid=py.pid)
+        sreq = [r for r in srv if r.get('kind') == 'request']
+        sresp = [r for r in srv if r.get('kind') == 'response']
+        expect([r.get('method') for r in sreq] == ['GET', 'POST'] and all(r.get('dir') == 'recv' for r in sreq),
+               'server: GET and POST received', everything)
+        expect(all(r.get('comm') == srv_comm and r.get('role') == 'server' for r in srv),
+               f'server records: comm={srv_comm!r}, role=server', dump(srv))
+        expect(sreq[1].get('body') == post_data.decode(), 'server: POST body', h.short(sreq[1]))
+        expect([r.get('status') for r in sresp] == [200, 501] and all(r.get('dir') == 'send' for r in sresp),
+               'server: responses 200, 501 sent', dump(sresp))
+        expect(sresp[0].get('body') == 'hello, world\n', 'server: GET response body', h.short(sresp[0]))
+
+
+TESTS = [
+    test_nginx_get_post,
+    test_big_body_then_next,
+    test_keepalive,
+    test_pipelining,
+    test_chunked_response,
+    test_secret_headers_redacted,
+    test_python_http_server,
+]
+
+if __name__ == '__main__':
+    h.main(TESTS, needs=['nginx', 'curl'])

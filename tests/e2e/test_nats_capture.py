@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end: msgscope captures NATS traffic between a real nats-server and
+real libnats clients (tests/clients/natsc.c).
+
+Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
+Run one test: test_nats_capture.py test_pub_sub
+"""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import expect, dump  # noqa: E402
+
+SNAPLEN = 4096
+
+
+def natsc_comm():
+    return os.path.basename(h.natsc_path())[:15]
+
+
+def one_conn(recs):
+    return len({r.get('conn') for r in recs}) == 1
+
+
+def test_pub_sub():
+    payload = 'hello msgscope'
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg]) as t:
+            sub = h.natsc(ns.url, '--name', 'e2e-sub', 'sub', 'e2e.ps', '--count', 3, '--timeout', 10)
+            sub.wait_for('READY')
+            pub = h.natsc(ns.url, '--name', 'e2e-pub', 'pub', 'e2e.ps', payload, 3)
+            pub.wait_ok()
+            sub.wait_ok()
+            expect(sub.stdout.count(f'MSG e2e.ps {len(payload)}') == 3, 'subscriber got 3 messages', sub.stdout)
+        comm = natsc_comm()
+        everything = dump(t.messages())
+
+        pubs = t.nats(op='PUB', subject='e2e.ps', pid=pub.pid)
+        expect(len(pubs) == 3, 'publisher: 3 PUB records', f'got {len(pubs)}:\n{everything}')
+        for r in pubs:
+            assert r.get('dir') == 'send', f'PUB dir should be send: {h.short(r)}'
+            assert r.get('size') == len(payload), f'PUB size: {h.short(r)}'
+            assert r.get('payload') == payload, f'PUB payload: {h.short(r)}'
+            assert r.get('comm') == comm, f'PUB comm should be {comm!r}: {h.short(r)}'
+            assert r.get('role') == 'client', f'PUB role should be client: {h.short(r)}'
+            assert r.get('peer') == f'127.0.0.1:{ns.port}', f'PUB peer: {h.short(r)}'
+            assert r.get('local', '').startswith('127.0.0.1:'), f'PUB local: {h.short(r)}'
+            assert not r.get('truncated'), f'PUB should not be truncated: {h.short(r)}'
+            assert 'reply' not in r or not r['reply'], f'PUB has no reply subject: {h.short(r)}'
+        h.log('  ok: each PUB: payload, size, dir=send, comm, role=client, local/peer, not truncated')
+        expect(one_conn(pubs), 'PUB records share one conn id')
+
+        conn = t.nats(op='CONNECT', pid=pub.pid)
+        expect(len(conn) == 1 and conn[0].get('dir') == 'send', 'publisher CONNECT record (send)', dump(conn))
+        expect((conn[0].get('connect') or {}).get('name') == 'e2e-pub', 'CONNECT object carries name', h.short(conn[0]))
+        info = t.nats(op='INFO', pid=pub.pid)
+        expect(len(info) == 1 and info[0].get('dir') == 'recv' and isinstance(info[0].get('info'), dict),
+               'publisher INFO record (recv, object)', dump(info))
+        expect(conn[0].get('conn') == pubs[0].get('conn'), 'CONNECT and PUB on the same conn')
+
+        subs = t.nats(op='SUB', subject='e2e.ps', pid=sub.pid)
+        expect(len(subs) == 1 and subs[0].get('dir') == 'send' and subs[0].get('sid'),
+               'subscriber SUB record (send, sid)', dump(subs))
+        msgs = t.nats(op='MSG', subject='e2e.ps', pid=sub.pid)
+        expect(len(msgs) == 3, 'subscriber: 3 MSG records', f'got {len(msgs)}:\n{everything}')
+        for r in msgs:
+            assert r.get('dir') == 'recv', f'MSG dir should be recv: {h.short(r)}'
+            assert r.get('size') == len(payload), f'MSG size: {h.short(r)}'
+            assert r.get('payload') == payload, f'MSG payload: {h.short(r)}'
+            assert r.get('sid') == subs[0].get('sid'), f'MSG sid matches SUB sid: {h.short(r)}'
+            assert r.get('comm') == comm, f'MSG comm: {h.short(r)}'
+        expect(one_conn(msgs) and msgs[0]['conn'] != pubs[0]['conn'],
+               'MSG records on the subscriber conn, distinct from the publisher conn')
+
+        # The server's side of the same traffic.
+        spub = t.nats(op='PUB', subject='e2e.ps', pid=ns.pid)
+        smsg = t.nats(op='MSG', subject='e2e.ps', pid=ns.pid)
+        expect(len(spub) == 3 and all(r.get('dir') == 'recv' and r.get('role') == 'server' for r in spub),
+               'nats-server: 3 PUB recv (role server)', dump(spub))
+        expect(len(smsg) == 3 and all(r.get('dir') == 'send' for r in smsg),
+               'nats-server: 3 MSG send', dump(smsg))
+        expect(t.end.get('parse_errors', 0) == 0, 'end: parse_errors == 0', h.short(t.end))
+
+
+def test_autodetect_without_port_hint():
+    """No --port: the NATS protocol is recognised from the bytes."""
+    with h.NatsServer() as ns:
+        with h.Trace([]) as t:
+            pub = h.natsc(ns.url, 'pub', 'e2e.auto', 'detect-me')
+            pub.wait_ok()
+        pubs = t.nats(op='PUB', subject='e2e.auto', pid=pub.pid)
+        expect(len(pubs) == 1 and pubs[0].get('payload') == 'detect-me',
+               'PUB captured on a random port without --port', dump(t.messages()))
+
+
+def test_queue_group():
+    count = 20
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg]) as t:
+            members = [h.natsc(ns.url, 'sub', 'e2e.q', '--queue', 'workers', '--timeout', 20) for _ in range(2)]
+            for m in members:
+                m.wait_for('READY')
+            pub = h.natsc(ns.url, 'pub', 'e2e.q', 'job', count)
+            pub.wait_ok()
+            deadline = time.monotonic() + 10
+            while sum(m.stdout.count('MSG e2e.q') for m in members) < count:
+                assert time.monotonic() < deadline, 'queue members did not receive all messages: ' + \
+                    ' | '.join(m.stdout for m in members)
+                time.sleep(0.05)
+            for m in members:
+                m.signal(signal.SIGTERM)
+                m.wait_ok()
+        got = [m.stdout.count('MSG e2e.q') for m in members]
+        expect(sum(got) == count, f'clients received {count} in total', str(got))
+
+        pubs = t.nats(op='PUB', subject='e2e.q', pid=pub.pid)
+        expect(len(pubs) == count, f'{count} PUB records', f'got {len(pubs)}')
+        for m, n in zip(members, got):
+            s = t.nats(op='SUB', subject='e2e.q', pid=m.pid)
+            expect(len(s) == 1 and s[0].get('queue') == 'workers',
+                   f'member {m.pid}: SUB record with queue "workers"', dump(s))
+            msgs = t.nats(op='MSG', subject='e2e.q', pid=m.pid)
+            expect(len(msgs) == n, f'member {m.pid}: {n} MSG records (as many as it received)',
+                   f'got {len(msgs)}')
+        total = len(t.nats(op='MSG', subject='e2e.q', dir='recv'))
+        expect(total == count, 'MSG records across the two members sum to the PUB count',
+               f'{total} != {count}')
+
+
+def test_request_reply():
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg]) as t:
+            rep = h.natsc(ns.url, 'reply', 'e2e.svc', 'pong-reply', '--count', 1, '--timeout', 10)
+            rep.wait_for('READY')
+            req = h.natsc(ns.url, 'request', 'e2e.svc', 'ping-request', '--timeout', 5)
+            req.wait_ok()
+            rep.wait_ok()
+        line = [l for l in req.stdout.splitlines() if l.startswith('REPLY ')]
+        assert line, f'requester printed no REPLY: {req.stdout}'
+        inbox = line[0].split()[1]
+        h.log(f'  reply inbox: {inbox}')
+        everything = dump(t.messages())
+
+        rq = t.nats(op='PUB', subject='e2e.svc', pid=req.pid)
+        expect(len(rq) == 1, 'request PUB captured', everything)
+        expect(rq[0].get('reply') == inbox and rq[0].get('payload') == 'ping-request',
+               'request PUB carries the reply subject the answer came on', h.short(rq[0]))
+        rm = t.nats(op='MSG', subject='e2e.svc', pid=rep.pid)
+        expect(len(rm) == 1 and rm[0].get('reply') == inbox,
+               'replier MSG carries the reply subject', dump(rm))
+        rp = t.nats(op='PUB', subject=inbox, pid=rep.pid)
+        expect(len(rp) == 1 and rp[0].get('payload') == 'pong-reply' and rp[0].get('dir') == 'send',
+               'reply PUB to that inbox', everything)
+        back = t.nats(op='MSG', subject=inbox, pid=req.pid)
+        expect(len(back) == 1 and back[0].get('payload') == 'pong-reply' and back[0].get('dir') == 'recv',
+               'requester MSG on the inbox', everything)
+
+
+def test_hpub_headers():
+    payload = 'hdr-payload'
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg]) as t:
+            sub = h.natsc(ns.url, 'sub', 'e2e.h', '--count', 1, '--timeout', 10)
+            sub.wait_for('READY')
+            pub = h.natsc(ns.url, 'hpub', 'e2e.h', payload, 'X-Trace-Id=abc123', 'X-Multi=one', 'X-Multi=two')
+            pub.wait_ok()
+            sub.wait_ok()
+        everything = dump(t.messages())
+        hp = t.nats(op='HPUB', subject='e2e.h', pid=pub.pid)
+        expect(len(hp) == 1, 'HPUB record', everything)
+        r = hp[0]
+        expect(h.header(r, 'X-Trace-Id') == 'abc123', 'HPUB headers contain X-Trace-Id: abc123', h.short(r))
+        expect(h.header(r, 'X-Multi') == ['one', 'two'], 'repeated header is an array', h.short(r))
+        expect(r.get('size') == len(payload) and r.get('payload') == payload,
+               'HPUB size excludes headers; payload exact', h.short(r))
+        expect(isinstance(r.get('header_size'), int) and r['header_size'] > len('NATS/1.0\r\n\r\n'),
+               'HPUB header_size declared', h.short(r))
+        hm = t.nats(op='HMSG', subject='e2e.h', pid=sub.pid)
+        expect(len(hm) == 1 and h.header(hm[0], 'X-Trace-Id') == 'abc123' and hm[0].get('payload') == payload,
+               'HMSG at the subscriber with the header', everything)
+
+
+def test_big_payload():
+    size = 100000
+    expected = ''.join(chr(0x61 + i % 26) for i in range(size - 1)) + 'Z'
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg, '--snaplen', SNAPLEN]) as t:
+            sub = h.natsc(ns.url, 'sub', 'e2e.big.>', '--count', 2, '--timeout', 10)
+            sub.wait_for('READY')
+            pub = h.natsc(ns.url, 'pubsize', 'e2e.big.data', size, '--then-pub', 'e2e.big.after', 'small-after')
+            pub.wait_ok()
+            sub.wait_ok()
+        everything = dump(t.messages())
+        for who, op, pid in (('publisher', 'PUB', pub.pid), ('subscriber', 'MSG', sub.pid),
+                             ('nats-server', 'PUB', ns.pid)):
+            big = t.nats(op=op, subject='e2e.big.data', pid=pid)
+            expect(len(big) == 1, f'{who}: {op} of the 100 KB message', everything)
+            r = big[0]
+            p = r.get('payload') or ''
+            expect(r.get('size') == size, f'{who}: size == {size}', h.short(r))
+            expect(r.get('truncated') is True, f'{who}: truncated true', h.short(r))
+            expect(0 < len(p) <= SNAPLEN, f'{who}: 0 < captured payload <= snaplen ({SNAPLEN})',
+                   f'len {len(p)}')
+            expect(expected.startswith(p), f'{who}: captured payload is the message prefix', p[:80])
+            after = t.nats(op=op, subject='e2e.big.after', pid=pid)
+            expect(len(after) == 1 and after[0].get('payload') == 'small-after' and not after[0].get('truncated'),
+                   f'{who}: the next message on the connection is still parsed', everything)
+            expect(after[0].get('conn') == r.get('conn'), f'{who}: both on one conn')
+
+
+def test_client_connected_before_trace():
+    with h.NatsServer() as ns:
+        early = h.natsc(ns.url, 'idle', 30, '--then-pub', 'e2e.early', 'early-bird', stdin=True)
+        early.wait_for('READY')
+        with h.Trace(h.scope(ns.pid, early.pid) + ['--port', ns.port_arg]) as t:
+            early.send('go')
+            early.wait_for('PUBLISHED')
+            early.wait_ok()
+        pubs = t.nats(op='PUB', subject='e2e.early', pid=early.pid)
+        expect(len(pubs) == 1, 'PUB of a client connected before msgscope started is captured',
+               dump(t.messages()))
+        r = pubs[0]
+        expect(r.get('payload') == 'early-bird' and r.get('size') == 10 and r.get('dir') == 'send',
+               'its payload/size/dir are right', h.short(r))
+        expect(r.get('role') == 'unknown', 'its role is "unknown" (socket opened before the trace)', h.short(r))
+
+
+SECRET_PASS = 'natsPw-7Qx2-zz91-secret'
+SECRET_TOKEN = 'natsTok-Vb55-k0w1-secret'
+
+
+def test_connect_redaction():
+    with h.NatsServer(user='e2e-user', password=SECRET_PASS) as ns, \
+            h.NatsServer(token=SECRET_TOKEN) as nt:
+        with h.Trace(h.scope(ns.pid, nt.pid) + ['--port', ns.port_arg, '--port', nt.port_arg]) as t:
+            a = h.natsc(ns.url, '--user', 'e2e-user', '--pass', SECRET_PASS, 'pub', 'e2e.auth', 'x')
+            b = h.natsc(nt.url, '--token', SECRET_TOKEN, 'pub', 'e2e.tok', 'y')
+            a.wait_ok()
+            b.wait_ok()
+        c = t.nats(op='CONNECT', pid=a.pid)
+        expect(len(c) == 1, 'CONNECT with user/pass captured', dump(t.messages()))
+        obj = c[0].get('connect') or {}
+        expect(obj.get('user') == 'e2e-user', 'CONNECT user kept', h.short(c[0]))
+        expect(obj.get('pass') == h.REDACTED, 'CONNECT pass is "[REDACTED]"', h.short(c[0]))
+        c = t.nats(op='CONNECT', pid=b.pid)
+        expect(len(c) == 1 and (c[0].get('connect') or {}).get('auth_token') == h.REDACTED,
+               'CONNECT auth_token is "[REDACTED]"', dump(c))
+        expect(t.nats(op='PUB', subject='e2e.auth', pid=a.pid), 'authenticated PUB captured')
+        expect(SECRET_PASS not in t.raw, 'the password appears nowhere in the trace file')
+        expect(SECRET_TOKEN not in t.raw, 'the token appears nowhere in the trace file')
+        expect(t.meta.get('options', {}).get('show_secrets') is False, 'meta.options.show_secrets false',
+               h.short(t.meta))
+
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg, '--show-secrets']) as t2:
+            a = h.natsc(ns.url, '--user', 'e2e-user', '--pass', SECRET_PASS, 'pub', 'e2e.auth', 'x')
+            a.wait_ok()
+        c = t2.nats(op='CONNECT', pid=a.pid)
+        expect(len(c) == 1 and (c[0].get('connect') or {}).get('pass') == SECRET_PASS,
+               'with --show-secrets the password is in the CONNECT record', dump(c))
+        expect(t2.meta.get('options', {}).get('show_secrets') is True, 'meta.options.show_secrets true',
+               h.short(t2.meta))
+
+
+TESTS = [
+    test_pub_sub,
+    test_autodetect_without_port_hint,
+    test_queue_group,
+    test_request_reply,
+    test_hpub_headers,
+    test_big_payload,
+    test_client_connected_before_trace,
+    test_connect_redaction,
+]
+
+if __name__ == '__main__':
+    h.main(TESTS, needs=['nats-server'])
