@@ -192,7 +192,12 @@ static void on_tick(struct session *s, uint64_t now, void *ctx)
 	struct trace_ctx *t = ctx;
 
 	corr_advance(t->corr, now);
-	if (!t->write_err && (t->write_err = trace_writer_flush(t->out)))
+	if (!t->write_err)
+		t->write_err = trace_writer_flush(t->out);
+	/* A write error met while writing a record (buffer full, disk full)
+	 * has no session at hand: stop here, or the run goes on writing
+	 * nothing (found by tests/e2e/test_faults.py test_disk_full). */
+	if (t->write_err)
 		session_stop(s, STOP_ERROR);
 }
 

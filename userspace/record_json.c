@@ -101,7 +101,9 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 static void write_nats_headers(struct jw *w, struct slice block)
 {
 	struct header_view h[HTTP_MAX_HEADERS];
-	const char *p = block.ptr, *end = block.ptr + block.len;
+	/* An HPUB/HMSG whose header block was not captured has ptr NULL:
+	 * NULL + 0 is undefined behaviour (UBSan, fuzz_nats_parser). */
+	const char *p = block.ptr, *end = block.ptr ? block.ptr + block.len : NULL;
 	long status = -1;
 	int n = 0;
 	bool first = true;
@@ -280,7 +282,7 @@ json_t *record_to_json(const struct msg_record *rec)
 	jw_init(&w);
 	record_write_json(&w, rec);
 	if (!w.oom)
-		o = json_loadb(w.buf, w.len, 0, NULL);
+		o = json_loadb(w.buf, w.len, JSON_ALLOW_NUL, NULL);
 	jw_free(&w);
 	return o;
 }
@@ -297,7 +299,7 @@ void json_set_bytes(json_t *obj, const char *key, struct slice bytes)
 	jw_object_begin(&w);
 	write_bytes(&w, key, bytes);
 	jw_object_end(&w);
-	parsed = w.oom ? NULL : json_loadb(w.buf, w.len, 0, NULL);
+	parsed = w.oom ? NULL : json_loadb(w.buf, w.len, JSON_ALLOW_NUL, NULL);
 	if (parsed)
 		json_object_update(obj, parsed);
 	json_decref(parsed);
