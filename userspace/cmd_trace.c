@@ -362,6 +362,10 @@ int cmd_trace(int argc, char **argv)
 	 * the end line, which stays last. */
 	corr_finish(t.corr);
 	write_end(&t, s);
+	/* Detaching ~30 tracepoints takes seconds on a busy host: the trace
+	 * is complete on disk before that starts. */
+	if (!t.write_err)
+		t.write_err = trace_writer_flush(t.out);
 	session_close(s);
 	err = trace_writer_close(t.out) ?: t.write_err ?: err;
 	corr_free(t.corr);
