@@ -12,7 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "top", cmd_top, "watch flows and host metrics live (the default)" },
 	{ "trace", cmd_trace, "capture NATS/HTTP messages to JSON Lines" },
+	{ "replay", cmd_replay, "show a recorded trace in the top view" },
 	{ "flows", cmd_flows, "print the flow table of a recorded trace" },
 	{ "check", cmd_check, "report what this kernel offers for capture" },
 };
@@ -29,10 +31,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
+	/* Plain `msgscope` is the live view, as plain `top` is. */
+	if (argc < 2)
+		return cmd_top(argc, argv);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

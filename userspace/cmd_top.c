@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_top.c — `msgscope top` (and plain `msgscope`): the live view.
+ *
+ * Glue only: options in, a session whose records feed the TUI model (and a
+ * trace file with -o), a tick that samples the host and redraws, keys to
+ * tui_input. Batch mode (-b) prints the same frames as plain text.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "host_metrics.h"
+#include "record_json.h"
+#include "session.h"
+#include "sock_resolver.h"
+#include "trace_writer.h"
+#include "tui_draw.h"
+#include "tui_input.h"
+#include "tui_model.h"
+
+#define TRACE_SCHEMA 1
+/* The session ticks this often; the screen refreshes every -d. A fixed
+ * fine tick lets `d` change the interval without a new timer. */
+#define TICK_NS 100000000ull
+#define DEFAULT_DELAY_NS 2000000000ull
+#define BATCH_WIDTH 200
+/* stdin readable but no key, this many times in a row: the terminal is gone */
+#define MAX_IDLE_WAKEUPS 64
+
+static const char hints[] =
+	"q quit  h help  1-4/Tab views  Enter details  / filter  s sort  p pause  d delay";
+
+struct top {
+	struct live_args args;
+	const char *out_path;
+	struct trace_writer *out;
+	struct jw line;
+	int write_err;
+	struct tui_model m;
+	struct sock_resolver *resolver;  /* sockets of this host -> processes */
+	struct tui_screen scr;
+	struct session *s;
+	bool batch, json, color;
+	long frames, frames_done;   /* -n; 0: no limit */
+	int width;                  /* batch line width */
+	int view;
+	uint64_t delay_ns;
+	uint64_t last_refresh;      /* session time */
+	int idle_wakeups;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: msgscope [top] [OPTIONS]\n"
+"\n"
+"Watch the NATS and HTTP flows between the processes of this host, live,\n"
+"under sar-like host metrics, the way top shows processes. Needs root.\n"
+"\n"
+"Options:\n"
+"  -d, --delay SEC         refresh every SEC seconds (default 2, at least 0.1)\n"
+"  -b, --batch             print plain-text frames to stdout, no screen\n"
+"  -n, --frames N          stop after N refreshes\n"
+"  -o, --output FILE       also record a trace (JSON Lines, mode 0600), with\n"
+"                          host metrics as \"metrics\" lines every interval\n"
+"  -V, --view VIEW         start in flows, messages, components or subjects\n"
+"                          (or 1-4); in batch mode, the view printed\n"
+"  -w, --width COLS        batch line width (default: terminal, else %d)\n"
+"      --json              batch: one JSON object per frame instead of text\n"
+"      --no-color          no colours (thresholds show as bold/underline)\n"
+"  -p, --pid PID[,PID...]  only these processes and their children\n"
+"  -c, --comm NAME         only processes whose command name is NAME\n"
+"  -P, --port PORT:PROTO   treat traffic on PORT as PROTO (nats or http);\n"
+"                          repeatable\n"
+"  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n"
+"                          (default %d, at most %d)\n"
+"      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
+"      --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
+"      --max-conns N       connections tracked at once (default 16384)\n"
+"      --show-secrets      do not redact passwords, tokens, cookies\n"
+"  -v, --verbose           show libbpf's messages\n"
+"  -h, --help              show this help\n"
+"\n"
+"Keys: q quit, h help, 1-4/Tab views, Enter details, / filter, s </> sort,\n"
+"r reverse, p pause, d delay, c per-CPU, arrows/PgUp/PgDn/Home/End, Esc back.\n"
+"\n"
+"Examples:\n"
+"  sudo msgscope                              watch everything\n"
+"  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
+"  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
+"                                             shows it again later\n",
+		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+}
+
+/* ---- the trace file (-o) ------------------------------------------------ */
+
+static void put(struct top *t, json_t *obj)
+{
+	if (obj && t->out && !t->write_err) {
+		t->write_err = trace_writer_put(t->out, obj);
+		if (t->write_err && t->s)
+			session_stop(t->s, STOP_ERROR);
+	}
+	json_decref(obj);
+}
+
+static json_t *options_json(const struct top *t)
+{
+	const struct live_args *a = &t->args;
+	json_t *o = json_object(), *pids = json_array(), *ports = json_object();
+
+	for (size_t i = 0; i < a->s.cap.n_pids; i++)
+		json_array_append_new(pids, json_integer(a->pids[i]));
+	for (size_t i = 0; i < a->s.cap.n_ports; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "%u", a->s.cap.ports[i].port);
+		json_object_set_new(ports, key, json_string(
+			a->s.cap.ports[i].proto == MS_PROTO_NATS ? "nats" : "http"));
+	}
+	json_object_set_new(o, "snaplen", json_integer(a->s.cap.snaplen));
+	json_object_set_new(o, "max_payload", json_integer(a->s.max_payload));
+	json_object_set_new(o, "pids", pids);
+	json_object_set_new(o, "comm", a->comm[0] ? json_string(a->comm) : json_null());
+	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "command", json_false());
+	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
+	json_object_set_new(o, "interval_s", json_real(t->delay_ns / 1e9));
+	return o;
+}
+
+static void write_meta(struct top *t)
+{
+	json_t *m = json_object();
+	struct utsname u;
+
+	uname(&u);
+	json_object_set_new(m, "type", json_string("meta"));
+	json_object_set_new(m, "schema", json_integer(TRACE_SCHEMA));
+	json_object_set_new(m, "tool", json_string("msgscope"));
+	json_object_set_new(m, "version", json_string(MSGSCOPE_VERSION));
+	json_object_set_new(m, "ts", json_integer(session_started(t->s)));
+	json_object_set_new(m, "host", json_string(u.nodename));
+	json_object_set_new(m, "kernel", json_string(u.release));
+	json_object_set_new(m, "capture", json_string(session_capture_desc(t->s)));
+	json_object_set_new(m, "command", json_string("top"));
+	json_object_set_new(m, "options", options_json(t));
+	put(t, m);
+	if (t->out && !t->write_err)
+		t->write_err = trace_writer_flush(t->out);
+}
+
+/* {"type":"metrics","ts":..., <host_metrics_to_json>, "msgscope":{...}} */
+static json_t *metrics_json(const struct top *t, uint64_t now)
+{
+	json_t *line = json_object(), *hm = NULL, *self = json_object();
+	const struct tui_self *s = &t->m.self;
+
+	json_object_set_new(line, "type", json_string("metrics"));
+	json_object_set_new(line, "ts", json_integer(now));
+	if (!host_metrics_to_json(t->m.hm, &hm))
+		json_object_update(line, hm);
+	json_decref(hm);
+	json_object_set_new(self, "events_s", json_real(s->events_s));
+	json_object_set_new(self, "records_s", json_real(s->records_s));
+	json_object_set_new(self, "drops", json_integer(s->drops_total));
+	json_object_set_new(self, "parse_errors", json_integer(s->parse_errors));
+	json_object_set_new(line, "msgscope", self);
+	return line;
+}
+
+/* Reals as host_metrics rounds them: 15 digits print 0.1 as 0.1. */
+static void put_precise(struct top *t, json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+
+	if (s && t->out && !t->write_err) {
+		t->write_err = trace_writer_put_raw(t->out, s, strlen(s));
+		if (t->write_err)
+			session_stop(t->s, STOP_ERROR);
+	}
+	free(s);
+	json_decref(obj);
+}
+
+static void write_end(struct top *t)
+{
+	struct session_counters c;
+	json_t *e = json_object();
+
+	session_counters(t->s, &c);
+	json_object_set_new(e, "type", json_string("end"));
+	json_object_set_new(e, "ts", json_integer(session_now(t->s)));
+	json_object_set_new(e, "events", json_integer(c.kernel[MS_STAT_EVENTS]));
+	json_object_set_new(e, "bytes", json_integer(c.kernel[MS_STAT_BYTES]));
+	json_object_set_new(e, "records", json_integer(c.ct.records));
+	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
+	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
+	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
+	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(t->s))));
+	put(t, e);
+}
+
+/* ---- session hooks -------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void on_record(const struct msg_record *rec, void *ctx)
+{
+	struct top *t = ctx;
+
+	tui_model_add_record(&t->m, rec);
+	if (!t->out || t->write_err)
+		return;
+	jw_reset(&t->line);
+	record_write_json(&t->line, rec);
+	if (!t->line.oom)
+		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
+}
+
+static void on_drops(const struct session_counters *prev,
+		     const struct session_counters *cur, uint64_t now, void *ctx)
+{
+	struct top *t = ctx;
+	uint64_t ev = cur->kernel[MS_STAT_DROP_DATA] - prev->kernel[MS_STAT_DROP_DATA];
+	json_t *d;
+
+	if (ev && !t->batch)
+		tui_model_set_status(&t->m, "%llu events dropped: ring buffer full; "
+				     "try --buffer-size or a narrower filter",
+				     (unsigned long long)ev);
+	if (!t->out)
+		return;
+	d = json_object();
+	json_object_set_new(d, "type", json_string("drops"));
+	json_object_set_new(d, "ts", json_integer(now));
+	json_object_set_new(d, "events", json_integer(ev));
+	json_object_set_new(d, "bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES] -
+						    prev->kernel[MS_STAT_DROP_BYTES]));
+	json_object_set_new(d, "control", json_integer(cur->kernel[MS_STAT_DROP_CONTROL] -
+						      prev->kernel[MS_STAT_DROP_CONTROL]));
+	json_object_set_new(d, "untracked", json_integer(
+		cur->kernel[MS_STAT_INFLIGHT_FULL] + cur->kernel[MS_STAT_CONN_FULL] -
+		prev->kernel[MS_STAT_INFLIGHT_FULL] - prev->kernel[MS_STAT_CONN_FULL]));
+	json_object_set_new(d, "total_events", json_integer(cur->kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(d, "total_bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES]));
+	put(t, d);
+}
+
+static void print_json_frame(struct top *t, uint64_t now)
+{
+	json_t *frame = metrics_json(t, now), *rows = json_array();
+	const struct tui_model *m = &t->m;
+	char *s;
+
+	/* the metrics line, plus the rows of the view as the screen has them */
+	json_object_set_new(frame, "type", json_string("frame"));
+	json_object_set_new(frame, "view", json_string(tui_view_name(m->view)));
+	for (size_t i = 0; i < m->table.norder; i++) {
+		const struct tui_row *r = tui_model_row(m, i);
+		json_t *row = json_object();
+
+		for (int c = 0; c < m->table.ncols; c++) {
+			const struct tui_col *col = &m->table.cols[c];
+
+			json_object_set_new(row, col->name, col->numeric ?
+				json_real(r->key[c]) : json_string(tui_table_cell(&m->table, r, c)));
+		}
+		json_array_append_new(rows, row);
+	}
+	json_object_set_new(frame, "rows", rows);
+	s = json_dumps(frame, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+	if (s)
+		printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	json_decref(frame);
+}
+
+static void show(struct top *t, uint64_t now)
+{
+	if (!t->batch)
+		tui_screen_draw(&t->scr, &t->m);
+	else if (t->json)
+		print_json_frame(t, now);
+	else
+		tui_text_print_frame(stdout, &t->m, t->width);
+}
+
+/* One refresh interval is over: sample, count, rebuild, show, record. */
+static void refresh_frame(struct top *t, uint64_t now)
+{
+	struct session_counters c;
+
+	t->last_refresh = now;
+	tui_model_sample_host(&t->m, mono_ns(), "/proc", "/sys");
+	session_counters(t->s, &c);
+	tui_model_set_counters(&t->m, now, c.kernel[MS_STAT_EVENTS],
+			       c.kernel[MS_STAT_DROP_DATA], c.ct.parse_errors,
+			       c.ct.conns_open);
+	tui_model_tick(&t->m, now);
+	tui_model_refresh(&t->m, false);
+	if (t->out)
+		put_precise(t, metrics_json(t, now));
+	show(t, now);
+	if (t->frames && ++t->frames_done >= t->frames)
+		session_stop(t->s, STOP_USER);
+}
+
+static void on_tick(struct session *s, uint64_t now, void *ctx)
+{
+	struct top *t = ctx;
+
+	if (t->out && !t->write_err && (t->write_err = trace_writer_flush(t->out)))
+		session_stop(s, STOP_ERROR);
+	/* half a tick of slack: timerfd ticks are exact, wake-ups are not */
+	if (now - t->last_refresh + TICK_NS / 2 >= t->m.interval_ns)
+		refresh_frame(t, now);
+}
+
+static void act(struct top *t, enum tui_action a)
+{
+	switch (a) {
+	case ACT_QUIT:
+		session_stop(t->s, STOP_USER);
+		break;
+	case ACT_REFRESH:
+		tui_screen_invalidate(&t->scr);
+		refresh_frame(t, session_now(t->s));
+		break;
+	case ACT_DELAY:
+		tui_model_set_status(&t->m, "refresh every %gs", t->m.interval_ns / 1e9);
+		break;
+	case ACT_PAUSE:
+		tui_model_set_status(&t->m, t->m.paused ?
+			"paused: the screen is frozen, counting goes on (p resumes)" : "resumed");
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_key(struct session *s, void *ctx)
+{
+	struct top *t = ctx;
+	bool any = false;
+	int key;
+
+	while ((key = tui_screen_key(&t->scr)) >= 0) {
+		uint64_t arg = 0;
+
+		any = true;
+		act(t, tui_input_key(&t->m, key, &arg));
+		if (session_stop_reason(s) != STOP_NONE)
+			return;
+	}
+	if (!any) {
+		if (++t->idle_wakeups > MAX_IDLE_WAKEUPS)
+			session_stop(s, STOP_SIGNAL);   /* hang-up: no terminal left */
+		return;
+	}
+	t->idle_wakeups = 0;
+	tui_screen_draw(&t->scr, &t->m);
+}
+
+static void on_resize(struct session *s, void *ctx)
+{
+	struct top *t = ctx;
+
+	(void)s;
+	if (t->batch)
+		return;
+	tui_screen_resize(&t->scr);
+	tui_screen_draw(&t->scr, &t->m);
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+enum {
+	OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD, OPT_BUFFER_SIZE,
+	OPT_NO_COLOR, OPT_JSON,
+};
+
+static int parse_capture_opt(struct top *t, int opt, bool *snaplen_set,
+			     bool *max_payload_set)
+{
+	struct live_args *a = &t->args;
+	uint64_t v;
+
+	switch (opt) {
+	case 'p': return parse_pid_list(a, optarg) ? 2 : 0;
+	case 'P': return parse_port_override(a, optarg) ? 2 : 0;
+	case 'c':
+		if (strlen(optarg) >= sizeof(a->comm)) {
+			fprintf(stderr, "msgscope: --comm: names are at most 15 characters (the kernel's comm)\n");
+			return 2;
+		}
+		strcpy(a->comm, optarg);
+		a->s.cap.comm = a->comm;
+		return 0;
+	case 's':
+		if (parse_uint("--snaplen", optarg, 0, MS_MAX_SNAPLEN, &v))
+			return 2;
+		a->s.cap.snaplen = v;
+		*snaplen_set = true;
+		return 0;
+	case OPT_MAX_PAYLOAD:
+		if (parse_uint("--max-payload", optarg, 0, 64ull << 20, &v))
+			return 2;
+		a->s.max_payload = v;
+		*max_payload_set = true;
+		return 0;
+	case OPT_BUFFER_SIZE:
+		if (parse_uint("--buffer-size", optarg, 1, 1024, &v) || (v & (v - 1))) {
+			fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
+			return 2;
+		}
+		a->s.cap.ringbuf_bytes = v << 20;
+		return 0;
+	case OPT_MAX_CONNS:
+		if (parse_uint("--max-conns", optarg, 16, 1 << 22, &v))
+			return 2;
+		a->s.max_conns = v;
+		return 0;
+	case OPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
+	case 'v': a->s.cap.verbose = true; return 0;
+	default: return -1;
+	}
+}
+
+static int parse_view_opts(struct top *t, int opt)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'd':
+		if (parse_seconds("--delay", optarg, &t->delay_ns))
+			return 2;
+		if (t->delay_ns < TUI_MIN_DELAY_NS)
+			t->delay_ns = TUI_MIN_DELAY_NS;
+		return 0;
+	case 'b': t->batch = true; return 0;
+	case 'n':
+		if (parse_uint("--frames", optarg, 1, LONG_MAX, &v))
+			return 2;
+		t->frames = v;
+		return 0;
+	case 'o': t->out_path = optarg; return 0;
+	case 'w':
+		if (parse_uint("--width", optarg, 40, TUI_LINE_MAX, &v))
+			return 2;
+		t->width = v;
+		return 0;
+	case 'V':
+		t->view = tui_view_parse(optarg);
+		if (t->view < 0) {
+			fprintf(stderr, "msgscope: --view: expected flows, messages, components, subjects or 1-4, got '%s'\n",
+				optarg);
+			return 2;
+		}
+		return 0;
+	case OPT_JSON: t->json = true; return 0;
+	case OPT_NO_COLOR: t->color = false; return 0;
+	default: return -1;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct top *t)
+{
+	static const struct option longopts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "frames", required_argument, NULL, 'n' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "width", required_argument, NULL, 'w' },
+		{ "view", required_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
+		{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool snaplen_set = false, max_payload_set = false;
+	int opt, rc;
+
+	opterr = 0;
+	optind = 0;   /* a fresh scan whatever parsed argv before */
+	while ((opt = getopt_long(argc, argv, ":d:bn:o:w:V:p:c:P:s:vh", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return -1;
+		}
+		rc = parse_view_opts(t, opt);
+		if (rc < 0)
+			rc = parse_capture_opt(t, opt, &snaplen_set, &max_payload_set);
+		if (rc < 0) {
+			report_bad_option("top", argc, argv, opt);
+			return 2;
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "msgscope: top: unexpected argument '%s'\nTry 'msgscope top --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	if (t->json && !t->batch) {
+		fprintf(stderr, "msgscope: top: --json goes with -b (batch mode)\n");
+		return 2;
+	}
+	/* as in trace: an explicit snaplen alone is what each message keeps */
+	if (snaplen_set && !max_payload_set)
+		t->args.s.max_payload = t->args.s.cap.snaplen;
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static int batch_width(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+
+	if (env && atoi(env) >= 40)
+		return atoi(env) < TUI_LINE_MAX ? atoi(env) : TUI_LINE_MAX;
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+		return ws.ws_col;
+	return BATCH_WIDTH;
+}
+
+static int start(struct top *t)
+{
+	struct tui_model_opts mo = {
+		.interval_ns = t->delay_ns,
+		.payload_cap = t->args.s.max_payload < 2048 ? t->args.s.max_payload : 2048,
+		.resolve_addr = sock_resolver_resolve,
+		.describe_pid = sock_resolver_describe,
+	};
+
+	/* The other end of a local connection that predates msgscope is
+	 * still a process, not an address. */
+	t->resolver = sock_resolver_new(NULL);
+	mo.resolve_ctx = t->resolver;
+	if (!t->resolver || tui_model_init(&t->m, &mo)) {
+		fprintf(stderr, "msgscope: out of memory\n");
+		return 1;
+	}
+	if (!t->width)
+		t->width = batch_width();
+	t->m.body_cols = t->batch ? t->width : 0;
+	if (t->out_path && trace_writer_open(&t->out, t->out_path))
+		return 1;
+	return 0;
+}
+
+static int open_session(struct top *t)
+{
+	struct session_hooks hooks = {
+		.record = on_record, .tick = on_tick, .drops = on_drops,
+		.key = on_key, .resize = on_resize, .ctx = t,
+	};
+
+	t->args.s.interval_ns = TICK_NS;
+	t->args.s.watch_stdin = !t->batch;
+	if (session_open(&t->s, &t->args.s, &hooks)) {
+		if (t->out_path && strcmp(t->out_path, "-"))
+			unlink(t->out_path);   /* nothing was traced: leave no empty file */
+		return 1;
+	}
+	return 0;
+}
+
+/* The first sample: the first refresh then has rates for its interval. */
+static void baseline(struct top *t)
+{
+	struct session_counters c;
+	uint64_t now = session_now(t->s);
+
+	tui_model_sample_host(&t->m, mono_ns(), "/proc", "/sys");
+	session_counters(t->s, &c);
+	tui_model_tick(&t->m, now);
+	tui_model_set_counters(&t->m, now, c.kernel[MS_STAT_EVENTS],
+			       c.kernel[MS_STAT_DROP_DATA], c.ct.parse_errors,
+			       c.ct.conns_open);
+	tui_model_set_view(&t->m, t->view);
+	t->last_refresh = now;
+}
+
+static int run(struct top *t)
+{
+	int err;
+
+	if (t->out)
+		write_meta(t);
+	baseline(t);
+	if (!t->batch) {
+		tui_screen_restore_at_exit();
+		if (tui_screen_open(&t->scr, t->color, hints))
+			return 1;
+		tui_screen_draw(&t->scr, &t->m);
+	}
+	err = session_run(t->s);
+	tui_screen_close(&t->scr);
+	if (err)
+		fprintf(stderr, "msgscope: event loop failed: %s\n", strerror(-err));
+	if (t->out) {
+		write_end(t);
+		/* Detaching the probes takes seconds on a busy host: the
+		 * trace is complete on disk before that starts. */
+		if (!t->write_err)
+			t->write_err = trace_writer_flush(t->out);
+		fprintf(stderr, "msgscope: trace written to %s (%llu lines)\n",
+			trace_writer_path(t->out), (unsigned long long)trace_writer_lines(t->out));
+	}
+	return err || t->write_err || session_stop_reason(t->s) == STOP_ERROR ? 1 : 0;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t) {
+		fprintf(stderr, "msgscope: out of memory\n");
+		return 1;
+	}
+	live_args_init(&t->args);
+	jw_init(&t->line);
+	t->delay_ns = DEFAULT_DELAY_NS;
+	t->color = true;
+	rc = parse_args(argc, argv, t);
+	if (rc) {
+		rc = rc < 0 ? 0 : rc;
+		goto cleanup;
+	}
+	if (!t->batch && tui_screen_check()) {
+		rc = 1;
+		goto cleanup;
+	}
+	rc = start(t);
+	if (!rc)
+		rc = open_session(t);
+	if (!rc)
+		rc = run(t);
+cleanup:
+	tui_screen_close(&t->scr);
+	session_close(t->s);
+	if (t->out && trace_writer_close(t->out) && !rc)
+		rc = 1;
+	if (t->m.ring)
+		tui_model_free(&t->m);
+	sock_resolver_free(t->resolver);   /* after the correlator that calls it */
+	jw_free(&t->line);
+	free(t);
+	return rc;
+}
