@@ -46,16 +46,18 @@ int trace_writer_open(struct trace_writer **out, const char *path)
 				strerror(-err));
 			goto fail;
 		}
-		/* An existing file keeps its mode through O_TRUNC: tighten it. */
-		if (fchmod(w->fd, 0600)) {
-			err = -errno;
-			fprintf(stderr, "msgscope: cannot chmod %s: %s\n", path, strerror(-err));
-			close(w->fd);
-			goto fail;
-		}
 		w->path = strdup(path);
 	}
 	w->is_file = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
+	/* An existing file keeps its mode through O_TRUNC: tighten it. Only a
+	 * regular file: `-o /dev/null` must not make /dev/null root-only. */
+	if (w->is_file && fchmod(w->fd, 0600)) {
+		err = -errno;
+		fprintf(stderr, "msgscope: cannot chmod %s: %s\n", path, strerror(-err));
+		close(w->fd);
+		free(w->path);
+		goto fail;
+	}
 	*out = w;
 	return 0;
 fail:
