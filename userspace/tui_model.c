@@ -159,6 +159,7 @@ static void copy_slice(char *dst, size_t n, struct slice s)
 static char *record_text(struct tui_model *m, const struct msg_record *rec)
 {
 	struct msg_record r = *rec;
+	char *text;
 	struct slice *p = rec->proto == PROTO_NATS ? &r.nats.payload :
 			  rec->proto == PROTO_HTTP ? &r.http.body : NULL;
 
@@ -171,7 +172,16 @@ static char *record_text(struct tui_model *m, const struct msg_record *rec)
 	}
 	jw_reset(&m->jw);
 	record_write_json(&m->jw, &r);
-	return m->jw.oom ? NULL : strndup(m->jw.buf, m->jw.len);
+	if (m->jw.oom)
+		return NULL;
+	/* The writer's buffer has no NUL: copy by length, not strndup(),
+	 * which may look one byte past it (ASan, tests/sanitize.sh). */
+	text = malloc(m->jw.len + 1);
+	if (text) {
+		memcpy(text, m->jw.buf, m->jw.len);
+		text[m->jw.len] = '\0';
+	}
+	return text;
 }
 
 static void nats_fields(struct tui_msg *t, const struct nats_msg *n)

@@ -735,7 +735,6 @@ void tui_text_tabs(const struct tui_model *m, int width, struct tui_line *l)
 {
 	const struct tui_viewstate *vs = &m->vs[m->view];
 
-	(void)width;
 	tl_clear(l);
 	for (int v = 0; v < TV__COUNT; v++)
 		tl_add(l, v == (int)m->view ? HL_TITLE : HL_DIM, " %d %s ", v + 1,
@@ -746,6 +745,10 @@ void tui_text_tabs(const struct tui_model *m, int width, struct tui_line *l)
 		       vs->sort_desc ? "desc" : "asc");
 	if (m->filter[0])
 		tl_add(l, HL_WARN, "  filter \"%s\"", m->filter);
+	if (width >= 0 && l->len > width && width <= TUI_LINE_MAX) {
+		l->len = width;
+		l->text[width] = '\0';
+	}
 }
 
 /* ---- columns ------------------------------------------------------------ */

@@ -64,6 +64,7 @@ class Tmux:
         self.argv = [str(a) for a in argv]
         self.cols, self.rows = cols, rows
         self.last = ''
+        self.socket_path = None
 
     def tmux(self, *args, check=True):
         r = subprocess.run(['tmux', '-L', self.sock, '-f', '/dev/null'] + [str(a) for a in args],
@@ -78,12 +79,21 @@ class Tmux:
         # be inherited by msgscope and never reach its signalfd.
         cmd = "trap : INT; " + shlex.join(self.argv) + '; echo "MSGSCOPE-EXIT=$?"; sleep 600'
         self.tmux('new-session', '-d', '-s', 'e2e', '-x', self.cols, '-y', self.rows, 'sh', '-c', cmd)
+        self.socket_path = self.tmux('display-message', '-p', '#{socket_path}').strip()
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            h.log('last screen:\n' + self.screen())
+            try:
+                h.log('last screen:\n' + self.screen())
+            except AssertionError as e:   # the server is gone: say so, keep the cause
+                h.log(f'(no last screen: {e})')
         self.tmux('kill-server', check=False)
+        if self.socket_path:
+            try:
+                os.unlink(self.socket_path)
+            except OSError:
+                pass
         return False
 
     def screen(self):
