@@ -56,6 +56,43 @@ static bool redact_http(struct http_msg *m)
 }
 
 /*
+ * nats-server reads CONNECT with Go's encoding/json, which matches keys
+ * case-insensitively with Unicode simple folding: "PASS", "Pass" and
+ * "pa\u017fs" (long s) all log in. Fold keys the same way before comparing:
+ * ASCII letters, U+017F (long s) -> s, U+212A (Kelvin sign) -> k; any other
+ * non-ASCII byte cannot match. (tests/e2e/test_secrets.py, fuzz_nats_parser)
+ */
+static bool connect_key_is_secret(const char *key)
+{
+	const unsigned char *p = (const unsigned char *)key;
+	char folded[16];
+	size_t n = 0;
+
+	while (*p) {
+		char c;
+
+		if (p[0] == 0xc5 && p[1] == 0xbf) {
+			c = 's';
+			p += 2;
+		} else if (p[0] == 0xe2 && p[1] == 0x84 && p[2] == 0xaa) {
+			c = 'k';
+			p += 3;
+		} else {
+			c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : (char)*p;
+			p++;
+		}
+		if (n + 1 >= sizeof(folded))
+			return false;
+		folded[n++] = c;
+	}
+	folded[n] = '\0';
+	for (size_t i = 0; i < sizeof(secret_connect_fields) / sizeof(*secret_connect_fields); i++)
+		if (!strcmp(folded, secret_connect_fields[i]))
+			return true;
+	return false;
+}
+
+/*
  * A CONNECT argument that is not valid JSON cannot be rewritten field by
  * field, and might still hold a password: hide it whole.
  */
@@ -71,10 +108,12 @@ static bool redact_connect(struct redactor *r, struct nats_msg *m)
 		m->json = SLICE_LIT("\"" REDACTED "\"");
 		return true;
 	}
-	for (size_t i = 0; i < sizeof(secret_connect_fields) / sizeof(*secret_connect_fields); i++) {
-		const char *k = secret_connect_fields[i];
+	const char *k;
+	json_t *v;
+	void *tmp;
 
-		if (!json_object_get(obj, k))
+	json_object_foreach_safe(obj, tmp, k, v) {
+		if (!connect_key_is_secret(k))
 			continue;
 		json_object_set_new(obj, k, json_string(REDACTED));
 		any = true;
