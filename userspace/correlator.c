@@ -73,8 +73,19 @@ static void list_move_tail(struct list *head, struct list *n)
 
 struct hnode {
 	struct hnode *next;
+	struct hnode **pprev; /* what points at us: O(1) removal from long
+			       * chains of identical content */
 	uint64_t hash;
 };
+
+/*
+ * Same-content pending publications a match looks at, newest first. Only a
+ * flood of identical messages that stay pending (a receiver not traced, or
+ * events dropped) has more: walking them all made every message cost
+ * O(pending). Beyond the window the oldest identical ones are not matched
+ * (they time out as incomplete), counted in match_window.
+ */
+#define MATCH_WINDOW 256
 
 struct htab {
 	struct hnode **slots;
@@ -113,9 +124,14 @@ static void htab_grow(struct htab *t)
 		struct hnode *n = t->slots[i], *next;
 
 		for (; n; n = next) {
+			struct hnode **slot = &ns[n->hash & (nn - 1)];
+
 			next = n->next;
-			n->next = ns[n->hash & (nn - 1)];
-			ns[n->hash & (nn - 1)] = n;
+			n->next = *slot;
+			if (*slot)
+				(*slot)->pprev = &n->next;
+			n->pprev = slot;
+			*slot = n;
 		}
 	}
 	free(t->slots);
@@ -132,21 +148,23 @@ static void htab_add(struct htab *t, struct hnode *n, uint64_t hash)
 	n->hash = hash;
 	slot = &t->slots[hash & (t->nslots - 1)];
 	n->next = *slot;
+	if (*slot)
+		(*slot)->pprev = &n->next;
+	n->pprev = slot;
 	*slot = n;
 	t->n++;
 }
 
 static void htab_del(struct htab *t, struct hnode *n)
 {
-	struct hnode **pp = &t->slots[n->hash & (t->nslots - 1)];
-
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			t->n--;
-			return;
-		}
-	}
+	if (!n->pprev)
+		return; /* not in a table */
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+	t->n--;
 }
 
 #define FNV_INIT 0xcbf29ce484222325ULL
@@ -1869,6 +1887,7 @@ static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
 {
 	uint64_t h = content_hash(o->subject, o->reply, o->size);
 	struct pub *best = NULL;
+	size_t seen = 0;
 
 	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
 		struct pub *p = container_of(n, struct pub, h);
@@ -1876,6 +1895,10 @@ static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
 
 		if (n->hash != h || !pub_same_content(p, o))
 			continue;
+		if (++seen > MATCH_WINDOW) {
+			c->ctr.match_window++;
+			break;
+		}
 		if (p->lc)
 			ok = p->lc == lc && !(p->sides & SBIT(side));
 		else
@@ -1999,6 +2022,7 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 	const char *queue = s ? s->queue : NULL;
 	struct pub *best = NULL;
 	struct delivery *best_d = NULL, *d;
+	size_t seen = 0;
 
 	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
 		struct pub *p = container_of(n, struct pub, h);
@@ -2006,6 +2030,10 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 
 		if (n->hash != h || !pub_same_content(p, o))
 			continue;
+		if (++seen > MATCH_WINDOW) {
+			c->ctr.match_window++;
+			break;
+		}
 		d = pub_delivery(c, p, lc, o->sid);
 		if (d)
 			ok = !(d->sides & SBIT(side));

@@ -304,6 +304,8 @@ struct corr_counters {
 	uint64_t overflow_components;
 	uint64_t overflow_subs;
 	uint64_t overflow_reorder;
+	uint64_t match_window;       /* matches that stopped at MATCH_WINDOW
+				      * identical pending publications */
 };
 
 struct correlator;
