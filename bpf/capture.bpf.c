@@ -516,7 +516,8 @@ static __always_inline int data_enter(__u32 fd, __u64 buf, __u32 count,
 	if (!tgid_wanted(id >> 32))
 		return 0;
 	st = conn_get(id >> 32, fd, MS_ROLE_UNKNOWN);
-	if (!st || st->proto == MS_PROTO_OTHER)
+	/* st->tls: tls.bpf.c ships this socket's plaintext; nothing to do. */
+	if (!st || st->proto == MS_PROTO_OTHER || st->tls)
 		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		stat_add(MS_STAT_INFLIGHT_FULL, 1);
@@ -542,11 +543,13 @@ static __always_inline int data_exit(long ret)
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (!st)
 		return 0;
-	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
-		classify(st, first_byte(&a), ret);
-	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c. */
+	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c.
+	 * Checked before classify(): ciphertext must not decide the proto
+	 * (tls.bpf.c guesses it from the plaintext). */
 	if (st->tls)
 		return 0;
+	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
+		classify(st, first_byte(&a), ret);
 	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
 		/* Keep offsets true while we are still guessing. */
 		if (a.sc != MS_SC_RECVMMSG && a.sc != MS_SC_SENDMMSG)

@@ -251,6 +251,9 @@ int capture_consume(struct capture *c)
 
 	c->budget = CONSUME_BUDGET;
 	n = ring_buffer__consume(c->rb);
+#ifdef HAVE_TLS_CAPTURE
+	tls_attach_poll(c->tls); /* new TLS users, even if the budget ran out */
+#endif
 	return n == -EAGAIN ? CONSUME_BUDGET : n;
 }
 

@@ -22,6 +22,9 @@ struct conn {
 	struct conn *lru_prev, *lru_next; /* most recently active first */
 	/* parser counters already added to the table's totals */
 	uint64_t seen_errors, seen_resyncs;
+	/* A TLS handshake went by in the socket's bytes: what follows is
+	 * ciphertext, never parsed; only TLS plaintext events count now. */
+	bool ciphertext;
 };
 
 struct conntrack {
@@ -158,16 +161,13 @@ static void meta_from_event(struct conn_meta *m, const struct ms_event_header *h
 		  role == MS_ROLE_SERVER ? ROLE_SERVER : ROLE_UNKNOWN;
 }
 
-static struct conn *conn_create(struct conntrack *ct, const struct ms_data_event *e,
-				uint64_t ts)
+/* Parsers for the protocol of e, synced when e's stream is seen from its
+ * first byte. false: out of memory. */
+static bool parsers_new(struct conntrack *ct, struct conn *c,
+			const struct ms_data_event *e)
 {
-	struct conn *c = calloc(1, sizeof(*c));
 	bool synced = e->flags & MS_F_FRESH;
-	struct conn **b;
 
-	if (!c)
-		return NULL;
-	meta_from_event(&c->meta, &e->h, &e->tuple, e->role);
 	c->proto = e->proto == MS_PROTO_NATS ? PROTO_NATS : PROTO_HTTP;
 	if (c->proto == PROTO_NATS) {
 		c->nats[0] = nats_parser_new(DIR_SEND, ct->opts.payload_keep, synced);
@@ -179,6 +179,23 @@ static struct conn *conn_create(struct conntrack *ct, const struct ms_data_event
 	    (c->proto == PROTO_HTTP && !c->http)) {
 		nats_parser_free(c->nats[0]);
 		nats_parser_free(c->nats[1]);
+		c->nats[0] = c->nats[1] = NULL;
+		return false;
+	}
+	return true;
+}
+
+static struct conn *conn_create(struct conntrack *ct, const struct ms_data_event *e,
+				uint64_t ts)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct conn **b;
+
+	if (!c)
+		return NULL;
+	meta_from_event(&c->meta, &e->h, &e->tuple, e->role);
+	c->meta.tls = e->flags & MS_F_TLS;
+	if (!parsers_new(ct, c, e)) {
 		free(c);
 		return NULL;
 	}
@@ -223,6 +240,45 @@ static void gap(struct conntrack *ct, struct conn *c, int dir, uint64_t ts,
 		http_parser_gap(c->http, dir, ts, missing, emit, &ec);
 }
 
+/*
+ * A TLS record carrying a ClientHello or ServerHello: the first thing any
+ * TLS stack writes. NATS and HTTP/1 text never start a chunk with 0x16, and
+ * only the start of a stream is checked, so payload bytes do not trip it.
+ * It is how ciphertext shipped before the TLS probes bound the socket (the
+ * ClientHello a Go server reads before any of its TLS calls we probe) is
+ * kept from the parsers.
+ */
+static bool tls_hello(const struct ms_data_event *e)
+{
+	const uint8_t *h = e->data;
+
+	return e->cap_len >= 6 && e->stream_off < 65536 && h[0] == 0x16 &&
+	       h[1] == 0x03 && h[2] <= 0x04 && (h[3] << 8 | h[4]) >= 4 &&
+	       (h[3] << 8 | h[4]) <= 18432 && (h[5] == 1 || h[5] == 2);
+}
+
+/*
+ * The first TLS plaintext event on a connection seen in the clear so far
+ * (NATS sends INFO before the handshake): the plaintext streams start
+ * afresh at the kernel's new offsets, whatever the parsers held is dropped.
+ */
+static bool tls_restart(struct conntrack *ct, struct conn *c,
+			const struct ms_data_event *e)
+{
+	fold_parser_stats(ct, c);
+	nats_parser_free(c->nats[0]);
+	nats_parser_free(c->nats[1]);
+	http_parser_free(c->http);
+	c->nats[0] = c->nats[1] = NULL;
+	c->http = NULL;
+	c->seen_errors = c->seen_resyncs = 0;
+	c->started[0] = c->started[1] = false;
+	c->next_off[0] = c->next_off[1] = 0;
+	c->ciphertext = false;
+	c->meta.tls = true;
+	return parsers_new(ct, c, e);
+}
+
 void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 		    uint64_t ts)
 {
@@ -230,6 +286,7 @@ void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 	int dir = e->dir == MS_DIR_SEND ? DIR_SEND : DIR_RECV;
 	const uint8_t *data = e->data;
 	uint64_t off = e->stream_off, cap = e->cap_len, len = e->len;
+	bool tls = e->flags & MS_F_TLS;
 
 	if (e->proto != MS_PROTO_NATS && e->proto != MS_PROTO_HTTP)
 		return;
@@ -237,6 +294,18 @@ void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 		cap = len;
 	if (!c && !(c = conn_create(ct, e, ts)))
 		return;
+	if (!tls) {
+		/* Socket bytes of a TLS connection are ciphertext. */
+		if (c->meta.tls || c->ciphertext)
+			return;
+		if (tls_hello(e)) {
+			c->ciphertext = true;
+			return;
+		}
+	} else if (!c->meta.tls && !tls_restart(ct, c, e)) {
+		conn_drop(ct, c, false, ts);
+		return;
+	}
 	lru_unlink(ct, c);
 	lru_push_front(ct, c);
 	if (!c->started[dir]) {
@@ -272,8 +341,10 @@ void conntrack_close(struct conntrack *ct, const struct ms_close_event *e,
 
 	if (!c)
 		return;
-	/* Bytes at the tail we never got (e.g. a final sendfile) are a gap. */
-	for (int d = 0; d < 2; d++)
+	/* Bytes at the tail we never got (e.g. a final sendfile) are a gap.
+	 * Not after a handshake we have no plaintext for: those offsets
+	 * count ciphertext. */
+	for (int d = 0; d < 2 && !c->ciphertext; d++)
 		if (c->started[d] && e->stream_end[d] > c->next_off[d]) {
 			gap(ct, c, d, ts, e->stream_end[d] - c->next_off[d]);
 			c->next_off[d] = e->stream_end[d];

@@ -3,7 +3,9 @@
  * Unit tests for the connection table: kernel-style events (built by hand,
  * exactly as the BPF side lays them out) in, records out. Checks the stream
  * offset logic: contiguous chunks, snaplen cuts, drops, overlaps, late joins,
- * close flushing and bounded eviction.
+ * close flushing and bounded eviction; TLS: plaintext events (MS_F_TLS)
+ * restart a connection's streams and its socket bytes (ciphertext) are
+ * never parsed.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@ struct got {
 	char local[MAX_RECS][64];
 	uint32_t pid[MAX_RECS];
 	enum proto proto[MAX_RECS];
+	bool tls[MAX_RECS];
+	int dir[MAX_RECS];
 };
 
 static void collect(const struct msg_record *r, void *ctx)
@@ -33,6 +37,8 @@ static void collect(const struct msg_record *r, void *ctx)
 	if (g->n >= MAX_RECS)
 		return;
 	g->proto[g->n] = r->proto;
+	g->tls[g->n] = r->conn && r->conn->tls;
+	g->dir[g->n] = r->dir;
 	g->pid[g->n] = r->conn ? r->conn->pid : 0;
 	snprintf(g->local[g->n], 64, "%s", r->conn ? r->conn->local : "");
 	if (r->proto == PROTO_NATS) {
@@ -248,6 +254,107 @@ static void test_eviction_bound(void)
 	conntrack_free(ct);
 }
 
+/* A ClientHello / ServerHello record header and the first handshake bytes. */
+static const char client_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+				   "PUB fake 1\r\nX\r\n";
+static const char server_hello[] = "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03"
+				   "MSG fake 1 1\r\nX\r\n";
+
+/*
+ * NATS over TLS as the kernel reports it: INFO in the clear, handshake
+ * ciphertext shipped before the TLS probes bound the socket, then TLS
+ * plaintext whose offsets start again at 0. Only INFO and the plaintext
+ * make records; the plaintext ones say tls.
+ */
+static void test_tls_switch(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	const char *info = "INFO {\"tls_required\":true}\r\n";
+	const char *c1 = "CONNECT {\"verbose\":false}\r\nPUB orders.new 5\r\nhello\r\n";
+	const char *c2 = "PING\r\n";
+
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_RECV, 0, info, strlen(info), strlen(info), MS_F_FRESH);
+	CHECK_EQ_INT(g.n, 1);
+	CHECK_EQ_INT(g.op[0], NATS_INFO);
+	CHECK(!g.tls[0]);
+	/* ciphertext from the socket: never parsed, even when text follows */
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_SEND, 0, client_hello, sizeof(client_hello) - 1,
+		517, MS_F_FRESH);
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_RECV, strlen(info), server_hello,
+		sizeof(server_hello) - 1, 1400, MS_F_FRESH);
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_SEND, 517, "PING\r\n", 6, 6, MS_F_FRESH);
+	CHECK_EQ_INT(g.n, 1);
+	/* TLS plaintext: streams start afresh at offset 0 */
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_SEND, 0, c1, strlen(c1), strlen(c1),
+		MS_F_FRESH | MS_F_TLS);
+	CHECK_EQ_INT(g.n, 3);
+	CHECK_EQ_INT(g.op[1], NATS_CONNECT);
+	CHECK_EQ_INT(g.op[2], NATS_PUB);
+	CHECK(!strcmp(g.subject[2], "orders.new"));
+	CHECK(g.tls[1] && g.tls[2]);
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_RECV, 0, "PONG\r\n", 6, 6, MS_F_FRESH | MS_F_TLS);
+	CHECK_EQ_INT(g.n, 4);
+	CHECK_EQ_INT(g.op[3], NATS_PONG);
+	CHECK(g.tls[3]);
+	/* a socket chunk raced in after the switch: ciphertext, ignored */
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_SEND, 600, "\x17\x03\x03\x00\x20PUB x 1\r\nY\r\n",
+		18, 37, MS_F_FRESH);
+	send_ev(ct, 7, MS_PROTO_NATS, MS_DIR_SEND, strlen(c1), c2, strlen(c2), strlen(c2),
+		MS_F_FRESH | MS_F_TLS);
+	CHECK_EQ_INT(g.n, 5);
+	CHECK_EQ_INT(g.op[4], NATS_PING);
+	CHECK_EQ_INT(conntrack_stats(ct).parse_errors, 0);
+	CHECK_EQ_INT(conntrack_stats(ct).gap_bytes, 0);
+	conntrack_free(ct);
+}
+
+/* HTTPS seen only through the TLS probes: ordinary records, tls set. */
+static void test_tls_from_start(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	const char *req = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi\n";
+
+	send_ev(ct, 8, MS_PROTO_HTTP, MS_DIR_SEND, 0, req, strlen(req), strlen(req),
+		MS_F_FRESH | MS_F_TLS);
+	send_ev(ct, 8, MS_PROTO_HTTP, MS_DIR_RECV, 0, resp, strlen(resp), strlen(resp),
+		MS_F_FRESH | MS_F_TLS);
+	CHECK_EQ_INT(g.n, 2);
+	CHECK(g.proto[0] == PROTO_HTTP && g.tls[0] && g.dir[0] == DIR_SEND);
+	CHECK(g.proto[1] == PROTO_HTTP && g.tls[1] && g.status[1] == 200);
+	conntrack_free(ct);
+}
+
+/*
+ * A connection whose very first socket bytes are a ClientHello (a port
+ * forced to NATS with -P, TLS-first, no TLS probes for this program): no
+ * record at all, and the close does not report ciphertext offsets as gaps.
+ */
+static void test_tls_hello_first(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	struct ms_close_event ce = {};
+
+	send_ev(ct, 9, MS_PROTO_NATS, MS_DIR_SEND, 0, client_hello, sizeof(client_hello) - 1,
+		517, MS_F_FRESH);
+	send_ev(ct, 9, MS_PROTO_NATS, MS_DIR_RECV, 0, server_hello, sizeof(server_hello) - 1,
+		1400, MS_F_FRESH);
+	send_ev(ct, 9, MS_PROTO_NATS, MS_DIR_SEND, 517, "PUB a 1\r\nZ\r\n", 12, 12, MS_F_FRESH);
+	CHECK_EQ_INT(g.n, 0);
+	ce.h.type = MS_EV_CLOSE;
+	ce.h.conn_id = 9;
+	ce.stream_end[0] = 5000;
+	ce.stream_end[1] = 9000;
+	conntrack_close(ct, &ce, 9999);
+	CHECK_EQ_INT(g.n, 0);
+	CHECK_EQ_INT(conntrack_stats(ct).parse_errors, 0);
+	CHECK_EQ_INT(conntrack_stats(ct).gap_bytes, 0);
+	conntrack_free(ct);
+}
+
 int main(void)
 {
 	test_contiguous_chunks();
@@ -258,5 +365,8 @@ int main(void)
 	test_http_sendfile();
 	test_close_flushes();
 	test_eviction_bound();
+	test_tls_switch();
+	test_tls_from_start();
+	test_tls_hello_first();
 	return check_summary("conntrack");
 }

@@ -1,0 +1,886 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * tls.bpf.c — plaintext at the TLS library boundary.
+ *
+ * A separate object from capture.bpf.c. Userspace loads capture first and
+ * hands this object capture's events/conns/stats/pids/ports maps
+ * (bpf_map__reuse_fd), so TLS plaintext goes through the same ring buffer,
+ * is counted in the same stats and belongs to the same struct conn_state —
+ * same conn id, tuple, role, comm — as the socket it travels on.
+ *
+ * Connection state is never created here and conn ids are never allocated
+ * here: the syscall side creates a conn_state for every TCP socket of a
+ * followed process on connect/accept or its first data syscall, and this
+ * object only looks it up. (Every TLS byte crosses a syscall on its socket,
+ * so the entry exists by the time plaintext needs it.)
+ *
+ * Binding a connection to TLS ("st->tls"):
+ *  - OpenSSL: SSL_set_fd/rfd/wfd give the fd directly; otherwise the fd is
+ *    learned from the data syscalls the thread makes while inside an SSL
+ *    call (handshake, read, write) — which covers custom BIOs (curl) too.
+ *  - Go crypto/tls: the fd is read from the *tls.Conn (conn.(*net.TCPConn)
+ *    .fd.pfd.Sysfd) when the handshake starts and on every Read/Write.
+ *  - Any TLS stack: a ClientHello/ServerHello written by a followed process
+ *    on a tracked socket marks it, so even a TLS library we do not hook
+ *    stops having its ciphertext shipped.
+ * The syscall hooks here run after capture's own enter hooks on the same
+ * tracepoints (programs run in attach order), so the entry exists and
+ * st->tls is set before capture's exit hook decides whether to ship: the
+ * handshake ciphertext never leaves the kernel.
+ *
+ * On binding, the stream offsets restart at 0: from then on they count
+ * plaintext (capture.bpf.c no longer advances them on a TLS socket).
+ * Events carry MS_F_TLS; MS_F_FRESH when the binding happened before any
+ * plaintext moved (handshake seen), so userspace parses from byte 0.
+ *
+ * Go is probed without uretprobes (they corrupt Go's stack unwinding when
+ * goroutine stacks are copied): userspace places one uprobe on the entry of
+ * (*Conn).Read/Write and one on each RET instruction of them, found by
+ * decoding the function's machine code. Entry state is keyed by goroutine
+ * (the g pointer in R14, Go's register ABI on amd64), not by thread: a
+ * goroutine parked in Read may resume on another thread.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "msgscope.h"
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define PROT_EXEC 4
+
+/* conn_state.tls bits. Any non-zero value stops capture.bpf.c shipping. */
+#define TLS_ON 1          /* plaintext comes from this object */
+#define TLS_FROM_START 2  /* bound before any plaintext moved */
+
+/* Set by userspace before load: the same filters as capture.bpf.c. */
+const volatile bool filter_pids = false;
+const volatile bool filter_comm = false;
+const volatile char target_comm[MS_COMM_LEN] = {};
+const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
+const volatile __u32 self_tgid = 0;
+const volatile __u32 wakeup_bytes = 0;
+
+/* Counters of this object only (userspace reports them with -v). */
+enum tls_stat {
+	TLS_STAT_EVENTS = 0,     /* plaintext chunks shipped */
+	TLS_STAT_UNBOUND,        /* plaintext of an SSL* whose fd is unknown */
+	TLS_STAT_NO_CONN,        /* bound fd without a tracked connection */
+	TLS_STAT_GO_BADCONN,     /* *tls.Conn not over a *net.TCPConn */
+	TLS_STAT_SNIFFED,        /* sockets marked TLS by a hello we saw */
+	TLS_STAT__COUNT,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TLS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_stats SEC(".maps");
+
+static __always_inline void tstat(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&tls_stats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* ---- maps of this object ------------------------------------------------ */
+
+enum { TOP_NONE = 0, TOP_READ = 1, TOP_WRITE = 2 };
+
+/* A thread inside an SSL function, from its entry to its return. */
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;           /* SSL_read/SSL_write buffer */
+	__u64 nptr;          /* SSL_*_ex: size_t *readbytes / *written */
+	__s32 fd;            /* socket the library used during the call */
+	__u8 op;             /* TOP_* of the read/write in progress */
+	__u8 depth;          /* nested SSL calls (SSL_connect→SSL_do_handshake) */
+	__u8 handshake;      /* a handshake function is on the stack */
+	__u8 _pad;
+};
+
+/* LRU, and cleared at thread exit: a thread that died inside an SSL call
+ * must not leave a stale "inside SSL" mark for the next thread that gets
+ * its id (it would bind that thread's plaintext sockets as TLS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);  /* pid_tgid */
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+struct ssl_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ssl;
+};
+
+struct ssl_bind {
+	__s32 fd;
+	__u32 from_start;
+};
+
+/* SSL* -> the socket fd it speaks over. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ssl_key);
+	__type(value, struct ssl_bind);
+} ssl_fds SEC(".maps");
+
+/* A goroutine inside (*tls.Conn).Read or Write, entry to RET. */
+struct go_key {
+	__u32 tgid;
+	__u32 op;
+	__u64 g;
+};
+
+struct go_call {
+	__u64 buf;
+	__u64 stack_hi;      /* goroutine stack top at entry */
+	__s32 fd;
+	__u32 on_stack;      /* buf lies in the goroutine stack: follow moves */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, struct go_call);
+} go_calls SEC(".maps");
+
+/* New executables and libssl mappings, for userspace to attach to. */
+enum { NOTIFY_EXEC = 1, NOTIFY_LIBSSL = 2 };
+
+struct tls_notify {
+	__u32 kind;
+	__u32 tgid;
+	__u64 ino;
+	__u32 dev;           /* kernel dev_t: major << 20 | minor */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} tls_notify SEC(".maps");
+
+/* mmap(PROT_EXEC) of a libssl in flight: reported once it succeeded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct tls_notify);
+} mmap_pending SEC(".maps");
+
+/* ---- shared helpers (mirroring capture.bpf.c) ---------------------------- */
+
+static __always_inline bool comm_matches(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	char comm[MS_COMM_LEN] = {};
+
+	bpf_core_read_str(comm, MS_COMM_LEN, &leader->comm);
+	for (int i = 0; i < MS_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return false;
+	if (filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+static __always_inline struct file *fd_to_file(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
+	return file;
+}
+
+/* The tracked connection (tgid, fd), if the entry still describes the
+ * struct file that fd holds now. */
+static __always_inline struct conn_state *conn_find(__u32 tgid, __s32 fd)
+{
+	struct ms_conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_state *st;
+
+	if (fd < 0)
+		return NULL;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (!st || st->file != (__u64)fd_to_file(fd))
+		return NULL;
+	return st;
+}
+
+static __always_inline __u8 port_override(const struct ms_tuple *t)
+{
+	__u8 *p = bpf_map_lookup_elem(&ports, &t->rport);
+
+	if (!p)
+		p = bpf_map_lookup_elem(&ports, &t->lport);
+	return p ? *p : MS_PROTO_UNKNOWN;
+}
+
+/*
+ * From now on this connection's bytes are TLS plaintext from this object.
+ * First binding: offsets restart at 0 (they count plaintext now) and a
+ * protocol guessed from nothing or from ciphertext is guessed again. A
+ * NATS connection keeps NATS: its INFO came in the clear before the
+ * handshake.
+ */
+static __noinline int tls_bind(__u32 tgid, __s32 fd, __u32 from_start)
+{
+	struct conn_state *st = conn_find(tgid, fd);
+
+	if (!st)
+		return -1;
+	if (st->tls & TLS_ON)
+		return 0;
+	st->off[MS_DIR_SEND] = 0;
+	st->off[MS_DIR_RECV] = 0;
+	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
+		st->proto = port_override(&st->tuple);
+		st->guesses = 0;
+	}
+	st->tls = TLS_ON | (from_start ? TLS_FROM_START : 0);
+	return 0;
+}
+
+/* ---- protocol guess on the first plaintext bytes ------------------------ */
+/* Same rules as capture.bpf.c's classify(), applied to plaintext. */
+
+static __always_inline bool has_prefix(const char *buf, const char *pfx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (c != pfx[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline __u8 guess_plain(const char b[16], __u32 len, bool fresh)
+{
+	if (len >= 9 && has_prefix(b, "CONNECT ", 8))
+		return b[8] == '{' ? MS_PROTO_NATS : MS_PROTO_HTTP;
+	if (len >= 5 && (has_prefix(b, "INFO ", 5) || has_prefix(b, "PUB ", 4) ||
+			 has_prefix(b, "SUB ", 4) || has_prefix(b, "MSG ", 4) ||
+			 has_prefix(b, "HPUB ", 5) || has_prefix(b, "HMSG ", 5) ||
+			 has_prefix(b, "UNSUB ", 6)))
+		return MS_PROTO_NATS;
+	if (len >= 5 && (has_prefix(b, "GET ", 4) || has_prefix(b, "PUT ", 4) ||
+			 has_prefix(b, "POST ", 5) || has_prefix(b, "HEAD ", 5) ||
+			 has_prefix(b, "HTTP/1.", 7) || has_prefix(b, "PATCH ", 6) ||
+			 has_prefix(b, "TRACE ", 6) || has_prefix(b, "DELETE ", 7) ||
+			 has_prefix(b, "OPTIONS ", 8)))
+		return MS_PROTO_HTTP;
+	if (fresh && len >= 4 && (has_prefix(b, "PING", 4) ||
+				  has_prefix(b, "PONG", 4) ||
+				  has_prefix(b, "+OK", 3) ||
+				  has_prefix(b, "-ERR", 4)))
+		return MS_PROTO_NATS;
+	return MS_PROTO_UNKNOWN;
+}
+
+static __always_inline void classify_plain(struct conn_state *st, __u64 ubuf,
+					   __u32 len)
+{
+	bool fresh = st->tls & TLS_FROM_START;
+	char b[16] = {};
+	__u8 proto;
+
+	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
+	proto = guess_plain(b, len, fresh);
+	if (proto != MS_PROTO_UNKNOWN) {
+		st->proto = proto;
+		return;
+	}
+	if (++st->guesses >= (fresh ? 2 : MS_GUESS_ATTEMPTS))
+		st->proto = MS_PROTO_OTHER;
+}
+
+/* ---- shipping plaintext ------------------------------------------------- */
+
+struct emit_req {
+	struct conn_state *st;
+	__u64 ubuf;
+	__u64 off;
+	__u32 len;
+	__u32 cap;
+	__u32 fd;
+	__u8 dir;
+};
+
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Keep the bound in the register the helper receives (see capture.bpf.c). */
+static __always_inline __u32 bound_reg(__u32 v, const __u32 max)
+{
+	asm volatile("if %[v] <= %[max] goto +1\n\t"
+		     "%[v] = %[max]"
+		     : [v] "+r"(v)
+		     : [max] "i"(max));
+	return v;
+}
+
+/* Reserve from a few size classes: a 30-byte PUB must not cost 64 KiB. */
+#define TLS_CLASS(SZ)                                                          \
+	if (cap <= (SZ)) {                                                     \
+		e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SZ), 0);        \
+		if (!e)                                                        \
+			goto lost;                                             \
+		cap = bound_reg(cap, (SZ));                                    \
+		if (bpf_probe_read_user(e->data, cap, (void *)r->ubuf))        \
+			cap = 0;                                               \
+		goto fill;                                                     \
+	}
+
+static __noinline int tls_emit(struct emit_req *r)
+{
+	struct conn_state *st = r->st;
+	struct ms_data_event *e;
+	__u32 cap = r->cap;
+	__u64 id;
+
+	if (cap > MS_MAX_SNAPLEN)
+		cap = MS_MAX_SNAPLEN;
+	TLS_CLASS(128)
+	TLS_CLASS(1024)
+	TLS_CLASS(4096)
+	TLS_CLASS(16384)
+	TLS_CLASS(MS_MAX_SNAPLEN)
+	return 0;
+fill:
+	id = bpf_get_current_pid_tgid();
+	e->h.type = MS_EV_DATA;
+	e->h.tgid = id >> 32;
+	e->h.tid = (__u32)id;
+	e->h.fd = r->fd;
+	e->h.ts_ns = bpf_ktime_get_ns();
+	e->h.conn_id = st->conn_id;
+	__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
+	__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
+	e->stream_off = r->off;
+	e->len = r->len;
+	e->cap_len = cap;
+	e->dir = r->dir;
+	e->proto = st->proto;
+	e->role = st->role;
+	e->flags = MS_F_TLS | ((st->tls & TLS_FROM_START) ? MS_F_FRESH : 0);
+	e->syscall = 0;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, submit_flags());
+	stat_add(MS_STAT_EVENTS, 1);
+	stat_add(MS_STAT_BYTES, cap);
+	tstat(TLS_STAT_EVENTS);
+	return 0;
+lost:
+	stat_add(MS_STAT_DROP_DATA, 1);
+	stat_add(MS_STAT_DROP_BYTES, r->len);
+	return 0;
+}
+
+/* n plaintext bytes at ubuf moved in direction dir on (tgid, fd). */
+static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
+			       __u32 n)
+{
+	struct conn_state *st = conn_find(tgid, fd);
+	struct emit_req r = {};
+
+	if (!st) {
+		tstat(TLS_STAT_NO_CONN);
+		return 0;
+	}
+	if (!(st->tls & TLS_ON) && tls_bind(tgid, fd, 0))
+		return 0;
+	if (st->proto == MS_PROTO_UNKNOWN)
+		classify_plain(st, ubuf, n);
+	r.st = st;
+	r.ubuf = ubuf;
+	r.len = n;
+	r.cap = n < snaplen ? n : snaplen;
+	r.fd = fd;
+	r.dir = dir == MS_DIR_SEND ? MS_DIR_SEND : MS_DIR_RECV;
+	if (r.dir == MS_DIR_SEND)
+		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
+	else
+		r.off = __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
+	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP)
+		return 0; /* offsets kept true while guessing; OTHER: silent */
+	tls_emit(&r);
+	return 0;
+}
+
+/* ---- OpenSSL (and libssl-compatible) ------------------------------------ */
+
+static __always_inline int ssl_enter(__u64 ssl, __u8 op, __u64 buf, __u64 nptr,
+				     __u8 handshake)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_call *c, init = {};
+
+	if (!tgid_wanted(id >> 32))
+		return 0;
+	c = bpf_map_lookup_elem(&ssl_calls, &id);
+	if (c && c->ssl == ssl && c->depth && c->depth < 8) {
+		/* nested: SSL_connect calling SSL_do_handshake */
+		c->depth++;
+		if (handshake)
+			c->handshake = 1;
+		if (op != TOP_NONE) {
+			c->op = op;
+			c->buf = buf;
+			c->nptr = nptr;
+		}
+		return 0;
+	}
+	init.ssl = ssl;
+	init.buf = buf;
+	init.nptr = nptr;
+	init.fd = -1;
+	init.op = op;
+	init.depth = 1;
+	init.handshake = handshake;
+	bpf_map_update_elem(&ssl_calls, &id, &init, BPF_ANY);
+	return 0;
+}
+
+/* Return of an SSL function; for reads and writes, n plaintext bytes. */
+static __always_inline int ssl_exit(__u8 op, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
+	struct ssl_key key = { .tgid = tgid };
+	struct ssl_bind *b;
+	__u64 n = 0, buf;
+	__s32 fd;
+
+	if (!c)
+		return 0;
+	if (op != TOP_NONE && c->op == op) {
+		buf = c->buf;
+		if (c->nptr) {
+			/* SSL_*_ex: 1 on success, the count behind a pointer */
+			if (ret == 1)
+				bpf_probe_read_user(&n, sizeof(n), (void *)c->nptr);
+		} else if (ret > 0) {
+			n = ret;
+		}
+		c->op = TOP_NONE;
+		fd = c->fd;
+		key.ssl = c->ssl;
+		if (fd < 0) {
+			b = bpf_map_lookup_elem(&ssl_fds, &key);
+			fd = b ? b->fd : -1;
+		}
+		if (n) {
+			if (fd < 0)
+				tstat(TLS_STAT_UNBOUND);
+			else
+				tls_data(tgid, fd, op == TOP_WRITE ? MS_DIR_SEND :
+				       MS_DIR_RECV, buf, n > 0xffffffff ? 0xffffffff : n);
+		}
+	}
+	c = bpf_map_lookup_elem(&ssl_calls, &id);
+	if (!c)
+		return 0;
+	if (c->depth > 1)
+		c->depth--;
+	else
+		bpf_map_delete_elem(&ssl_calls, &id);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return ssl_enter((__u64)ssl, TOP_WRITE, (__u64)buf, 0, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret)
+{
+	return ssl_exit(TOP_WRITE, ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return ssl_enter((__u64)ssl, TOP_READ, (__u64)buf, 0, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret)
+{
+	return ssl_exit(TOP_READ, ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num,
+	       size_t *written)
+{
+	return ssl_enter((__u64)ssl, TOP_WRITE, (__u64)buf, (__u64)written, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_exit, int ret)
+{
+	return ssl_exit(TOP_WRITE, ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num,
+	       size_t *readbytes)
+{
+	return ssl_enter((__u64)ssl, TOP_READ, (__u64)buf, (__u64)readbytes, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_exit, int ret)
+{
+	return ssl_exit(TOP_READ, ret);
+}
+
+/* SSL_do_handshake, SSL_connect, SSL_accept: the handshake's syscalls tell
+ * us the fd before a byte of plaintext moved. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_hs_enter, void *ssl)
+{
+	return ssl_enter((__u64)ssl, TOP_NONE, 0, 0, 1);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_hs_exit, int ret)
+{
+	return ssl_exit(TOP_NONE, ret);
+}
+
+/* SSL_set_fd, SSL_set_rfd, SSL_set_wfd: the binding, given outright. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_key key = { .tgid = id >> 32, .ssl = (__u64)ssl };
+	struct ssl_bind b = { .fd = fd, .from_start = 1 };
+
+	if (!tgid_wanted(id >> 32) || fd < 0)
+		return 0;
+	bpf_map_update_elem(&ssl_fds, &key, &b, BPF_ANY);
+	tls_bind(id >> 32, fd, 1);
+	return 0;
+}
+
+/* ---- syscalls made inside SSL calls; TLS hellos on any socket ----------- */
+
+/* A TLS handshake record carrying a ClientHello or ServerHello: what every
+ * TLS stack writes first. */
+static __always_inline bool is_tls_hello(const __u8 h[6])
+{
+	__u16 rec_len = (__u16)h[3] << 8 | h[4];
+
+	return h[0] == 0x16 && h[1] == 0x03 && h[2] <= 0x04 &&
+	       rec_len >= 4 && rec_len <= 18432 && (h[5] == 1 || h[5] == 2);
+}
+
+static __always_inline int sys_data_enter(__s32 fd, __u64 buf, bool send)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
+	struct ssl_key key = { .tgid = tgid };
+	struct ssl_bind b = {}, *old;
+	struct conn_state *st;
+	__u8 h[6] = {};
+
+	if (fd < 0)
+		return 0;
+	if (c) {
+		/* Only a tracked TCP socket counts: a keylog write to a file
+		 * or a log line on stderr inside an SSL call does not. */
+		if (!conn_find(tgid, fd))
+			return 0;
+		c->fd = fd;
+		key.ssl = c->ssl;
+		old = bpf_map_lookup_elem(&ssl_fds, &key);
+		b.fd = fd;
+		b.from_start = c->handshake || (old && old->fd == fd && old->from_start);
+		if (!old || old->fd != fd || old->from_start != b.from_start)
+			bpf_map_update_elem(&ssl_fds, &key, &b, BPF_ANY);
+		tls_bind(tgid, fd, b.from_start);
+		return 0;
+	}
+	if (!send || !buf)
+		return 0;
+	st = conn_find(tgid, fd);
+	if (!st || st->tls || st->proto == MS_PROTO_OTHER)
+		return 0;
+	if (bpf_probe_read_user(h, sizeof(h), (void *)buf) || !is_tls_hello(h))
+		return 0;
+	/* A handshake starts now: whatever plaintext comes is from byte 0. */
+	if (!tls_bind(tgid, fd, 1))
+		tstat(TLS_STAT_SNIFFED);
+	return 0;
+}
+
+#define SSL_SYSCALL(name, SEND)                                                \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int tls_enter_##name(struct trace_event_raw_sys_enter *ctx)            \
+	{                                                                      \
+		return sys_data_enter(ctx->args[0], ctx->args[1], SEND);       \
+	}
+
+/* The buffer is the payload for write/sendto only: those are what TLS
+ * stacks use (OpenSSL's socket BIO, Go's netFD). */
+SSL_SYSCALL(read, false)
+SSL_SYSCALL(write, true)
+SSL_SYSCALL(recvfrom, false)
+SSL_SYSCALL(sendto, true)
+SSL_SYSCALL(readv, false)
+SSL_SYSCALL(writev, false)
+SSL_SYSCALL(recvmsg, false)
+SSL_SYSCALL(sendmsg, false)
+
+/* ---- Go crypto/tls ------------------------------------------------------ */
+
+/*
+ * The socket under a *tls.Conn: c.conn is a net.Conn interface {itab, data};
+ * for a *net.TCPConn, data -> net.conn{fd *netFD} -> netFD{pfd poll.FD} and
+ * poll.FD{fdmu fdMutex (16 bytes), Sysfd int}. These layouts have not
+ * changed from Go 1.17 through 1.23. The cookie is the distance from the
+ * probed function to the itab of (*net.TCPConn, net.Conn), found by
+ * userspace: a conn of another type is not read (0: not known, not checked).
+ */
+static __always_inline __s32 go_conn_fd(__u64 tls_conn, __u64 ip, __s64 delta)
+{
+	__u64 iface[2] = {}, netfd = 0;
+	__s64 sysfd = -1;
+
+	if (bpf_probe_read_user(iface, sizeof(iface), (void *)tls_conn))
+		return -1;
+	if (delta && iface[0] != ip + delta) {
+		tstat(TLS_STAT_GO_BADCONN);
+		return -1;
+	}
+	if (!iface[1] || bpf_probe_read_user(&netfd, sizeof(netfd), (void *)iface[1]) ||
+	    !netfd || bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + 16)))
+		return -1;
+	if (sysfd < 0 || sysfd > 0x7fffffff)
+		return -1;
+	return sysfd;
+}
+
+/* (*Conn).clientHandshake / serverHandshake entry: bind before the first
+ * handshake byte crosses the socket. Receiver in RAX (Go >= 1.17). */
+SEC("uprobe")
+int go_tls_handshake(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 fd;
+
+	if (!tgid_wanted(id >> 32))
+		return 0;
+	fd = go_conn_fd(ctx->ax, ctx->ip, (__s64)bpf_get_attach_cookie(ctx));
+	if (fd >= 0)
+		tls_bind(id >> 32, fd, 1);
+	return 0;
+}
+
+/* (*Conn).Read / (*Conn).Write entry: RAX receiver, RBX b.ptr, RCX b.len,
+ * R14 the current goroutine. */
+static __always_inline int go_enter(struct pt_regs *ctx, __u32 op)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_key key = { .tgid = id >> 32, .op = op, .g = ctx->r14 };
+	struct go_call c = {};
+	__u64 stack[2] = {};   /* g.stack {lo, hi}: the first field of g */
+
+	if (!tgid_wanted(key.tgid) || !key.g)
+		return 0;
+	c.fd = go_conn_fd(ctx->ax, ctx->ip, (__s64)bpf_get_attach_cookie(ctx));
+	if (c.fd < 0)
+		return 0;
+	c.buf = ctx->bx;
+	if (!bpf_probe_read_user(stack, sizeof(stack), (void *)key.g) &&
+	    c.buf >= stack[0] && c.buf < stack[1]) {
+		c.on_stack = 1;
+		c.stack_hi = stack[1];
+	}
+	/* Mark now, before Write's syscalls ship ciphertext. */
+	tls_bind(key.tgid, c.fd, 0);
+	bpf_map_update_elem(&go_calls, &key, &c, BPF_ANY);
+	return 0;
+}
+
+/* A RET of (*Conn).Read / Write: RAX = n. Still the same goroutine in R14. */
+static __always_inline int go_ret(struct pt_regs *ctx, __u32 op)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_key key = { .tgid = id >> 32, .op = op, .g = ctx->r14 };
+	struct go_call *c = bpf_map_lookup_elem(&go_calls, &key);
+	__s64 n = ctx->ax;
+	__u64 stack[2] = {}, buf;
+
+	if (!c)
+		return 0;
+	buf = c->buf;
+	/* A stack buffer moved with its goroutine's stack: same distance
+	 * from the top. */
+	if (c->on_stack && !bpf_probe_read_user(stack, sizeof(stack), (void *)key.g) &&
+	    stack[1] != c->stack_hi)
+		buf = stack[1] - (c->stack_hi - buf);
+	if (n > 0)
+		tls_data(key.tgid, c->fd, op == TOP_WRITE ? MS_DIR_SEND : MS_DIR_RECV,
+			 buf, n > 0x7fffffff ? 0x7fffffff : n);
+	bpf_map_delete_elem(&go_calls, &key);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_write(struct pt_regs *ctx)
+{
+	return go_enter(ctx, TOP_WRITE);
+}
+
+SEC("uprobe")
+int go_tls_write_ret(struct pt_regs *ctx)
+{
+	return go_ret(ctx, TOP_WRITE);
+}
+
+SEC("uprobe")
+int go_tls_read(struct pt_regs *ctx)
+{
+	return go_enter(ctx, TOP_READ);
+}
+
+SEC("uprobe")
+int go_tls_read_ret(struct pt_regs *ctx)
+{
+	return go_ret(ctx, TOP_READ);
+}
+
+/* Every thread's exit (this tracepoint fires per thread). */
+SEC("tracepoint/sched/sched_process_exit")
+int tls_on_thread_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&ssl_calls, &id);
+	return 0;
+}
+
+/* ---- new TLS users: executables and libssl mappings --------------------- */
+
+static __always_inline void notify(struct tls_notify *n)
+{
+	struct tls_notify *e = bpf_ringbuf_reserve(&tls_notify, sizeof(*e), 0);
+
+	if (!e)
+		return;
+	*e = *n;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void file_id(struct file *f, struct tls_notify *n)
+{
+	n->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	n->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
+/* A process exec'd: userspace checks whether it is a Go binary with
+ * crypto/tls it has not attached to yet (cached by dev/inode). */
+SEC("tracepoint/sched/sched_process_exec")
+int tls_on_exec(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_notify n = { .kind = NOTIFY_EXEC, .tgid = id >> 32 };
+	struct file *exe;
+
+	if (!tgid_wanted(n.tgid))
+		return 0;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (!exe)
+		return 0;
+	file_id(exe, &n);
+	notify(&n);
+	return 0;
+}
+
+/* An executable mapping of a file named libssl*: a library loaded at exec
+ * or by dlopen(). Reported on success, so userspace finds it in maps. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int tls_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_notify n = { .kind = NOTIFY_LIBSSL, .tgid = id >> 32 };
+	const unsigned char *name;
+	char pfx[8] = {};
+	struct file *f;
+	__s32 fd = ctx->args[4];
+
+	if (!(ctx->args[2] & PROT_EXEC) || fd < 0 || !tgid_wanted(n.tgid))
+		return 0;
+	f = fd_to_file(fd);
+	if (!f)
+		return 0;
+	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel(pfx, 6, name) ||
+	    pfx[0] != 'l' || pfx[1] != 'i' || pfx[2] != 'b' || pfx[3] != 's' ||
+	    pfx[4] != 's' || pfx[5] != 'l')
+		return 0;
+	file_id(f, &n);
+	bpf_map_update_elem(&mmap_pending, &id, &n, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int tls_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_notify *n = bpf_map_lookup_elem(&mmap_pending, &id);
+
+	if (!n)
+		return 0;
+	if (ctx->ret >= 0 || ctx->ret < -4095)
+		notify(n);
+	bpf_map_delete_elem(&mmap_pending, &id);
+	return 0;
+}

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+#include "tls_attach.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.h"
+#include "go_tls.h"
+#include "tls.skel.h"
+
+/* Must match struct tls_notify in bpf/tls.bpf.c. */
+struct tls_notify {
+	uint32_t kind;
+	uint32_t tgid;
+	uint64_t ino;
+	uint32_t dev;
+	uint32_t _pad;
+};
+
+enum { NOTIFY_EXEC = 1, NOTIFY_LIBSSL = 2 };
+
+/* What we concluded about one file (by device and inode). */
+enum file_state { F_ATTACHED = 1, F_NOT_OURS, F_UNSUPPORTED, F_FAILED };
+
+struct seen_file {
+	uint64_t ino;
+	uint32_t dev;            /* kernel encoding: major << 20 | minor */
+	uint8_t state;
+	uint8_t is_go;
+};
+
+struct tls_attach {
+	struct tls_bpf *skel;
+	struct bpf_link **links;
+	size_t n_links, cap_links;
+	struct seen_file *files;
+	size_t n_files, cap_files;
+	int n_ssl, n_go;
+	struct ring_buffer *notify; /* our own consumer of tls_notify */
+	bool verbose;
+	char desc[160];
+};
+
+static uint32_t kdev(dev_t d)
+{
+	return (uint32_t)major(d) << 20 | minor(d);
+}
+
+static struct seen_file *seen(struct tls_attach *t, uint32_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < t->n_files; i++)
+		if (t->files[i].dev == dev && t->files[i].ino == ino)
+			return &t->files[i];
+	return NULL;
+}
+
+static struct seen_file *remember(struct tls_attach *t, uint32_t dev,
+				  uint64_t ino, int state, bool is_go)
+{
+	if (t->n_files == t->cap_files) {
+		size_t cap = t->cap_files ? t->cap_files * 2 : 64;
+		struct seen_file *f = realloc(t->files, cap * sizeof(*f));
+
+		if (!f)
+			return NULL;
+		t->files = f;
+		t->cap_files = cap;
+	}
+	t->files[t->n_files] = (struct seen_file){ .ino = ino, .dev = dev,
+						   .state = state, .is_go = is_go };
+	return &t->files[t->n_files++];
+}
+
+static int keep_link(struct tls_attach *t, struct bpf_link *l)
+{
+	if (t->n_links == t->cap_links) {
+		size_t cap = t->cap_links ? t->cap_links * 2 : 64;
+		struct bpf_link **v = realloc(t->links, cap * sizeof(*v));
+
+		if (!v) {
+			bpf_link__destroy(l);
+			return -ENOMEM;
+		}
+		t->links = v;
+		t->cap_links = cap;
+	}
+	t->links[t->n_links++] = l;
+	return 0;
+}
+
+static void drop_links_since(struct tls_attach *t, size_t mark)
+{
+	while (t->n_links > mark)
+		bpf_link__destroy(t->links[--t->n_links]);
+}
+
+static int uprobe(struct tls_attach *t, struct bpf_program *prog, const char *path,
+		  const char *func, uint64_t off, bool ret, uint64_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = func, .retprobe = ret,
+		    .bpf_cookie = cookie);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &o);
+
+	if (!l)
+		return -errno;
+	return keep_link(t, l);
+}
+
+/* The file's own path when it names the same file from here (it outlives
+ * the process, which may exit while we attach), else the /proc one. */
+static const char *stable_path(const char *real, const char *via_proc,
+			       uint32_t dev, uint64_t ino)
+{
+	struct stat sb;
+
+	if (real[0] == '/' && !stat(real, &sb) && kdev(sb.st_dev) == dev &&
+	    sb.st_ino == ino)
+		return real;
+	return via_proc;
+}
+
+/* ---- OpenSSL ------------------------------------------------------------ */
+
+struct ssl_probe {
+	const char *func;
+	int kind;                /* 0: entry+return, 1: entry only */
+	bool required;
+};
+
+static const struct ssl_probe ssl_probes[] = {
+	{ "SSL_write", 0, true },
+	{ "SSL_read", 0, true },
+	{ "SSL_write_ex", 0, false },   /* OpenSSL >= 1.1.1 */
+	{ "SSL_read_ex", 0, false },
+	{ "SSL_do_handshake", 0, false },
+	{ "SSL_connect", 0, false },
+	{ "SSL_accept", 0, false },
+	{ "SSL_set_fd", 1, false },
+	{ "SSL_set_rfd", 1, false },
+	{ "SSL_set_wfd", 1, false },
+};
+
+static void ssl_progs(struct tls_bpf *s, const char *func, struct bpf_program **in,
+		      struct bpf_program **out)
+{
+	*out = NULL;
+	if (!strcmp(func, "SSL_write")) {
+		*in = s->progs.ssl_write_enter;
+		*out = s->progs.ssl_write_exit;
+	} else if (!strcmp(func, "SSL_read")) {
+		*in = s->progs.ssl_read_enter;
+		*out = s->progs.ssl_read_exit;
+	} else if (!strcmp(func, "SSL_write_ex")) {
+		*in = s->progs.ssl_write_ex_enter;
+		*out = s->progs.ssl_write_ex_exit;
+	} else if (!strcmp(func, "SSL_read_ex")) {
+		*in = s->progs.ssl_read_ex_enter;
+		*out = s->progs.ssl_read_ex_exit;
+	} else if (!strncmp(func, "SSL_set_", 8)) {
+		*in = s->progs.ssl_set_fd;
+	} else {
+		*in = s->progs.ssl_hs_enter;
+		*out = s->progs.ssl_hs_exit;
+	}
+}
+
+/* Attach to one libssl file. -ENOENT: it has no SSL_write (not OpenSSL's
+ * API, e.g. NSS's libssl3.so). */
+static int attach_libssl(struct tls_attach *t, const char *path)
+{
+	size_t mark = t->n_links;
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(ssl_probes) / sizeof(ssl_probes[0]); i++) {
+		const struct ssl_probe *p = &ssl_probes[i];
+		struct bpf_program *in, *out;
+
+		ssl_progs(t->skel, p->func, &in, &out);
+		err = uprobe(t, in, path, p->func, 0, false, 0);
+		if (!err && out)
+			err = uprobe(t, out, path, p->func, 0, true, 0);
+		if (err && p->required) {
+			drop_links_since(t, mark);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* path: how to open the file from here (e.g. /proc/PID/root/usr/lib/...). */
+static void consider_libssl(struct tls_attach *t, const char *path)
+{
+	struct stat sb;
+	uint32_t dev;
+	int err;
+
+	if (stat(path, &sb) || !S_ISREG(sb.st_mode))
+		return;
+	dev = kdev(sb.st_dev);
+	if (seen(t, dev, sb.st_ino))
+		return;
+	err = attach_libssl(t, path);
+	if (!err) {
+		t->n_ssl++;
+		if (t->verbose)
+			fprintf(stderr, "msgscope: TLS: OpenSSL probes on %s\n", path);
+	} else if (t->verbose || (err != -ENOENT && err != -ESRCH)) {
+		fprintf(stderr, "msgscope: warning: TLS: cannot probe %s: %s\n", path,
+			strerror(-err));
+	}
+	remember(t, dev, sb.st_ino, err ? (err == -ENOENT ? F_NOT_OURS : F_FAILED) :
+		 F_ATTACHED, false);
+}
+
+static bool is_libssl_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libssl", 6) && strstr(base, ".so");
+}
+
+/*
+ * libssl files mapped by pid, from /proc/PID/maps. With want_dev/want_ino
+ * set, only that file (a notification names it). Paths are opened through
+ * /proc/PID/root so a process in another mount namespace works too.
+ */
+static void scan_maps(struct tls_attach *t, uint32_t pid, uint32_t want_dev,
+		      uint64_t want_ino)
+{
+	char fn[64], line[4096], path[4200];
+	FILE *f;
+
+	snprintf(fn, sizeof(fn), "/proc/%u/maps", pid);
+	f = fopen(fn, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		unsigned long long ino;
+		int pos = 0;
+		char *p;
+
+		if (sscanf(line, "%*x-%*x %*4s %*x %x:%x %llu %n", &maj, &min, &ino, &pos) < 3 ||
+		    !pos)
+			continue;
+		p = line + pos;
+		p[strcspn(p, "\n")] = '\0';
+		if (*p != '/' || strstr(p, " (deleted)") || !is_libssl_name(p))
+			continue;
+		if (want_ino && (ino != want_ino || (maj << 20 | min) != want_dev))
+			continue;
+		if (seen(t, maj << 20 | min, ino))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/root%s", pid, p);
+		consider_libssl(t, stable_path(p, path, maj << 20 | min, ino));
+	}
+	fclose(f);
+}
+
+/* The distribution's libssl, mapped by anyone or not yet: a program
+ * started later gets it without any race. */
+static void scan_system_libssl(struct tls_attach *t)
+{
+	static const char *const dirs[] = {
+		"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+		"/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+	};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (strncmp(de->d_name, "libssl.so.", 10))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], de->d_name);
+			consider_libssl(t, path);
+		}
+		closedir(d);
+	}
+}
+
+/* ---- Go ----------------------------------------------------------------- */
+
+static int attach_go(struct tls_attach *t, const char *path,
+		     const struct go_tls_info *gi)
+{
+	struct tls_bpf *s = t->skel;
+	size_t mark = t->n_links;
+	const struct go_func *w = &gi->fn[GO_TLS_WRITE], *r = &gi->fn[GO_TLS_READ];
+	int err = 0;
+
+	err = uprobe(t, s->progs.go_tls_write, path, NULL, w->off, false, w->cookie);
+	for (int i = 0; !err && i < w->n_rets; i++)
+		err = uprobe(t, s->progs.go_tls_write_ret, path, NULL, w->ret_off[i], false, 0);
+	if (!err)
+		err = uprobe(t, s->progs.go_tls_read, path, NULL, r->off, false, r->cookie);
+	for (int i = 0; !err && i < r->n_rets; i++)
+		err = uprobe(t, s->progs.go_tls_read_ret, path, NULL, r->ret_off[i], false, 0);
+	for (int k = GO_TLS_CLIENT_HS; !err && k <= GO_TLS_SERVER_HS; k++)
+		if (gi->fn[k].found)
+			err = uprobe(t, s->progs.go_tls_handshake, path, NULL, gi->fn[k].off,
+				     false, gi->fn[k].cookie);
+	if (err)
+		drop_links_since(t, mark);
+	return err;
+}
+
+/* An executable (opened as /proc/PID/exe): attach if Go with crypto/tls. */
+static void consider_exe(struct tls_attach *t, uint32_t pid, uint32_t dev, uint64_t ino)
+{
+	struct go_tls_info gi;
+	char proc[64], real[512], why[200] = "";
+	const char *path;
+	ssize_t n;
+	int err;
+
+	if (seen(t, dev, ino))
+		return;
+	snprintf(proc, sizeof(proc), "/proc/%u/exe", pid);
+	n = readlink(proc, real, sizeof(real) - 1);
+	real[n > 0 ? n : 0] = '\0';
+	path = stable_path(real, proc, dev, ino);
+	err = go_tls_inspect(path, &gi, why, sizeof(why));
+	if (err == -ENOENT) {
+		remember(t, dev, ino, F_NOT_OURS, false);
+		return;
+	}
+	if (err == -ENOTSUP) {
+		fprintf(stderr, "msgscope: warning: TLS: %s (pid %u): %s; its TLS traffic is not captured\n",
+			real, pid, why);
+		remember(t, dev, ino, F_UNSUPPORTED, true);
+		return;
+	}
+	if (err) {
+		/* gone already, or unreadable: try again on its next exec */
+		return;
+	}
+	err = attach_go(t, path, &gi);
+	if (err) {
+		fprintf(stderr, "msgscope: warning: TLS: cannot probe %s (pid %u): %s\n",
+			real, pid, strerror(-err));
+		remember(t, dev, ino, F_FAILED, true);
+		return;
+	}
+	t->n_go++;
+	if (t->verbose)
+		fprintf(stderr, "msgscope: TLS: Go crypto/tls probes on %s (%s%s, %d+%d RETs%s)\n",
+			real, gi.version, gi.stripped ? ", stripped: names from .gopclntab" : "",
+			gi.fn[GO_TLS_WRITE].n_rets, gi.fn[GO_TLS_READ].n_rets,
+			gi.itab_known ? "" : ", conn type unchecked");
+	remember(t, dev, ino, F_ATTACHED, true);
+}
+
+static void scan_pid(struct tls_attach *t, uint32_t pid)
+{
+	char path[64];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (!stat(path, &sb))
+		consider_exe(t, pid, kdev(sb.st_dev), sb.st_ino);
+	scan_maps(t, pid, 0, 0);
+}
+
+static void scan_all(struct tls_attach *t)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (*end || !pid || pid == (unsigned long)getpid())
+			continue;
+		scan_pid(t, pid);
+	}
+	closedir(d);
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+static int on_notify(void *ctx, void *data, size_t size)
+{
+	struct tls_attach *t = ctx;
+	const struct tls_notify *n = data;
+
+	if (size < sizeof(*n) || seen(t, n->dev, n->ino))
+		return 0;
+	if (n->kind == NOTIFY_EXEC)
+		consider_exe(t, n->tgid, n->dev, n->ino);
+	else if (n->kind == NOTIFY_LIBSSL)
+		scan_maps(t, n->tgid, n->dev, n->ino);
+	return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int reuse(struct bpf_map *ours, struct bpf_map *theirs)
+{
+	return bpf_map__reuse_fd(ours, bpf_map__fd(theirs));
+}
+
+int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
+		    const struct capture_opts *o)
+{
+	const char *off = getenv("MSGSCOPE_NO_TLS");
+	struct tls_attach *t;
+	struct tls_bpf *s;
+	struct bpf_program *prog;
+	int err;
+
+	*out = NULL;
+	if (off && *off && strcmp(off, "0"))
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->verbose = o->verbose;
+	s = t->skel = tls_bpf__open();
+	if (!s) {
+		err = -errno;
+		fprintf(stderr, "msgscope: warning: TLS capture off: cannot open its BPF object: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	s->rodata->snaplen = o->snaplen;
+	s->rodata->wakeup_bytes = o->wakeup_bytes;
+	s->rodata->self_tgid = getpid();
+	s->rodata->filter_pids = o->filter_pids;
+	if (o->comm && *o->comm) {
+		s->rodata->filter_comm = true;
+		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);
+	}
+	err = bpf_map__set_max_entries(s->maps.events, bpf_map__max_entries(m->events));
+	if (!err)
+		err = reuse(s->maps.events, m->events);
+	if (!err)
+		err = reuse(s->maps.conns, m->conns);
+	if (!err)
+		err = reuse(s->maps.stats, m->stats);
+	if (!err)
+		err = reuse(s->maps.pids, m->pids);
+	if (!err)
+		err = reuse(s->maps.ports, m->ports);
+	if (err) {
+		fprintf(stderr, "msgscope: warning: TLS capture off: cannot share maps: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	err = tls_bpf__load(s);
+	if (err) {
+		fprintf(stderr, "msgscope: warning: TLS capture off: cannot load its BPF programs: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	/* Tracepoints now, uprobes per file below. These syscall hooks run
+	 * after capture's (attached earlier) on the same tracepoints. */
+	bpf_object__for_each_program(prog, s->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		struct bpf_link *l;
+
+		if (strncmp(sec, "tracepoint/", 11))
+			continue;
+		l = bpf_program__attach(prog);
+		if (!l) {
+			err = -errno;
+			fprintf(stderr, "msgscope: warning: TLS capture off: cannot attach %s: %s\n",
+				sec, strerror(-err));
+			goto fail;
+		}
+		if ((err = keep_link(t, l)))
+			goto fail;
+	}
+	scan_system_libssl(t);
+	if (o->filter_pids && !(o->comm && *o->comm)) {
+		for (size_t i = 0; i < o->n_pids; i++)
+			scan_pid(t, o->pids[i]);
+	} else {
+		scan_all(t);
+	}
+	*out = t;
+	return 0;
+fail:
+	tls_attach_close(t);
+	return err;
+}
+
+/*
+ * The capture's ring_buffer wakes the event loop for our notifications and
+ * usually delivers them. It stops early when its event budget runs out
+ * under a flood, before reaching our ring, so tls_attach_poll() also
+ * drains it through a consumer of our own (both share the ring's consumer
+ * position: nothing is delivered twice).
+ */
+int tls_attach_ring(struct tls_attach *t, struct ring_buffer *rb)
+{
+	int fd, err = 0;
+
+	if (!t)
+		return 0;
+	fd = bpf_map__fd(t->skel->maps.tls_notify);
+	t->notify = ring_buffer__new(fd, on_notify, t, NULL);
+	if (!t->notify || ring_buffer__add(rb, fd, on_notify, t)) {
+		err = -errno;
+		fprintf(stderr, "msgscope: warning: TLS: programs started later will not be probed: %s\n",
+			strerror(-err));
+	}
+	return err;
+}
+
+void tls_attach_poll(struct tls_attach *t)
+{
+	if (t && t->notify)
+		ring_buffer__consume(t->notify);
+}
+
+static void print_stats(struct tls_attach *t)
+{
+	static const char *const names[] = {
+		"plaintext events", "unbound SSL plaintext", "no tracked connection",
+		"Go conn not TCP", "sockets marked TLS by their hello",
+	};
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	if (ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
+		return;
+	for (uint32_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map__lookup_elem(t->skel->maps.tls_stats, &i, sizeof(i), v,
+					 ncpu * sizeof(*v), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += v[c];
+		fprintf(stderr, "msgscope: TLS: %s: %llu\n", names[i], (unsigned long long)sum);
+	}
+	free(v);
+}
+
+void tls_attach_close(struct tls_attach *t)
+{
+	if (!t)
+		return;
+	if (t->verbose && t->skel && t->n_links)
+		print_stats(t);
+	ring_buffer__free(t->notify);
+	drop_links_since(t, 0);
+	free(t->links);
+	free(t->files);
+	tls_bpf__destroy(t->skel);
+	free(t);
+}
+
+const char *tls_attach_desc(const struct tls_attach *t)
+{
+	struct tls_attach *m = (struct tls_attach *)t;
+
+	if (!t)
+		return "TLS: off";
+	snprintf(m->desc, sizeof(m->desc),
+		 "TLS: OpenSSL in %d libssl file%s, Go crypto/tls in %d binar%s",
+		 t->n_ssl, t->n_ssl == 1 ? "" : "s", t->n_go, t->n_go == 1 ? "y" : "ies");
+	return m->desc;
+}
