@@ -96,6 +96,16 @@ struct reader {
 	size_t nscratch;
 };
 
+/* Messages quote the input (jansson's "near '...'"): a newline there would
+ * split the one-line message, an escape sequence would reach the terminal
+ * (found by tests/fuzz/fuzz_trace_reader). Control characters become '?'. */
+static void flatten(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void warn(struct reader *r, const char *fmt, ...)
 {
 	char msg[512];
@@ -104,6 +114,7 @@ static void warn(struct reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	flatten(msg);
 	if (r->ops->on_warning)
 		r->ops->on_warning(msg, r->ctx);
 	else
@@ -654,6 +665,8 @@ int trace_read_stream(FILE *f, const char *name,
 	conn_tab_free(&r.conns);
 	if (st)
 		*st = r.st;
+	if (rc && errsz)
+		flatten(err);
 	return rc;
 }
 

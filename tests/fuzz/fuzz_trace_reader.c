@@ -48,12 +48,22 @@ static void on_other(json_t *line, const char *type, void *ctx)
 		 "type %s announced for another line", type);
 }
 
+/* One line of printable text: no newline to split it, no escape sequence
+ * for the terminal (the message may quote hostile input). */
+static bool one_line(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static void on_warning(const char *msg, void *ctx)
 {
 	struct run *run = ctx;
 
 	run->warnings++;
-	FZ_CHECK(msg && *msg && !strchr(msg, '\n'), "warning is not one line");
+	FZ_CHECK(msg && *msg && one_line(msg), "warning is not one printable line: %s", msg ? msg : "(null)");
 }
 
 static void on_flow(const struct flow_event *ev, void *ctx)
@@ -89,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 	FZ_CHECK(rc == 0 || rc == -1, "rc %d", rc);
 	if (rc)
-		FZ_CHECK(err[0] && !strchr(err, '\n'), "refusal without a one-line reason");
+		FZ_CHECK(err[0] && one_line(err), "refusal without a one-line reason: %s", err);
 	FZ_CHECK(st.records == run.records, "stats %llu records, %llu delivered",
 		 (unsigned long long)st.records, (unsigned long long)run.records);
 	FZ_CHECK(st.other == run.other, "stats %llu other, %llu delivered",
