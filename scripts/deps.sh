@@ -12,5 +12,5 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config meson ninja-build clang llvm bpftool \
 	libbpf-dev libelf-dev zlib1g-dev libjansson-dev libncurses-dev \
 	python3 nats-server libnats-dev nginx-light curl openssl libssl-dev \
-	sysstat tmux wrk procps iproute2 >/dev/null
+	sysstat tmux wrk procps iproute2 golang-go >/dev/null
 echo "scripts/deps.sh: dependencies installed"
