@@ -484,7 +484,9 @@ static void cpu_values(struct tui_line *l, const double *pct)
 		else if (order[i].f == HM_IOWAIT || order[i].f == HM_STEAL)
 			hl = level(v, 10, 30);
 		tl_add(l, HL_DIM, " %s", order[i].name);
-		tl_add(l, hl, "%5.1f", v);
+		/* 5 columns whatever the value: "100.0" would run into the label
+		 * ("id100.0"), so a full share is printed without decimals. */
+		tl_add(l, hl, v >= 99.95 ? "%5.0f" : "%5.1f", v);
 	}
 }
 

@@ -281,6 +281,9 @@ static void test_header(void)
 	n = tui_text_header(&m, 160, lines, 32);
 	l = find_line(lines, n, "1 ");
 	CHECK(l && strstr(l->text, "offline"));
+	/* a fully idle CPU: "id  100", never "id100.0" (CI read that back) */
+	l = find_line(lines, n, "0 ");
+	CHECK(l && strstr(l->text, " id  100 wa  0.0"));
 	/* 80 columns: nothing wider, no line lost but the optional ones */
 	n = tui_text_header(&m, 80, lines, 32);
 	for (int i = 0; i < n; i++)
