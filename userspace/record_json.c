@@ -103,7 +103,7 @@ static void write_nats_headers(struct jw *w, struct slice block)
 	struct header_view h[HTTP_MAX_HEADERS];
 	/* An HPUB/HMSG whose header block was not captured has ptr NULL:
 	 * NULL + 0 is undefined behaviour (UBSan, fuzz_nats_parser). */
-	const char *p = block.ptr, *end = block.ptr ? block.ptr + block.len : NULL;
+	const char *p = block.ptr ? block.ptr : "", *end = p + (block.ptr ? block.len : 0);
 	long status = -1;
 	int n = 0;
 	bool first = true;

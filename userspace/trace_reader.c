@@ -286,7 +286,9 @@ static bool conn_fields(struct reader *r, json_t *o, struct msg_record *rec)
 	struct slice dir, comm, local, peer, role;
 	struct conn_meta *m;
 
-	if (!get_int(o, "conn", &id, &has_id) || !has_id)
+	/* ids are the kernel's counter: a negative one would come back out
+	 * as a uint64 no JSON reader of ours takes (fuzz_trace_reader) */
+	if (!get_int(o, "conn", &id, &has_id) || !has_id || id < 0)
 		return false;
 	if (!get_int(o, "ts", &ts, &has_ts) || !has_ts || ts < 0)
 		return false;

@@ -783,6 +783,18 @@ def test_bad_user_input():
                f'{what}: exit {p.rc}, one error line', f'stdout {p.stdout[:300]!r}\nstderr {p.stderr[:600]!r}')
         h.log(f'    {lines[0]}')
     expect(not os.path.exists(out), 'no trace file left behind by refused runs')
+    # A hostile trace must not reach the terminal: warnings quote the input.
+    hostile = os.path.join(d, 'hostile.jsonl')
+    with open(newer) as f:
+        meta = f.readline().replace('"schema":999', '"schema":1')
+    with open(hostile, 'wb') as f:
+        f.write(meta.encode() + b'\x1b]2;pwned\x07\x1b[2J{"type":"nats"\n'
+                b'{"type":"nats","x":"\\u001b[2J" "y"\n{"type":"end","ts":3}\n')
+    for cmd in ('replay', 'flows'):
+        p = h.run([exe, cmd, hostile], check=False, timeout=60)
+        expect('\x1b' not in p.stderr and '\x07' not in p.stderr,
+               f'{cmd}: malformed lines of a hostile trace are reported without its control characters',
+               repr(p.stderr[:400]))
 
 
 if __name__ == '__main__':
