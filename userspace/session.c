@@ -16,6 +16,7 @@
 
 #include "kernel_features.h"
 #include "proc.h"
+#include "privdrop.h"
 #include "redact.h"
 
 #define MAX_FOLLOWED 8192
@@ -281,6 +282,12 @@ int session_open(struct session **out, const struct session_opts *opts,
 		fprintf(stderr, "msgscope: event loop set-up failed: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* Probes attached, files open: root is no longer needed. Become
+	 * nobody with only what the rest of the run uses (privdrop.h,
+	 * docs/security.md). A failed step is a warning, not an error. */
+	privdrop_after_attach((s->child ? PRIVDROP_KILL : 0) |
+			      (strcmp(capture_tls_desc(s->cap), "TLS: off") ? PRIVDROP_ATTACH : 0),
+			      opts->cap.verbose);
 	*out = s;
 	return 0;
 fail:

@@ -386,9 +386,6 @@ def test_command_child_still_stopped():
 
 
 if __name__ == '__main__':
-    # test_privileges_dropped joins the run once userspace/privdrop.c is
-    # wired into session_open (issue 7); until then it would test nothing
-    # that exists.
-    h.main([test_redacted_by_default, test_shown_with_show_secrets,
+    h.main([test_redacted_by_default, test_shown_with_show_secrets, test_privileges_dropped,
             test_command_child_still_stopped],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
