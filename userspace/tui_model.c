@@ -959,14 +959,16 @@ void tui_model_set_view(struct tui_model *m, enum tui_view v)
 	m->details.open = false;
 	rebuild(m);
 	reorder(m);
-	restore_selection(m, false);
+	/* A tail left while it followed the newest message follows it again:
+	 * looking its old first row up would park it on a stale message. */
+	restore_selection(m, v == TV_MESSAGES);
 }
 
 void tui_model_set_filter(struct tui_model *m, const char *text)
 {
 	snprintf(m->filter, sizeof(m->filter), "%s", text ? text : "");
 	reorder(m);
-	restore_selection(m, false);
+	restore_selection(m, m->view == TV_MESSAGES);
 }
 
 void tui_model_sort_by(struct tui_model *m, int col)

@@ -418,6 +418,22 @@ static void test_filter_sort_select(void)
 	CHECK_EQ_INT(m.vs[m.view].top, all + 16 - 5);
 	tui_model_move(&m, -1000);
 	CHECK_EQ_INT(m.vs[m.view].sel, 0);
+	/* leaving the tail while it follows and coming back later: it still
+	 * follows (it used to stay on the row that was newest when left) */
+	tui_model_set_view(&m, TV_COMPONENTS);
+	round_trip(&m, T0 + 1900000000ull);
+	tui_model_refresh(&m, false);
+	tui_model_set_view(&m, TV_MESSAGES);
+	CHECK_EQ_INT(m.vs[m.view].sel, 0);
+	CHECK(tui_model_msg(&m, 0) && !strcmp(tui_table_ident(&m.table, tui_model_row(&m, 0)),
+	      (snprintf(keep, sizeof(keep), "m%llu",
+			(unsigned long long)tui_model_msg(&m, 0)->seq), keep)));
+	/* same for a filter typed while following */
+	round_trip(&m, T0 + 2100000000ull);
+	tui_model_set_filter(&m, "GET");
+	CHECK_EQ_INT(m.vs[m.view].sel, 0);
+	tui_model_set_filter(&m, "");
+	CHECK_EQ_INT(m.vs[m.view].sel, 0);
 	tui_model_free(&m);
 }
 
