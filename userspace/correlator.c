@@ -28,6 +28,11 @@
 /* Payload bytes a pending publication keeps to tell identical-looking
  * messages apart; the subject table keeps cfg.payload_keep of the last. */
 #define PUB_MATCH_BYTES 64
+/* Leading payload bytes that go into a publication's hash key: most
+ * streams of messages on one subject differ early (ids, timestamps), and
+ * without them every publication on a busy subject shared one hash chain,
+ * which each match walked (O(pending) per message, the bench's hot spot). */
+#define PUB_KEY_BYTES 16
 
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -318,7 +323,10 @@ struct expect {
 struct request;
 
 struct pub {
-	struct hnode h;       /* c->pubs, by content */
+	struct hnode h;       /* c->pubs by content key, or c->short_pubs by
+			       * class when its payload is shorter than the
+			       * key bytes (cut by the snaplen) */
+	struct hnode hc;      /* c->pub_class: every pub, by class */
 	struct list age;      /* c->pub_age */
 	uint64_t seq, first_ts;
 	struct lconn *lc;     /* publisher's connection, referenced; NULL: not seen */
@@ -414,7 +422,7 @@ struct correlator {
 	struct htab lit_subs;
 	struct list wild_subs;
 	size_t nsubs;
-	struct htab pubs;
+	struct htab pubs, short_pubs, pub_class;
 	struct list pub_age;
 	size_t npubs;
 	struct htab dlvs;
@@ -1549,12 +1557,35 @@ static void exchange_reply(struct correlator *c, struct request *r,
 /* NATS: publications and deliveries                                   */
 /* ------------------------------------------------------------------ */
 
-static uint64_t content_hash(const char *subject, const char *reply,
-			     uint64_t size)
+/*
+ * A publication's class is (subject, reply, size); its key adds the first
+ * PUB_KEY_BYTES of payload (all of it when shorter). Captures of one
+ * message agree on both, unless one was cut inside the key bytes: such a
+ * "short" capture is indexed by class only, and a short observation looks
+ * at its whole class (rare: a cut must land in the first bytes).
+ */
+static uint64_t class_hash(const char *subject, const char *reply,
+			   uint64_t size)
 {
 	uint64_t h = hash_str(hash_str(FNV_INIT, subject), reply);
 
 	return fnv(h, &size, sizeof(size));
+}
+
+static size_t key_bytes(uint64_t size)
+{
+	return size < PUB_KEY_BYTES ? (size_t)size : PUB_KEY_BYTES;
+}
+
+static bool is_short(size_t payload_len, uint64_t size)
+{
+	return payload_len < key_bytes(size);
+}
+
+static uint64_t key_hash(uint64_t class_h, const unsigned char *payload,
+			 uint64_t size)
+{
+	return fnv(class_h, payload, key_bytes(size));
 }
 
 /* Captures of one message can be cut at different lengths: compare what
@@ -1571,7 +1602,8 @@ static bool pub_same_content(const struct pub *p, const struct obs *o)
 
 static void pub_free(struct correlator *c, struct pub *p)
 {
-	htab_del(&c->pubs, &p->h);
+	htab_del(is_short(p->payload_len, p->size) ? &c->short_pubs : &c->pubs, &p->h);
+	htab_del(&c->pub_class, &p->hc);
 	list_del(&p->age);
 	c->npubs--;
 	if (p->req)
@@ -1815,6 +1847,7 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	size_t lp = o->payload_len < PUB_MATCH_BYTES ? o->payload_len :
 						      PUB_MATCH_BYTES;
 	struct pub *p;
+	uint64_t h;
 
 	if (c->npubs >= c->cfg.max_pubs && !list_empty(&c->pub_age)) {
 		c->ctr.evicted_pubs++;
@@ -1842,7 +1875,12 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 		p->lc = lconn_ref(lc);
 		p->sides = SBIT(side);
 	}
-	htab_add(&c->pubs, &p->h, content_hash(p->subject, p->reply, p->size));
+	h = class_hash(p->subject, p->reply, p->size);
+	htab_add(&c->pub_class, &p->hc, h);
+	if (is_short(p->payload_len, p->size))
+		htab_add(&c->short_pubs, &p->h, h);
+	else
+		htab_add(&c->pubs, &p->h, key_hash(h, p->payload, p->size));
 	list_add_tail(&c->pub_age, &p->age);
 	c->npubs++;
 	return p;
@@ -1882,23 +1920,53 @@ static void pub_publish(struct correlator *c, struct pub *p,
 /* The oldest pending publication this PUB observation is another view of:
  * same connection and content, not yet seen from this end — or one only
  * inferred from its deliveries (whose PUB shows up a little late). */
-static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
-			     const struct obs *o)
+/* Add the pubs of one chain with o's content to cand[], up to the window. */
+static size_t collect_chain(struct correlator *c, struct hnode *n, size_t off,
+			    uint64_t h, const struct obs *o, struct pub **cand,
+			    size_t k)
 {
-	uint64_t h = content_hash(o->subject, o->reply, o->size);
-	struct pub *best = NULL;
-	size_t seen = 0;
-
-	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
-		struct pub *p = container_of(n, struct pub, h);
-		bool ok;
+	for (; n; n = n->next) {
+		struct pub *p = (struct pub *)(void *)((char *)n - off);
 
 		if (n->hash != h || !pub_same_content(p, o))
 			continue;
-		if (++seen > MATCH_WINDOW) {
+		if (k == MATCH_WINDOW) {
 			c->ctr.match_window++;
 			break;
 		}
+		cand[k++] = p;
+	}
+	return k;
+}
+
+/* The pending publications o could be another capture of. */
+static size_t pub_candidates(struct correlator *c, const struct obs *o,
+			     struct pub **cand)
+{
+	uint64_t ch = class_hash(o->subject, o->reply, o->size);
+	uint64_t kh;
+	size_t k;
+
+	if (is_short(o->payload_len, o->size))
+		return collect_chain(c, htab_chain(&c->pub_class, ch),
+				     offsetof(struct pub, hc), ch, o, cand, 0);
+	kh = key_hash(ch, (const unsigned char *)o->payload, o->size);
+	k = collect_chain(c, htab_chain(&c->pubs, kh), offsetof(struct pub, h),
+			  kh, o, cand, 0);
+	return collect_chain(c, htab_chain(&c->short_pubs, ch),
+			     offsetof(struct pub, h), ch, o, cand, k);
+}
+
+static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
+			     const struct obs *o)
+{
+	struct pub *cand[MATCH_WINDOW], *best = NULL;
+	size_t k = pub_candidates(c, o, cand);
+
+	for (size_t i = 0; i < k; i++) {
+		struct pub *p = cand[i];
+		bool ok;
+
 		if (p->lc)
 			ok = p->lc == lc && !(p->sides & SBIT(side));
 		else
@@ -2017,23 +2085,16 @@ static bool queue_taken(const struct pub *p, const char *queue)
 static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		    const struct obs *o)
 {
-	uint64_t h = content_hash(o->subject, o->reply, o->size);
 	const struct sub *s = sub_find(lc, o->sid);
 	const char *queue = s ? s->queue : NULL;
-	struct pub *best = NULL;
+	struct pub *cand[MATCH_WINDOW], *best = NULL;
 	struct delivery *best_d = NULL, *d;
-	size_t seen = 0;
+	size_t k = pub_candidates(c, o, cand);
 
-	for (struct hnode *n = htab_chain(&c->pubs, h); n; n = n->next) {
-		struct pub *p = container_of(n, struct pub, h);
+	for (size_t i = 0; i < k; i++) {
+		struct pub *p = cand[i];
 		bool ok;
 
-		if (n->hash != h || !pub_same_content(p, o))
-			continue;
-		if (++seen > MATCH_WINDOW) {
-			c->ctr.match_window++;
-			break;
-		}
 		d = pub_delivery(c, p, lc, o->sid);
 		if (d)
 			ok = !(d->sides & SBIT(side));
@@ -2626,6 +2687,7 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	list_init(&c->subj_lru);
 	if (htab_init(&c->conns) || htab_init(&c->comps) ||
 	    htab_init(&c->lit_subs) || htab_init(&c->pubs) ||
+	    htab_init(&c->short_pubs) || htab_init(&c->pub_class) ||
 	    htab_init(&c->dlvs) ||
 	    htab_init(&c->reqs) || htab_init(&c->edges) ||
 	    htab_init(&c->subjs)) {
@@ -2662,6 +2724,8 @@ void corr_free(struct correlator *c)
 	htab_fini(&c->comps);
 	htab_fini(&c->lit_subs);
 	htab_fini(&c->pubs);
+	htab_fini(&c->short_pubs);
+	htab_fini(&c->pub_class);
 	htab_fini(&c->dlvs);
 	htab_fini(&c->reqs);
 	htab_fini(&c->edges);
