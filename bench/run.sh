@@ -364,7 +364,8 @@ stop_tracer() {
 	fi
 	# Let it drain what is still in the ring: CPU flat for 300 ms (at most
 	# DRAIN_MAX s; a tracer still busy then is reported with its drain time).
-	c_prev=$(cpu_ticks "$MSPID")
+	local c_done
+	c_prev=$(cpu_ticks "$MSPID"); c_done=$c_prev
 	for i in $(seq 1 $(( ${DRAIN_MAX:-10} * 10 ))); do
 		sleep 0.1
 		c_cur=$(cpu_ticks "$MSPID")
@@ -390,10 +391,15 @@ stop_tracer() {
 	python3 - "$dir/tracer.json" <<EOF
 import json, sys
 tgo, tdone, tq = $tgo, $tdone, $tq
+# CPU while the load ran, as % of one core (what the target is about),
+# and over load + drain: both are CPU time over the wall time it was spent
+# in (dividing the drain's CPU by the load's wall time gave >100% once).
+cpu_load = ($c_done - $cpu0) / $(getconf CLK_TCK)
 cpu = ($c_cur - $cpu0) / $(getconf CLK_TCK)
 json.dump({"mode": "$MODE", "mspid": $MSPID, "exit": $rc,
-  "cpu_s": cpu, "wall_s": tdone - tgo, "drain_s": tq - tdone,
-  "cpu_pct": 100.0 * cpu / (tdone - tgo), "stop_s": $tint,
+  "cpu_s": cpu, "cpu_load_s": cpu_load, "wall_s": tdone - tgo, "drain_s": tq - tdone,
+  "cpu_pct": 100.0 * cpu_load / (tdone - tgo),
+  "cpu_pct_with_drain": 100.0 * cpu / (tq - tgo), "stop_s": $tint,
   "hwm_kb": int("${hwm:-0}"), "rss_kb": int("${rss:-0}"), "rss_anon_kb": int("${anon:-0}"),
   "rss_file_kb": int("${file:-0}"), "rss_shmem_kb": int("${shmem:-0}"),
   "drops_stderr": None if "$MODE" == "tui" else int("${drops:-0}"), "pre_busy": $PRE_BUSY,
