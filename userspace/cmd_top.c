@@ -22,6 +22,7 @@
 #include "host_metrics.h"
 #include "record_json.h"
 #include "session.h"
+#include "session_lines.h"
 #include "sock_resolver.h"
 #include "trace_writer.h"
 #include "tui_draw.h"
@@ -195,21 +196,7 @@ static void put_precise(struct top *t, json_t *obj)
 
 static void write_end(struct top *t)
 {
-	struct session_counters c;
-	json_t *e = json_object();
-
-	session_counters(t->s, &c);
-	json_object_set_new(e, "type", json_string("end"));
-	json_object_set_new(e, "ts", json_integer(session_now(t->s)));
-	json_object_set_new(e, "events", json_integer(c.kernel[MS_STAT_EVENTS]));
-	json_object_set_new(e, "bytes", json_integer(c.kernel[MS_STAT_BYTES]));
-	json_object_set_new(e, "records", json_integer(c.ct.records));
-	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
-	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
-	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
-	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
-	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(t->s))));
-	put(t, e);
+	put(t, session_end_json(t->s));
 }
 
 /* ---- session hooks -------------------------------------------------------- */
@@ -240,7 +227,6 @@ static void on_drops(const struct session_counters *prev,
 {
 	struct top *t = ctx;
 	uint64_t ev = cur->kernel[MS_STAT_DROP_DATA] - prev->kernel[MS_STAT_DROP_DATA];
-	json_t *d;
 
 	if (ev && !t->batch)
 		tui_model_set_status(&t->m, "%llu events dropped: ring buffer full; "
@@ -248,20 +234,7 @@ static void on_drops(const struct session_counters *prev,
 				     (unsigned long long)ev);
 	if (!t->out)
 		return;
-	d = json_object();
-	json_object_set_new(d, "type", json_string("drops"));
-	json_object_set_new(d, "ts", json_integer(now));
-	json_object_set_new(d, "events", json_integer(ev));
-	json_object_set_new(d, "bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES] -
-						    prev->kernel[MS_STAT_DROP_BYTES]));
-	json_object_set_new(d, "control", json_integer(cur->kernel[MS_STAT_DROP_CONTROL] -
-						      prev->kernel[MS_STAT_DROP_CONTROL]));
-	json_object_set_new(d, "untracked", json_integer(
-		cur->kernel[MS_STAT_INFLIGHT_FULL] + cur->kernel[MS_STAT_CONN_FULL] -
-		prev->kernel[MS_STAT_INFLIGHT_FULL] - prev->kernel[MS_STAT_CONN_FULL]));
-	json_object_set_new(d, "total_events", json_integer(cur->kernel[MS_STAT_DROP_DATA]));
-	json_object_set_new(d, "total_bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES]));
-	put(t, d);
+	put(t, session_drops_json(prev, cur, now));
 }
 
 static void print_json_frame(struct top *t, uint64_t now)

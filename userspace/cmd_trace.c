@@ -18,6 +18,7 @@
 #include "flow_json.h"
 #include "record_json.h"
 #include "session.h"
+#include "session_lines.h"
 #include "sock_resolver.h"
 #include "trace_writer.h"
 
@@ -165,22 +166,10 @@ static void on_drops(const struct session_counters *prev,
 		     const struct session_counters *cur, uint64_t now, void *ctx)
 {
 	struct trace_ctx *t = ctx;
-	json_t *d = json_object();
 	uint64_t ev = cur->kernel[MS_STAT_DROP_DATA] - prev->kernel[MS_STAT_DROP_DATA];
 	uint64_t by = cur->kernel[MS_STAT_DROP_BYTES] - prev->kernel[MS_STAT_DROP_BYTES];
-	uint64_t ctl = cur->kernel[MS_STAT_DROP_CONTROL] - prev->kernel[MS_STAT_DROP_CONTROL];
-	uint64_t untracked = cur->kernel[MS_STAT_INFLIGHT_FULL] + cur->kernel[MS_STAT_CONN_FULL] -
-			     prev->kernel[MS_STAT_INFLIGHT_FULL] - prev->kernel[MS_STAT_CONN_FULL];
 
-	json_object_set_new(d, "type", json_string("drops"));
-	json_object_set_new(d, "ts", json_integer(now));
-	json_object_set_new(d, "events", json_integer(ev));
-	json_object_set_new(d, "bytes", json_integer(by));
-	json_object_set_new(d, "control", json_integer(ctl));
-	json_object_set_new(d, "untracked", json_integer(untracked));
-	json_object_set_new(d, "total_events", json_integer(cur->kernel[MS_STAT_DROP_DATA]));
-	json_object_set_new(d, "total_bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES]));
-	put(t, d, NULL);
+	put(t, session_drops_json(prev, cur, now), NULL);
 	fprintf(stderr, "msgscope: %llu events (%llu bytes) dropped: ring buffer full (total %llu); "
 		"try a larger --buffer-size or a narrower filter\n",
 		(unsigned long long)ev, (unsigned long long)by,
@@ -203,23 +192,7 @@ static void on_tick(struct session *s, uint64_t now, void *ctx)
 
 static void write_end(struct trace_ctx *t, struct session *s)
 {
-	struct session_counters c;
-	json_t *e = json_object();
-
-	session_counters(s, &c);
-	json_object_set_new(e, "type", json_string("end"));
-	json_object_set_new(e, "ts", json_integer(session_now(s)));
-	json_object_set_new(e, "events", json_integer(c.kernel[MS_STAT_EVENTS]));
-	json_object_set_new(e, "bytes", json_integer(c.kernel[MS_STAT_BYTES]));
-	json_object_set_new(e, "records", json_integer(c.ct.records));
-	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
-	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
-	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
-	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
-	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
-	if (session_child_exit_code(s) >= 0)
-		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));
-	put(t, e, NULL);
+	put(t, session_end_json(s), NULL);
 }
 
 static const char *scope_desc(const struct live_args *a, char *buf, size_t len)

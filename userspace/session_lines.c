@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#include "session_lines.h"
+
+#include "msgscope.h"
+
+static uint64_t delta(const struct session_counters *prev,
+		      const struct session_counters *cur, int stat)
+{
+	return cur->kernel[stat] - prev->kernel[stat];
+}
+
+json_t *session_drops_json(const struct session_counters *prev,
+			   const struct session_counters *cur, uint64_t now_ns)
+{
+	json_t *d = json_object();
+
+	json_object_set_new(d, "type", json_string("drops"));
+	json_object_set_new(d, "ts", json_integer((json_int_t)now_ns));
+	json_object_set_new(d, "events", json_integer(delta(prev, cur, MS_STAT_DROP_DATA)));
+	json_object_set_new(d, "bytes", json_integer(delta(prev, cur, MS_STAT_DROP_BYTES)));
+	json_object_set_new(d, "control", json_integer(delta(prev, cur, MS_STAT_DROP_CONTROL)));
+	/* sockets and in-flight calls the kernel tables had no room for */
+	json_object_set_new(d, "untracked", json_integer(delta(prev, cur, MS_STAT_INFLIGHT_FULL) +
+							 delta(prev, cur, MS_STAT_CONN_FULL)));
+	json_object_set_new(d, "total_events", json_integer(cur->kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(d, "total_bytes", json_integer(cur->kernel[MS_STAT_DROP_BYTES]));
+	return d;
+}
+
+json_t *session_end_json(struct session *s)
+{
+	struct session_counters c;
+	json_t *e = json_object();
+
+	session_counters(s, &c);
+	json_object_set_new(e, "type", json_string("end"));
+	json_object_set_new(e, "ts", json_integer((json_int_t)session_now(s)));
+	json_object_set_new(e, "events", json_integer(c.kernel[MS_STAT_EVENTS]));
+	json_object_set_new(e, "bytes", json_integer(c.kernel[MS_STAT_BYTES]));
+	json_object_set_new(e, "records", json_integer(c.ct.records));
+	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
+	json_object_set_new(e, "drop_bytes", json_integer(c.kernel[MS_STAT_DROP_BYTES]));
+	/* Stream bytes the parsers never saw: dropped events, snaplen cuts,
+	 * sendfile bodies. Messages inside them are lost, not invented: this
+	 * is what makes that loss visible (a cut costs no drop event). */
+	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
+	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
+	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
+	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
+	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
+	if (session_child_exit_code(s) >= 0)
+		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));
+	return e;
+}
