@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "json_writer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,40 +94,117 @@ void jw_object_end(struct jw *w) { close_(w, '}'); }
 void jw_array_begin(struct jw *w) { open_(w, '['); }
 void jw_array_end(struct jw *w) { close_(w, ']'); }
 
-static void escaped(struct jw *w, const char *s, size_t n)
+/* SWAR: does any of the 8 bytes of x need a look (escape or UTF-8)? */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static bool word_special(uint64_t x)
+{
+	uint64_t quote = x ^ (ONES * '"'), bslash = x ^ (ONES * '\\');
+
+	return (((x - ONES * 0x20) & ~x) |          /* a byte < 0x20 */
+		((quote - ONES) & ~quote) |         /* a '"' */
+		((bslash - ONES) & ~bslash) |       /* a '\\' */
+		x) & HIGHS;                         /* a byte >= 0x80 */
+}
+
+/* Length of the valid UTF-8 sequence at s[0] (non-ASCII lead), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
+	else return 0;
+	if (n <= need) /* sequence cut short */
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF */
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return need + 1;
+}
+
+/*
+ * Write s as a JSON string. check_utf8: refuse (write nothing, return
+ * false) if s is not valid UTF-8; otherwise bytes >= 0x80 pass through.
+ * One pass, straight into a buffer reserved for the worst case, 8 plain
+ * bytes at a time: payloads are most of a trace's bytes.
+ */
+static bool escaped(struct jw *w, const char *str, size_t n, bool check_utf8)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	char *o;
 
-	putc1(w, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
+	if (n > (SIZE_MAX - 2) / 6 || !reserve(w, n * 6 + 2)) {
+		w->oom = true;
+		return true;
+	}
+	o = w->buf + w->len;
+	*o++ = '"';
+	while (i < n) {
+		unsigned char c;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put(w, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': put(w, "\\\"", 2); break;
-		case '\\': put(w, "\\\\", 2); break;
-		case '\n': put(w, "\\n", 2); break;
-		case '\r': put(w, "\\r", 2); break;
-		case '\t': put(w, "\\t", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+		if (n - i >= 8) {
+			uint64_t x;
 
-			put(w, u, 6);
+			memcpy(&x, s + i, 8);
+			if (!word_special(x)) {
+				memcpy(o, &x, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
 		}
+		c = s[i];
+		if (c >= 0x80) {
+			size_t l = check_utf8 ? utf8_seq(s + i, n - i) : 1;
+
+			if (!l)
+				return false;
+			memcpy(o, s + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		i++;
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
 		}
 	}
-	put(w, s + run, n - run);
-	putc1(w, '"');
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
+	return true;
 }
 
 void jw_key(struct jw *w, const char *key)
 {
 	sep(w);
-	escaped(w, key, strlen(key));
+	escaped(w, key, strlen(key), false);
 	putc1(w, ':');
 	w->after_key = true;
 }
@@ -137,30 +215,24 @@ bool utf8_valid(const char *str, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t need;
-		uint32_t cp;
+		size_t l;
 
-		if (c < 0x80) {
+		if (n - i >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (!(x & HIGHS)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
-		else return false;
-		if (n - i <= need) /* sequence cut short */
+		if (!(l = utf8_seq(s + i, n - i)))
 			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong, surrogates, beyond U+10FFFF */
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += need + 1;
+		i += l;
 	}
 	return true;
 }
@@ -168,16 +240,22 @@ bool utf8_valid(const char *str, size_t n)
 void jw_string(struct jw *w, const char *s)
 {
 	sep(w);
-	escaped(w, s, strlen(s));
+	escaped(w, s, strlen(s), false);
 }
 
 bool jw_string_utf8(struct jw *w, const char *s, size_t n)
 {
-	if (!utf8_valid(s, n))
-		return false;
+	size_t len = w->len;
+	bool first = w->first[w->depth], after_key = w->after_key;
+
 	sep(w);
-	escaped(w, s, n);
-	return true;
+	if (escaped(w, s, n, true))
+		return true;
+	/* not UTF-8: as if nothing had been written */
+	w->len = len;
+	w->first[w->depth] = first;
+	w->after_key = after_key;
+	return false;
 }
 
 void jw_base64(struct jw *w, const void *data, size_t n)
