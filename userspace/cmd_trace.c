@@ -139,7 +139,11 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 {
 	struct trace_ctx *t = ctx;
 
-	put(t, flow_event_json(ev), NULL);
+	if (t->write_err)
+		return;
+	jw_reset(&t->line);
+	if (flow_event_write(&t->line, ev) && !t->line.oom)
+		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
 }
 
 static int open_correlator(struct trace_ctx *t)

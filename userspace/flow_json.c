@@ -53,61 +53,106 @@ json_t *flow_component_json(const struct corr_component *k)
 	return o;
 }
 
-static json_t *exchange_json(json_t *o, const struct flow_exchange *x)
+/* ---- exchange and delivery lines: one per message, so written straight
+ * into the line buffer (jansson's objects cost a malloc per key) ---- */
+
+/* Like set_str: absent when empty, and when not UTF-8 (jansson refuses it). */
+static void put_str(struct jw *w, const char *key, const char *v)
 {
-	json_object_set_new(o, "proto", json_string(corr_proto_name(x->proto)));
-	if (x->proto == PROTO_NATS) {
-		set_str(o, "subject", x->subject);
-		set_str(o, "reply", x->reply);
-	} else {
-		set_str(o, "method", x->method);
-		set_str(o, "path", x->path);
-		set_str(o, "endpoint", x->endpoint);
+	if (v && *v && utf8_valid(v, strlen(v))) {
+		jw_key(w, key);
+		jw_string(w, v);
 	}
-	if (x->status)
-		json_object_set_new(o, "status", json_integer(x->status));
-	json_object_set_new(o, "answered", json_boolean(x->answered));
-	if (x->answered)
-		set_u64(o, "latency_ns", x->latency_ns);
-	if (x->error)
-		json_object_set_new(o, "error",
-				    json_string(x->error_reason ? x->error_reason : "error"));
-	set_u64(o, "request_size", x->request_bytes);
-	if (x->answered)
-		set_u64(o, "response_size", x->response_bytes);
-	json_object_set_new(o, "client", flow_endpoint_json(x->client, false));
-	json_object_set_new(o, "server", flow_endpoint_json(x->server, false));
-	return o;
 }
 
-static json_t *delivery_json(json_t *o, uint64_t ts, const struct flow_delivery *d)
+static void put_u64(struct jw *w, const char *key, uint64_t v)
 {
-	json_t *to = json_array();
+	jw_key(w, key);
+	jw_uint(w, v);
+}
 
-	json_object_set_new(o, "proto", json_string("nats"));
-	set_str(o, "subject", d->subject);
-	set_str(o, "reply", d->reply);
-	set_u64(o, "size", d->size);
-	if (d->header_size)
-		set_u64(o, "header_size", d->header_size);
-	json_object_set_new(o, "from", flow_endpoint_json(d->from, false));
-	if (d->server)
-		json_object_set_new(o, "server", flow_endpoint_json(d->server, false));
-	for (size_t i = 0; to && i < d->n_to; i++) {
-		const struct flow_receiver *r = &d->to[i];
-		json_t *e = flow_endpoint_json(&r->ep, false);
+/* The fields of flow_endpoint_json(ep, false), inside an open object. */
+static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
+{
+	if (ep->pid)
+		put_u64(w, "pid", ep->pid);
+	put_str(w, "comm", ep->comm);
+	put_str(w, "name", ep->name);
+	put_str(w, "addr", ep->addr);
+}
 
-		if (!e)
-			continue;
-		set_str(e, "sid", r->sid);
-		set_str(e, "queue", r->queue);
-		if (d->from)
-			set_u64(e, "latency_ns", r->ts_ns > ts ? r->ts_ns - ts : 0);
-		json_array_append_new(to, e);
+static void put_endpoint(struct jw *w, const char *key, const struct endpoint_info *ep)
+{
+	jw_key(w, key);
+	if (!ep) {
+		jw_null(w);
+		return;
 	}
-	json_object_set_new(o, "to", to ? to : json_array());
-	json_object_set_new(o, "complete", json_boolean(d->complete));
-	return o;
+	jw_object_begin(w);
+	endpoint_fields(w, ep);
+	jw_object_end(w);
+}
+
+static void exchange_write(struct jw *w, const struct flow_exchange *x)
+{
+	jw_key(w, "proto");
+	jw_string(w, corr_proto_name(x->proto));
+	if (x->proto == PROTO_NATS) {
+		put_str(w, "subject", x->subject);
+		put_str(w, "reply", x->reply);
+	} else {
+		put_str(w, "method", x->method);
+		put_str(w, "path", x->path);
+		put_str(w, "endpoint", x->endpoint);
+	}
+	if (x->status) {
+		jw_key(w, "status");
+		jw_int(w, x->status);
+	}
+	jw_key(w, "answered");
+	jw_bool(w, x->answered);
+	if (x->answered)
+		put_u64(w, "latency_ns", x->latency_ns);
+	if (x->error) {
+		const char *why = x->error_reason ? x->error_reason : "error";
+
+		put_str(w, "error", utf8_valid(why, strlen(why)) ? why : "error");
+	}
+	put_u64(w, "request_size", x->request_bytes);
+	if (x->answered)
+		put_u64(w, "response_size", x->response_bytes);
+	put_endpoint(w, "client", x->client);
+	put_endpoint(w, "server", x->server);
+}
+
+static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery *d)
+{
+	jw_key(w, "proto");
+	jw_string(w, "nats");
+	put_str(w, "subject", d->subject);
+	put_str(w, "reply", d->reply);
+	put_u64(w, "size", d->size);
+	if (d->header_size)
+		put_u64(w, "header_size", d->header_size);
+	put_endpoint(w, "from", d->from);
+	if (d->server)
+		put_endpoint(w, "server", d->server);
+	jw_key(w, "to");
+	jw_array_begin(w);
+	for (size_t i = 0; i < d->n_to; i++) {
+		const struct flow_receiver *r = &d->to[i];
+
+		jw_object_begin(w);
+		endpoint_fields(w, &r->ep);
+		put_str(w, "sid", r->sid);
+		put_str(w, "queue", r->queue);
+		if (d->from)
+			put_u64(w, "latency_ns", r->ts_ns > ts ? r->ts_ns - ts : 0);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	jw_key(w, "complete");
+	jw_bool(w, d->complete);
 }
 
 static json_t *summary_json(json_t *o, const struct flow_summary *f)
@@ -146,32 +191,57 @@ static json_t *summary_json(json_t *o, const struct flow_summary *f)
 	return o;
 }
 
+static const char *const event_types[] = {
+	[FLOW_EV_EXCHANGE] = "exchange",
+	[FLOW_EV_DELIVERY] = "delivery",
+	[FLOW_EV_FLOW] = "flow",
+};
+
 json_t *flow_event_json(const struct flow_event *ev)
 {
-	json_t *o = json_object();
-	static const char *const types[] = {
-		[FLOW_EV_EXCHANGE] = "exchange",
-		[FLOW_EV_DELIVERY] = "delivery",
-		[FLOW_EV_FLOW] = "flow",
-	};
+	struct jw w;
+	json_t *o = NULL;
 
-	if (!o)
-		return NULL;
-	if (ev->type < FLOW_EV_EXCHANGE || ev->type > FLOW_EV_FLOW) {
-		json_decref(o);
-		return NULL;
-	}
-	json_object_set_new(o, "type", json_string(types[ev->type]));
-	set_u64(o, "ts", ev->ts_ns);
-	switch (ev->type) {
-	case FLOW_EV_EXCHANGE:
-		return exchange_json(o, &ev->exchange);
-	case FLOW_EV_DELIVERY:
-		return delivery_json(o, ev->ts_ns, &ev->delivery);
-	case FLOW_EV_FLOW:
+	if (ev->type == FLOW_EV_FLOW) {
+		o = json_object();
+		if (!o)
+			return NULL;
+		json_object_set_new(o, "type", json_string(event_types[ev->type]));
+		set_u64(o, "ts", ev->ts_ns);
 		return summary_json(o, &ev->flow);
 	}
+	jw_init(&w);
+	if (flow_event_write(&w, ev) && !w.oom)
+		o = json_loadb(w.buf, w.len, 0, NULL);
+	jw_free(&w);
 	return o;
+}
+
+bool flow_event_write(struct jw *w, const struct flow_event *ev)
+{
+	if (ev->type < FLOW_EV_EXCHANGE || ev->type > FLOW_EV_FLOW)
+		return false;
+	if (ev->type == FLOW_EV_FLOW) {
+		json_t *o = flow_event_json(ev);
+		char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		json_decref(o);
+		if (!text)
+			return false;
+		jw_raw(w, text, strlen(text));
+		free(text);
+		return true;
+	}
+	jw_object_begin(w);
+	jw_key(w, "type");
+	jw_string(w, event_types[ev->type]);
+	put_u64(w, "ts", ev->ts_ns);
+	if (ev->type == FLOW_EV_EXCHANGE)
+		exchange_write(w, &ev->exchange);
+	else
+		delivery_write(w, ev->ts_ns, &ev->delivery);
+	jw_object_end(w);
+	return true;
 }
 
 /* ---- text table ---- */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "correlator.h"
+#include "json_writer.h"
 
 /* {"pid","comm","name","addr"} with what is known; with_host adds "exe"
  * and "cgroup" when known. NULL ep gives JSON null. New reference. */
@@ -21,6 +22,11 @@ json_t *flow_component_json(const struct corr_component *k);
 
 /* One trace line for an event; NULL on allocation failure. */
 json_t *flow_event_json(const struct flow_event *ev);
+
+/* The same line written into w (no newline): exchanges and deliveries come
+ * once per message and are written without building a jansson object.
+ * false for an unknown event type or when the flow line cannot be built. */
+bool flow_event_write(struct jw *w, const struct flow_event *ev);
 
 /* "850ns", "12.3us", "4.56ms", "1.23s"; "-" for 0 when none is set.
  * Returns buf. */
