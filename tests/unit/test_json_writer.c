@@ -117,6 +117,52 @@ static void test_random_bytes_never_break_json(void)
 	}
 }
 
+/* Mostly plain text with a special byte here and there, at every offset
+ * of the 16- and 8-byte fast paths: what jansson reads back is the input,
+ * and our UTF-8 verdict is jansson's. */
+static void test_roundtrip_against_jansson(void)
+{
+	static const char *const pieces[] = {
+		"a", "b", "0", " ", "\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f",
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80",
+	};
+	unsigned seed = 7;
+
+	for (int round = 0; round < 3000; round++) {
+		char bytes[160];
+		size_t n = 0, want = (size_t)(rand_r(&seed) % 120);
+		json_t *ref, *j;
+		struct jw w;
+		bool ok;
+
+		while (n < want) {
+			/* plain most of the time, so the fast paths get long runs */
+			const char *p = rand_r(&seed) % 8 ? "x" :
+				pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(*pieces))];
+			size_t l = strlen(p);
+
+			if (n + l > sizeof(bytes))
+				break;
+			memcpy(bytes + n, p, l);
+			n += l;
+		}
+		ref = json_stringn(bytes, n); /* NULL: not valid UTF-8 */
+		CHECK_MSG(utf8_valid(bytes, n) == (ref != NULL), "round %d: utf8 verdict", round);
+		jw_init(&w);
+		jw_array_begin(&w);
+		ok = jw_string_utf8(&w, bytes, n);
+		jw_array_end(&w);
+		CHECK_MSG(ok == (ref != NULL), "round %d: jw_string_utf8 verdict", round);
+		j = json_loadb(w.buf, w.len, 0, NULL);
+		CHECK(j && json_array_size(j) == (ok ? 1u : 0u));
+		if (j && ok && ref)
+			CHECK_MSG(json_equal(json_array_get(j, 0), ref), "round %d: round trip", round);
+		json_decref(j);
+		json_decref(ref);
+		jw_free(&w);
+	}
+}
+
 int main(void)
 {
 	test_nesting_and_commas();
@@ -124,5 +170,6 @@ int main(void)
 	test_utf8_validation();
 	test_base64();
 	test_random_bytes_never_break_json();
+	test_roundtrip_against_jansson();
 	return check_summary("json_writer");
 }
