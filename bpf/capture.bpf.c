@@ -350,11 +350,7 @@ static __noinline int emit_chunk(struct emit_req *r)
 
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
-	EMIT_CLASS(128)
-	EMIT_CLASS(1024)
-	EMIT_CLASS(4096)
-	EMIT_CLASS(16384)
-	EMIT_CLASS(MS_MAX_SNAPLEN)
+	MS_RING_SIZE_CLASSES(EMIT_CLASS)
 	return 0;
 fill:
 	fill_data_header(e, r);

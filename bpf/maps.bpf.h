@@ -75,4 +75,16 @@ static __always_inline void stat_add(__u32 idx, __u64 v)
 		*c += v;
 }
 
+/*
+ * Ring reservations come in size classes because bpf_ringbuf_reserve()
+ * wants a constant size. Steps of at most 1.5x: a reservation wastes at
+ * most a third of itself (with powers of 4, libnats' 32 KiB batches took
+ * 64 KiB of ring each and the ring filled twice as fast). X(SZ) must
+ * reserve SZ data bytes when the copy fits.
+ */
+#define MS_RING_SIZE_CLASSES(X)                                                \
+	X(128) X(256) X(512) X(1024) X(1536) X(2048) X(3072) X(4096)           \
+	X(6144) X(8192) X(12288) X(16384) X(24576) X(32768) X(49152)           \
+	X(MS_MAX_SNAPLEN)
+
 #endif /* MSGSCOPE_MAPS_BPF_H */

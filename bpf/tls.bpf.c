@@ -380,11 +380,7 @@ static __noinline int tls_emit(struct emit_req *r)
 
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
-	TLS_CLASS(128)
-	TLS_CLASS(1024)
-	TLS_CLASS(4096)
-	TLS_CLASS(16384)
-	TLS_CLASS(MS_MAX_SNAPLEN)
+	MS_RING_SIZE_CLASSES(TLS_CLASS)
 	return 0;
 fill:
 	id = bpf_get_current_pid_tgid();
