@@ -20,6 +20,7 @@
 
 #include "msgscope.h"
 #include "maps.bpf.h"
+#include "classify.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -196,75 +197,6 @@ static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&conns, &key);
-}
-
-/* ---- protocol guess on a connection's first bytes ----------------------- */
-
-static __always_inline bool has_prefix(const char *buf, const char *pfx, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char c = buf[i];
-
-		if (c >= 'a' && c <= 'z')
-			c -= 'a' - 'A';
-		if (c != pfx[i])
-			return false;
-	}
-	return true;
-}
-
-/*
- * Strong NATS ops name the protocol on their own. PING/PONG/+OK/-ERR are
- * also spoken by e.g. Redis, so they only decide on a connection we saw
- * from its start (where the server's INFO comes first anyway).
- */
-static __always_inline __u8 guess_proto(const char b[8], __u32 len, bool fresh)
-{
-	if (len >= 5 && (has_prefix(b, "INFO ", 5) || has_prefix(b, "PUB ", 4) ||
-			 has_prefix(b, "SUB ", 4) || has_prefix(b, "MSG ", 4) ||
-			 has_prefix(b, "HPUB ", 5) || has_prefix(b, "HMSG ", 5) ||
-			 has_prefix(b, "UNSUB ", 6)))
-		return MS_PROTO_NATS;
-	if (len >= 5 && (has_prefix(b, "GET ", 4) || has_prefix(b, "PUT ", 4) ||
-			 has_prefix(b, "POST ", 5) || has_prefix(b, "HEAD ", 5) ||
-			 has_prefix(b, "HTTP/1.", 7) || has_prefix(b, "PATCH ", 6) ||
-			 has_prefix(b, "TRACE ", 6) || has_prefix(b, "DELETE ", 7) ||
-			 has_prefix(b, "OPTIONS ", 8)))
-		return MS_PROTO_HTTP;
-	if (fresh && len >= 4 && (has_prefix(b, "PING", 4) ||
-				  has_prefix(b, "PONG", 4) ||
-				  has_prefix(b, "+OK", 3) ||
-				  has_prefix(b, "-ERR", 4)))
-		return MS_PROTO_NATS;
-	return MS_PROTO_UNKNOWN;
-}
-
-/* "CONNECT {" is NATS, "CONNECT host:port HTTP/1.1" is an HTTP proxy tunnel. */
-static __always_inline __u8 guess_connect(const char b[16], __u32 len)
-{
-	if (len < 9 || !has_prefix(b, "CONNECT ", 8))
-		return MS_PROTO_UNKNOWN;
-	return b[8] == '{' ? MS_PROTO_NATS : MS_PROTO_HTTP;
-}
-
-static __always_inline void classify(struct conn_state *st, __u64 ubuf,
-				     __u32 len)
-{
-	char b[16] = {};
-	__u8 proto;
-
-	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
-	proto = guess_connect(b, len);
-	if (proto == MS_PROTO_UNKNOWN)
-		proto = guess_proto(b, len, st->fresh);
-	if (proto != MS_PROTO_UNKNOWN) {
-		st->proto = proto;
-		return;
-	}
-	/* A fresh connection's first bytes decide; an old one gets a few
-	 * tries, since we may have joined it in the middle of a message. */
-	if (++st->guesses >= (st->fresh ? 2 : MS_GUESS_ATTEMPTS))
-		st->proto = MS_PROTO_OTHER;
 }
 
 /* ---- shipping bytes ----------------------------------------------------- */
@@ -540,12 +472,12 @@ static __always_inline int data_exit(long ret)
 	if (!st)
 		return 0;
 	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c.
-	 * Checked before classify(): ciphertext must not decide the proto
+	 * Checked before classify_chunk(): ciphertext must not decide the proto
 	 * (tls.bpf.c guesses it from the plaintext). */
 	if (st->tls)
 		return 0;
 	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
-		classify(st, first_byte(&a), ret);
+		classify_chunk(st, first_byte(&a), ret, st->fresh);
 	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
 		/* Keep offsets true while we are still guessing. */
 		if (a.sc != MS_SC_RECVMMSG && a.sc != MS_SC_SENDMMSG)

@@ -47,6 +47,7 @@
 
 #include "msgscope.h"
 #include "maps.bpf.h"
+#include "classify.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -273,62 +274,6 @@ static __noinline int tls_bind(__u32 tgid, __s32 fd, __u32 from_start)
 	return 0;
 }
 
-/* ---- protocol guess on the first plaintext bytes ------------------------ */
-/* Same rules as capture.bpf.c's classify(), applied to plaintext. */
-
-static __always_inline bool has_prefix(const char *buf, const char *pfx, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char c = buf[i];
-
-		if (c >= 'a' && c <= 'z')
-			c -= 'a' - 'A';
-		if (c != pfx[i])
-			return false;
-	}
-	return true;
-}
-
-static __always_inline __u8 guess_plain(const char b[16], __u32 len, bool fresh)
-{
-	if (len >= 9 && has_prefix(b, "CONNECT ", 8))
-		return b[8] == '{' ? MS_PROTO_NATS : MS_PROTO_HTTP;
-	if (len >= 5 && (has_prefix(b, "INFO ", 5) || has_prefix(b, "PUB ", 4) ||
-			 has_prefix(b, "SUB ", 4) || has_prefix(b, "MSG ", 4) ||
-			 has_prefix(b, "HPUB ", 5) || has_prefix(b, "HMSG ", 5) ||
-			 has_prefix(b, "UNSUB ", 6)))
-		return MS_PROTO_NATS;
-	if (len >= 5 && (has_prefix(b, "GET ", 4) || has_prefix(b, "PUT ", 4) ||
-			 has_prefix(b, "POST ", 5) || has_prefix(b, "HEAD ", 5) ||
-			 has_prefix(b, "HTTP/1.", 7) || has_prefix(b, "PATCH ", 6) ||
-			 has_prefix(b, "TRACE ", 6) || has_prefix(b, "DELETE ", 7) ||
-			 has_prefix(b, "OPTIONS ", 8)))
-		return MS_PROTO_HTTP;
-	if (fresh && len >= 4 && (has_prefix(b, "PING", 4) ||
-				  has_prefix(b, "PONG", 4) ||
-				  has_prefix(b, "+OK", 3) ||
-				  has_prefix(b, "-ERR", 4)))
-		return MS_PROTO_NATS;
-	return MS_PROTO_UNKNOWN;
-}
-
-static __always_inline void classify_plain(struct conn_state *st, __u64 ubuf,
-					   __u32 len)
-{
-	bool fresh = st->tls & TLS_FROM_START;
-	char b[16] = {};
-	__u8 proto;
-
-	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
-	proto = guess_plain(b, len, fresh);
-	if (proto != MS_PROTO_UNKNOWN) {
-		st->proto = proto;
-		return;
-	}
-	if (++st->guesses >= (fresh ? 2 : MS_GUESS_ATTEMPTS))
-		st->proto = MS_PROTO_OTHER;
-}
-
 /* ---- shipping plaintext ------------------------------------------------- */
 
 struct emit_req {
@@ -426,7 +371,7 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	if (!(st->tls & TLS_ON) && tls_bind(tgid, fd, 0))
 		return 0;
 	if (st->proto == MS_PROTO_UNKNOWN)
-		classify_plain(st, ubuf, n);
+		classify_chunk(st, ubuf, n, st->tls & TLS_FROM_START);
 	r.st = st;
 	r.ubuf = ubuf;
 	r.len = n;

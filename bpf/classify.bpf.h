@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * classify.bpf.h — which protocol a connection speaks, from its bytes, so
+ * that only NATS and HTTP ever leave the kernel. Shared by capture.bpf.c
+ * (syscall buffers) and tls.bpf.c (plaintext inside the TLS libraries).
+ *
+ * A connection seen from its start is decided by its first bytes. One
+ * that was open before msgscope (the usual case on a production host)
+ * is joined in the middle of a stream: a read may start anywhere in a
+ * message, so the start of a chunk is tried a few times and the inside of
+ * a chunk is searched for a line that starts a strong NATS operation or
+ * an HTTP response. Without that, a busy subscriber's connection, read in
+ * buffer-sized pieces, was never recognised.
+ */
+#ifndef MSGSCOPE_CLASSIFY_BPF_H
+#define MSGSCOPE_CLASSIFY_BPF_H
+
+#include "msgscope.h"
+
+/* Bytes of a chunk searched for a message boundary. */
+#define MS_GUESS_SCAN 256
+
+struct guess_buf {
+	char b[MS_GUESS_SCAN];
+};
+
+/* Too big for the BPF stack next to the syscall handlers' own state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct guess_buf);
+} guess_scratch SEC(".maps");
+
+static __always_inline bool has_prefix(const char *buf, const char *pfx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (c != pfx[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The first bytes of a chunk. Strong NATS ops name the protocol on their
+ * own. PING/PONG/+OK/-ERR are also spoken by e.g. Redis, so they only
+ * decide on a connection seen from its start (where the server's INFO
+ * comes first anyway). "CONNECT {" is NATS, "CONNECT host:port HTTP/1.1"
+ * an HTTP proxy tunnel.
+ */
+static __always_inline __u8 guess_start(const char b[16], __u32 len, bool fresh)
+{
+	if (len >= 9 && has_prefix(b, "CONNECT ", 8))
+		return b[8] == '{' ? MS_PROTO_NATS : MS_PROTO_HTTP;
+	if (len >= 5 && (has_prefix(b, "INFO ", 5) || has_prefix(b, "PUB ", 4) ||
+			 has_prefix(b, "SUB ", 4) || has_prefix(b, "MSG ", 4) ||
+			 has_prefix(b, "HPUB ", 5) || has_prefix(b, "HMSG ", 5) ||
+			 has_prefix(b, "UNSUB ", 6)))
+		return MS_PROTO_NATS;
+	if (len >= 5 && (has_prefix(b, "GET ", 4) || has_prefix(b, "PUT ", 4) ||
+			 has_prefix(b, "POST ", 5) || has_prefix(b, "HEAD ", 5) ||
+			 has_prefix(b, "HTTP/1.", 7) || has_prefix(b, "PATCH ", 6) ||
+			 has_prefix(b, "TRACE ", 6) || has_prefix(b, "DELETE ", 7) ||
+			 has_prefix(b, "OPTIONS ", 8)))
+		return MS_PROTO_HTTP;
+	if (fresh && len >= 4 && (has_prefix(b, "PING", 4) ||
+				  has_prefix(b, "PONG", 4) ||
+				  has_prefix(b, "+OK", 3) ||
+				  has_prefix(b, "-ERR", 4)))
+		return MS_PROTO_NATS;
+	return MS_PROTO_UNKNOWN;
+}
+
+/* Byte patterns, most recent byte lowest, of what may follow a '\n'. */
+#define W5(a, b, c, d, e) ((__u64)(a) << 32 | (__u64)(b) << 24 | (__u64)(c) << 16 | \
+			   (__u64)(d) << 8 | (__u64)(e))
+
+/*
+ * Inside a chunk joined mid-stream: a line starting with MSG, PUB, HMSG or
+ * HPUB (upper case, as every client and nats-server write them) is NATS;
+ * one starting with "HTTP/1." is an HTTP response. A rolling window over
+ * the first MS_GUESS_SCAN bytes: a few instructions per byte, and only
+ * while a connection is still being guessed.
+ */
+static __always_inline __u8 guess_inside(__u64 ubuf, __u32 len)
+{
+	__u32 zero = 0, n = len < MS_GUESS_SCAN ? len : MS_GUESS_SCAN;
+	struct guess_buf *g = bpf_map_lookup_elem(&guess_scratch, &zero);
+	__u64 w = 0;
+
+	/* A constant size keeps the verifier simple; bytes past len are
+	 * read but never looked at. A chunk at the very end of a mapping
+	 * fails the read and is left to the start-of-chunk guess. */
+	if (!g || n < 6 || bpf_probe_read_user(g->b, MS_GUESS_SCAN, (void *)ubuf))
+		return MS_PROTO_UNKNOWN;
+	for (int i = 0; i < MS_GUESS_SCAN; i++) {
+		__u64 w5;
+
+		if (i >= n)
+			break;
+		w = w << 8 | (__u8)g->b[i];
+		w5 = w & 0xffffffffffULL;
+		if (w5 == W5('\n', 'M', 'S', 'G', ' ') || w5 == W5('\n', 'P', 'U', 'B', ' ') ||
+		    w5 == W5('\n', 'H', 'M', 'S', 'G') || w5 == W5('\n', 'H', 'P', 'U', 'B'))
+			return MS_PROTO_NATS;
+		if (w == 0x0a485454502f312eULL) /* "\nHTTP/1." */
+			return MS_PROTO_HTTP;
+	}
+	return MS_PROTO_UNKNOWN;
+}
+
+/*
+ * Decide st->proto from a chunk (ubuf, len) if it can be decided: a fresh
+ * connection by its first bytes (two tries), an old one by the start or
+ * the inside of up to MS_GUESS_ATTEMPTS chunks; then MS_PROTO_OTHER, and
+ * its bytes never leave the kernel.
+ */
+static __always_inline void classify_chunk(struct conn_state *st, __u64 ubuf,
+					   __u32 len, bool fresh)
+{
+	char b[16] = {};
+	__u8 proto;
+
+	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
+	proto = guess_start(b, len, fresh);
+	if (proto == MS_PROTO_UNKNOWN && !fresh)
+		proto = guess_inside(ubuf, len);
+	if (proto != MS_PROTO_UNKNOWN) {
+		st->proto = proto;
+		return;
+	}
+	if (++st->guesses >= (fresh ? 2 : MS_GUESS_ATTEMPTS))
+		st->proto = MS_PROTO_OTHER;
+}
+
+#endif
