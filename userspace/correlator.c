@@ -91,6 +91,7 @@ struct hnode {
  * (they time out as incomplete), counted in match_window.
  */
 #define MATCH_WINDOW 256
+#define SHORT_VISIT 64
 
 struct htab {
 	struct hnode **slots;
@@ -1920,14 +1921,19 @@ static void pub_publish(struct correlator *c, struct pub *p,
 /* The oldest pending publication this PUB observation is another view of:
  * same connection and content, not yet seen from this end — or one only
  * inferred from its deliveries (whose PUB shows up a little late). */
-/* Add the pubs of one chain with o's content to cand[], up to the window. */
+/* Add the pubs of one chain with o's content to cand[], up to the window;
+ * look at no more than max_visit nodes (newest first). */
 static size_t collect_chain(struct correlator *c, struct hnode *n, size_t off,
 			    uint64_t h, const struct obs *o, struct pub **cand,
-			    size_t k)
+			    size_t k, size_t max_visit)
 {
-	for (; n; n = n->next) {
+	for (size_t visited = 0; n; n = n->next) {
 		struct pub *p = (struct pub *)(void *)((char *)n - off);
 
+		if (++visited > max_visit) {
+			c->ctr.match_window++;
+			break;
+		}
 		if (n->hash != h || !pub_same_content(p, o))
 			continue;
 		if (k == MATCH_WINDOW) {
@@ -1947,14 +1953,20 @@ static size_t pub_candidates(struct correlator *c, const struct obs *o,
 	uint64_t kh;
 	size_t k;
 
+	/* Short captures come with gaps, and under overload (events dropped,
+	 * publications left pending until they time out) their chains grow
+	 * to thousands, walked by every message of the class. The capture
+	 * a message matches is recent, so only the newest few are looked at
+	 * (SHORT_VISIT; the rest counted in match_window). */
 	if (is_short(o->payload_len, o->size))
 		return collect_chain(c, htab_chain(&c->pub_class, ch),
-				     offsetof(struct pub, hc), ch, o, cand, 0);
+				     offsetof(struct pub, hc), ch, o, cand, 0,
+				     MATCH_WINDOW);
 	kh = key_hash(ch, (const unsigned char *)o->payload, o->size);
 	k = collect_chain(c, htab_chain(&c->pubs, kh), offsetof(struct pub, h),
-			  kh, o, cand, 0);
+			  kh, o, cand, 0, SIZE_MAX);
 	return collect_chain(c, htab_chain(&c->short_pubs, ch),
-			     offsetof(struct pub, h), ch, o, cand, k);
+			     offsetof(struct pub, h), ch, o, cand, k, SHORT_VISIT);
 }
 
 static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
