@@ -209,6 +209,10 @@ static const char *scope_desc(const struct live_args *a, char *buf, size_t len)
 		snprintf(buf, len, "processes named %s", a->comm);
 	else
 		snprintf(buf, len, "all processes");
+	/* a command or comm name may hold control characters: not for stderr */
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return buf;
 }
 

@@ -52,6 +52,18 @@ struct tls_attach {
 	char desc[160];
 };
 
+/* A path or a string read from a binary, fit for a terminal: anyone can
+ * name an executable "\033]2;...", and these lines go to root's stderr. */
+static const char *shown(const char *in, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	for (; in[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static uint32_t kdev(dev_t d)
 {
 	return (uint32_t)major(d) << 20 | minor(d);
@@ -201,6 +213,7 @@ static int attach_libssl(struct tls_attach *t, const char *path)
 /* path: how to open the file from here (e.g. /proc/PID/root/usr/lib/...). */
 static void consider_libssl(struct tls_attach *t, const char *path)
 {
+	char shown_buf[PATH_MAX];
 	struct stat sb;
 	uint32_t dev;
 	int err;
@@ -214,10 +227,11 @@ static void consider_libssl(struct tls_attach *t, const char *path)
 	if (!err) {
 		t->n_ssl++;
 		if (t->verbose)
-			fprintf(stderr, "msgscope: TLS: OpenSSL probes on %s\n", path);
+			fprintf(stderr, "msgscope: TLS: OpenSSL probes on %s\n",
+				shown(path, shown_buf, sizeof(shown_buf)));
 	} else if (t->verbose || (err != -ENOENT && err != -ESRCH)) {
-		fprintf(stderr, "msgscope: warning: TLS: cannot probe %s: %s\n", path,
-			strerror(-err));
+		fprintf(stderr, "msgscope: warning: TLS: cannot probe %s: %s\n",
+			shown(path, shown_buf, sizeof(shown_buf)), strerror(-err));
 	}
 	remember(t, dev, sb.st_ino, err ? (err == -ENOENT ? F_NOT_OURS : F_FAILED) :
 		 F_ATTACHED, false);
@@ -326,6 +340,7 @@ static void consider_exe(struct tls_attach *t, uint32_t pid, uint32_t dev, uint6
 {
 	struct go_tls_info gi;
 	char proc[64], real[512], why[200] = "";
+	char shown_buf[sizeof(real)], why_buf[sizeof(why)];
 	const char *path;
 	ssize_t n;
 	int err;
@@ -343,7 +358,8 @@ static void consider_exe(struct tls_attach *t, uint32_t pid, uint32_t dev, uint6
 	}
 	if (err == -ENOTSUP) {
 		fprintf(stderr, "msgscope: warning: TLS: %s (pid %u): %s; its TLS traffic is not captured\n",
-			real, pid, why);
+			shown(real, shown_buf, sizeof(shown_buf)), pid,
+			shown(why, why_buf, sizeof(why_buf)));
 		remember(t, dev, ino, F_UNSUPPORTED, true);
 		return;
 	}
@@ -354,14 +370,15 @@ static void consider_exe(struct tls_attach *t, uint32_t pid, uint32_t dev, uint6
 	err = attach_go(t, path, &gi);
 	if (err) {
 		fprintf(stderr, "msgscope: warning: TLS: cannot probe %s (pid %u): %s\n",
-			real, pid, strerror(-err));
+			shown(real, shown_buf, sizeof(shown_buf)), pid, strerror(-err));
 		remember(t, dev, ino, F_FAILED, true);
 		return;
 	}
 	t->n_go++;
 	if (t->verbose)
 		fprintf(stderr, "msgscope: TLS: Go crypto/tls probes on %s (%s%s, %d+%d RETs%s)\n",
-			real, gi.version, gi.stripped ? ", stripped: names from .gopclntab" : "",
+			shown(real, shown_buf, sizeof(shown_buf)),
+			shown(gi.version, why_buf, sizeof(why_buf)), gi.stripped ? ", stripped: names from .gopclntab" : "",
 			gi.fn[GO_TLS_WRITE].n_rets, gi.fn[GO_TLS_READ].n_rets,
 			gi.itab_known ? "" : ", conn type unchecked");
 	remember(t, dev, ino, F_ATTACHED, true);

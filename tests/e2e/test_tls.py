@@ -409,7 +409,9 @@ def test_go_https_client():
         builds['pie'] = ['-buildmode=pie']  # another full std build
     bins = {}
     for name, flags in builds.items():
-        out = os.path.join(d, 'goget-' + name)
+        # Anyone may name an executable with escape sequences; msgscope -v
+        # prints its path: the terminal must not get them.
+        out = os.path.join(d, 'goget-' + name + ('\x1b]2;pwned\x07' if name == 'stripped' else ''))
         r = subprocess.run([go, 'build'] + flags + ['-o', out, 'main.go'], cwd=d, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
         expect(r.returncode == 0, f'go build {name}', r.stdout.decode('utf-8', 'replace'))
@@ -429,6 +431,10 @@ def test_go_https_client():
                    and sorted(r['size'] for r in resp) == [13, 223],
                    f'Go client ({name}): 2 responses with sizes', dump(recs))
             check_clean(t, recs, f'Go client ({name})')
+            expect('\x1b' not in t.stderr and '\x07' not in t.stderr and
+                   'Go crypto/tls probes on ' in t.stderr and
+                   ('/' + os.path.basename(exe).replace('\x1b', '?').replace('\x07', '?') + ' (go') in t.stderr,
+                   f'Go client ({name}): -v names the executable, control characters shown as ?', repr(t.stderr[-600:]))
 
 
 def test_ciphertext_never_parsed():
