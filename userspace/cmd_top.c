@@ -89,6 +89,8 @@ static void usage(FILE *f)
 "      --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
+"      --no-tls            no TLS probes: plaintext sockets only, and after\n"
+"                          start no capability beyond reading /proc\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -154,6 +156,7 @@ static void write_meta(struct top *t)
 	json_object_set_new(m, "host", json_string(u.nodename));
 	json_object_set_new(m, "kernel", json_string(u.release));
 	json_object_set_new(m, "capture", json_string(session_capture_desc(t->s)));
+	json_object_set_new(m, "tls", json_string(session_tls_desc(t->s)));
 	json_object_set_new(m, "command", json_string("top"));
 	json_object_set_new(m, "options", options_json(t));
 	put(t, m);
@@ -368,7 +371,7 @@ static void on_resize(struct session *s, void *ctx)
 
 enum {
 	OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD, OPT_BUFFER_SIZE,
-	OPT_NO_COLOR, OPT_JSON,
+	OPT_NO_COLOR, OPT_JSON, OPT_NO_TLS,
 };
 
 static int parse_capture_opt(struct top *t, int opt, bool *snaplen_set,
@@ -413,6 +416,7 @@ static int parse_capture_opt(struct top *t, int opt, bool *snaplen_set,
 		a->s.max_conns = v;
 		return 0;
 	case OPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
+	case OPT_NO_TLS: a->s.cap.no_tls = true; return 0;
 	case 'v': a->s.cap.verbose = true; return 0;
 	default: return -1;
 	}
@@ -476,6 +480,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },

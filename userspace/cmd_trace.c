@@ -58,6 +58,8 @@ static void usage(FILE *f)
 "  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
+"      --no-tls            no TLS probes: plaintext sockets only, and after\n"
+"                          start no capability beyond reading /proc\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -115,6 +117,7 @@ static void write_meta(struct trace_ctx *t, struct session *s)
 	json_object_set_new(m, "host", json_string(u.nodename));
 	json_object_set_new(m, "kernel", json_string(u.release));
 	json_object_set_new(m, "capture", json_string(session_capture_desc(s)));
+	json_object_set_new(m, "tls", json_string(session_tls_desc(s)));
 	json_object_set_new(m, "options", options_json(t->args));
 	put(t, m, s);
 	/* The meta line reaches the file at once: tests and tail -f wait on it. */
@@ -216,7 +219,7 @@ static const char *scope_desc(const struct live_args *a, char *buf, size_t len)
 	return buf;
 }
 
-enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD };
+enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD, OPT_NO_TLS };
 
 static int parse_args(int argc, char **argv, struct live_args *a, const char **out)
 {
@@ -232,6 +235,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -280,6 +284,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 			max_payload_set = true;
 			break;
 		case OPT_SHOW_SECRETS: a->s.show_secrets = true; break;
+		case OPT_NO_TLS: a->s.cap.no_tls = true; break;
 		case 'v': a->s.cap.verbose = true; break;
 		case 'h': usage(stdout); return -1;
 		default:

@@ -451,6 +451,11 @@ const char *session_capture_desc(const struct session *s)
 	return capture_path_desc(s->cap);
 }
 
+const char *session_tls_desc(const struct session *s)
+{
+	return capture_tls_desc(s->cap);
+}
+
 void session_close(struct session *s)
 {
 	if (!s)

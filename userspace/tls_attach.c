@@ -446,7 +446,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 	int err;
 
 	*out = NULL;
-	if (off && *off && strcmp(off, "0"))
+	if (o->no_tls || (off && *off && strcmp(off, "0")))
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
