@@ -20,6 +20,7 @@
 
 #include "msgscope.h"
 #include "maps.bpf.h"
+#include "filter.bpf.h"
 #include "classify.bpf.h"
 
 #define AF_INET 2
@@ -33,16 +34,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set by userspace before load. */
-const volatile bool filter_pids = false;
-const volatile bool filter_comm = false;
-const volatile char target_comm[MS_COMM_LEN] = {};
-const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
-const volatile __u32 self_tgid = 0;
-/* Wake the reader only once this much is waiting; it also drains on a
- * short timer. A wakeup per event costs the traced process a syscall's
- * worth of work on every message. 0: wake on every event. */
-const volatile __u32 wakeup_bytes = 0;
 
 /* Arguments of a syscall in progress, from its enter to its exit hook. */
 struct call_args {
@@ -63,58 +54,7 @@ struct {
 	__type(value, struct call_args);
 } inflight SEC(".maps");
 
-/* ---- which processes ---------------------------------------------------- */
-
-/* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as
- * pointers, hence the explicit sizes here and in read_tuple(). */
-static __always_inline void leader_comm(char *comm)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-
-	bpf_core_read_str(comm, MS_COMM_LEN, &leader->comm);
-}
-
-static __always_inline bool comm_matches(void)
-{
-	char comm[MS_COMM_LEN] = {};
-
-	leader_comm(comm);
-	for (int i = 0; i < MS_COMM_LEN; i++) {
-		if (comm[i] != target_comm[i])
-			return false;
-		if (!comm[i])
-			break;
-	}
-	return true;
-}
-
-static __always_inline bool tgid_wanted(__u32 tgid)
-{
-	if (tgid == self_tgid)
-		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
-		return false;
-	if (filter_comm && !comm_matches())
-		return false;
-	return true;
-}
-
 /* ---- which sockets ------------------------------------------------------ */
-
-static __always_inline struct file *fd_to_file(__u32 fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **files;
-	struct file *file = NULL;
-
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	files = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
-	return file;
-}
 
 /* The sock behind a file if it is a TCP socket over IPv4/IPv6, else NULL. */
 static __always_inline struct sock *file_tcp_sock(struct file *file)
@@ -151,15 +91,6 @@ static __always_inline void read_tuple(struct sock *sk, struct ms_tuple *t)
 		bpf_core_read(t->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(t->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-}
-
-static __always_inline __u8 port_override(const struct ms_tuple *t)
-{
-	__u8 *p = bpf_map_lookup_elem(&ports, &t->rport);
-
-	if (!p)
-		p = bpf_map_lookup_elem(&ports, &t->lport);
-	return p ? *p : MS_PROTO_UNKNOWN;
 }
 
 /*

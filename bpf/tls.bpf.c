@@ -47,6 +47,7 @@
 
 #include "msgscope.h"
 #include "maps.bpf.h"
+#include "filter.bpf.h"
 #include "classify.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -59,13 +60,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define TLS_ON 1          /* plaintext comes from this object */
 #define TLS_FROM_START 2  /* bound before any plaintext moved */
 
-/* Set by userspace before load: the same filters as capture.bpf.c. */
-const volatile bool filter_pids = false;
-const volatile bool filter_comm = false;
-const volatile char target_comm[MS_COMM_LEN] = {};
-const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
-const volatile __u32 self_tgid = 0;
-const volatile __u32 wakeup_bytes = 0;
 
 /* Counters of this object only (userspace reports them with -v). */
 enum tls_stat {
@@ -182,49 +176,6 @@ struct {
 	__type(value, struct tls_notify);
 } mmap_pending SEC(".maps");
 
-/* ---- shared helpers (mirroring capture.bpf.c) ---------------------------- */
-
-static __always_inline bool comm_matches(void)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-	char comm[MS_COMM_LEN] = {};
-
-	bpf_core_read_str(comm, MS_COMM_LEN, &leader->comm);
-	for (int i = 0; i < MS_COMM_LEN; i++) {
-		if (comm[i] != target_comm[i])
-			return false;
-		if (!comm[i])
-			break;
-	}
-	return true;
-}
-
-static __always_inline bool tgid_wanted(__u32 tgid)
-{
-	if (tgid == self_tgid)
-		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
-		return false;
-	if (filter_comm && !comm_matches())
-		return false;
-	return true;
-}
-
-static __always_inline struct file *fd_to_file(__u32 fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **files;
-	struct file *file = NULL;
-
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	files = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
-	return file;
-}
-
 /* The tracked connection (tgid, fd), if the entry still describes the
  * struct file that fd holds now. */
 static __always_inline struct conn_state *conn_find(__u32 tgid, __s32 fd)
@@ -238,15 +189,6 @@ static __always_inline struct conn_state *conn_find(__u32 tgid, __s32 fd)
 	if (!st || st->file != (__u64)fd_to_file(fd))
 		return NULL;
 	return st;
-}
-
-static __always_inline __u8 port_override(const struct ms_tuple *t)
-{
-	__u8 *p = bpf_map_lookup_elem(&ports, &t->rport);
-
-	if (!p)
-		p = bpf_map_lookup_elem(&ports, &t->lport);
-	return p ? *p : MS_PROTO_UNKNOWN;
 }
 
 /*

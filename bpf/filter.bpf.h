@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * filter.bpf.h — which processes and which fds an event is about, for
+ * every msgscope BPF object: the load-time settings userspace writes into
+ * each object's .rodata (the same names in each), the pid/comm filter, the
+ * fd -> struct file lookup and the --port overrides.
+ */
+#ifndef MSGSCOPE_FILTER_BPF_H
+#define MSGSCOPE_FILTER_BPF_H
+
+#include "maps.bpf.h"
+
+/* Set by userspace before load. */
+const volatile bool filter_pids = false;
+const volatile bool filter_comm = false;
+const volatile char target_comm[MS_COMM_LEN] = {};
+const volatile __u32 snaplen = MS_DEFAULT_SNAPLEN;
+const volatile __u32 self_tgid = 0;
+/* Wake the reader only once this much is waiting; it also drains on a
+ * short timer. A wakeup per event costs the traced process a syscall's
+ * worth of work on every message. 0: wake on every event. */
+const volatile __u32 wakeup_bytes = 0;
+
+/* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as
+ * pointers, hence the explicit size. */
+static __always_inline void leader_comm(char *comm)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	bpf_core_read_str(comm, MS_COMM_LEN, &leader->comm);
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[MS_COMM_LEN] = {};
+
+	leader_comm(comm);
+	for (int i = 0; i < MS_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return false;
+	if (filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+static __always_inline struct file *fd_to_file(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
+	return file;
+}
+
+/* --port PORT:PROTO, either end of the connection. */
+static __always_inline __u8 port_override(const struct ms_tuple *t)
+{
+	__u8 *p = bpf_map_lookup_elem(&ports, &t->rport);
+
+	if (!p)
+		p = bpf_map_lookup_elem(&ports, &t->lport);
+	return p ? *p : MS_PROTO_UNKNOWN;
+}
+
+#endif
