@@ -123,3 +123,55 @@ void report_bad_option(const char *cmd, int argc, char **argv, int opt)
 		fprintf(stderr, "msgscope: %s: unknown option '%s'\n", cmd, arg);
 	fprintf(stderr, "Try 'msgscope %s --help'.\n", cmd);
 }
+
+int parse_capture_opt(struct live_args *a, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'p': return parse_pid_list(a, arg) ? 2 : 0;
+	case 'P': return parse_port_override(a, arg) ? 2 : 0;
+	case 'c':
+		if (strlen(arg) >= sizeof(a->comm)) {
+			fprintf(stderr, "msgscope: --comm: names are at most 15 characters (the kernel's comm)\n");
+			return 2;
+		}
+		strcpy(a->comm, arg);
+		a->s.cap.comm = a->comm;
+		return 0;
+	case 's':
+		if (parse_uint("--snaplen", arg, 0, MS_MAX_SNAPLEN, &v))
+			return 2;
+		a->s.cap.snaplen = v;
+		a->snaplen_set = true;
+		return 0;
+	case LOPT_MAX_PAYLOAD:
+		if (parse_uint("--max-payload", arg, 0, 64ull << 20, &v))
+			return 2;
+		a->s.max_payload = v;
+		a->max_payload_set = true;
+		return 0;
+	case LOPT_BUFFER_SIZE:
+		if (parse_uint("--buffer-size", arg, 1, 1024, &v) || (v & (v - 1))) {
+			fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
+			return 2;
+		}
+		a->s.cap.ringbuf_bytes = v << 20;
+		return 0;
+	case LOPT_MAX_CONNS:
+		if (parse_uint("--max-conns", arg, 16, 1 << 22, &v))
+			return 2;
+		a->s.max_conns = v;
+		return 0;
+	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
+	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;
+	case 'v': a->s.cap.verbose = true; return 0;
+	default: return -1;
+	}
+}
+
+void live_args_finish(struct live_args *a)
+{
+	if (a->snaplen_set && !a->max_payload_set)
+		a->s.max_payload = a->s.cap.snaplen;
+}

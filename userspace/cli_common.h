@@ -16,6 +16,14 @@ struct live_args {
 	struct session_opts s;
 	uint32_t pids[MAX_PID_ARGS];
 	char comm[16];
+	bool snaplen_set, max_payload_set;
+};
+
+/* getopt_long values of the capture options without a short form; a
+ * command's own options start at LOPT__NEXT. */
+enum live_opt {
+	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
+	LOPT_NO_TLS, LOPT__NEXT,
 };
 
 void live_args_init(struct live_args *a);
@@ -28,5 +36,15 @@ int parse_seconds(const char *opt, const char *arg, uint64_t *ns);
 /* getopt's error for the option just rejected, as one msgscope line. */
 void report_bad_option(const char *cmd, int argc, char **argv, int opt);
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * One capture option, shared by trace and top: -p -c -P -s -v and the
+ * LOPT_ ones. 0: taken; 2: bad value (one line printed); -1: not a
+ * capture option.
+ */
+int parse_capture_opt(struct live_args *a, int opt, const char *arg);
+/* After the last option: an explicit snaplen alone is what each message
+ * keeps (max_payload), as with tcpdump -s. */
+void live_args_finish(struct live_args *a);
 
 #endif

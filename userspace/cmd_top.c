@@ -370,57 +370,8 @@ static void on_resize(struct session *s, void *ctx)
 /* ---- options --------------------------------------------------------------- */
 
 enum {
-	OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD, OPT_BUFFER_SIZE,
-	OPT_NO_COLOR, OPT_JSON, OPT_NO_TLS,
+	OPT_NO_COLOR = LOPT__NEXT, OPT_JSON,
 };
-
-static int parse_capture_opt(struct top *t, int opt, bool *snaplen_set,
-			     bool *max_payload_set)
-{
-	struct live_args *a = &t->args;
-	uint64_t v;
-
-	switch (opt) {
-	case 'p': return parse_pid_list(a, optarg) ? 2 : 0;
-	case 'P': return parse_port_override(a, optarg) ? 2 : 0;
-	case 'c':
-		if (strlen(optarg) >= sizeof(a->comm)) {
-			fprintf(stderr, "msgscope: --comm: names are at most 15 characters (the kernel's comm)\n");
-			return 2;
-		}
-		strcpy(a->comm, optarg);
-		a->s.cap.comm = a->comm;
-		return 0;
-	case 's':
-		if (parse_uint("--snaplen", optarg, 0, MS_MAX_SNAPLEN, &v))
-			return 2;
-		a->s.cap.snaplen = v;
-		*snaplen_set = true;
-		return 0;
-	case OPT_MAX_PAYLOAD:
-		if (parse_uint("--max-payload", optarg, 0, 64ull << 20, &v))
-			return 2;
-		a->s.max_payload = v;
-		*max_payload_set = true;
-		return 0;
-	case OPT_BUFFER_SIZE:
-		if (parse_uint("--buffer-size", optarg, 1, 1024, &v) || (v & (v - 1))) {
-			fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
-			return 2;
-		}
-		a->s.cap.ringbuf_bytes = v << 20;
-		return 0;
-	case OPT_MAX_CONNS:
-		if (parse_uint("--max-conns", optarg, 16, 1 << 22, &v))
-			return 2;
-		a->s.max_conns = v;
-		return 0;
-	case OPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
-	case OPT_NO_TLS: a->s.cap.no_tls = true; return 0;
-	case 'v': a->s.cap.verbose = true; return 0;
-	default: return -1;
-	}
-}
 
 static int parse_view_opts(struct top *t, int opt)
 {
@@ -476,16 +427,15 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "comm", required_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "snaplen", required_argument, NULL, 's' },
-		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
-		{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
-		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+		{ "max-payload", required_argument, NULL, LOPT_MAX_PAYLOAD },
+		{ "buffer-size", required_argument, NULL, LOPT_BUFFER_SIZE },
+		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
+		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
+		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool snaplen_set = false, max_payload_set = false;
 	int opt, rc;
 
 	opterr = 0;
@@ -497,7 +447,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		}
 		rc = parse_view_opts(t, opt);
 		if (rc < 0)
-			rc = parse_capture_opt(t, opt, &snaplen_set, &max_payload_set);
+			rc = parse_capture_opt(&t->args, opt, optarg);
 		if (rc < 0) {
 			report_bad_option("top", argc, argv, opt);
 			return 2;
@@ -514,9 +464,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		fprintf(stderr, "msgscope: top: --json goes with -b (batch mode)\n");
 		return 2;
 	}
-	/* as in trace: an explicit snaplen alone is what each message keeps */
-	if (snaplen_set && !max_payload_set)
-		t->args.s.max_payload = t->args.s.cap.snaplen;
+	live_args_finish(&t->args);
 	return 0;
 }
 

@@ -219,8 +219,6 @@ static const char *scope_desc(const struct live_args *a, char *buf, size_t len)
 	return buf;
 }
 
-enum { OPT_SHOW_SECRETS = 256, OPT_MAX_CONNS, OPT_MAX_PAYLOAD, OPT_NO_TLS };
-
 static int parse_args(int argc, char **argv, struct live_args *a, const char **out)
 {
 	static const struct option longopts[] = {
@@ -232,17 +230,15 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "snaplen", required_argument, NULL, 's' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "buffer-size", required_argument, NULL, 'b' },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
-		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
-		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
+		{ "max-payload", required_argument, NULL, LOPT_MAX_PAYLOAD },
+		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
+		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool snaplen_set = false, max_payload_set = false;
-	uint64_t v;
-	int opt;
+	int opt, rc;
 
 	/* '+': stop at the first non-option, so `-- CMD -x` keeps its -x;
 	 * ':': report missing values ourselves. */
@@ -251,51 +247,24 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		switch (opt) {
 		case 'o': *out = optarg; break;
 		case 'D': if (parse_seconds("--duration", optarg, &a->s.duration_ns)) return 2; break;
-		case 'p': if (parse_pid_list(a, optarg)) return 2; break;
-		case 'c':
-			if (strlen(optarg) >= sizeof(a->comm)) {
-				fprintf(stderr, "msgscope: --comm: names are at most 15 characters (the kernel's comm)\n");
+		case 'b':
+			/* -b is --buffer-size here (top's -b is batch mode) */
+			if (parse_capture_opt(a, LOPT_BUFFER_SIZE, optarg))
 				return 2;
-			}
-			strcpy(a->comm, optarg);
-			a->s.cap.comm = a->comm;
-			break;
-		case 'P': if (parse_port_override(a, optarg)) return 2; break;
-		case 's':
-			if (parse_uint("--snaplen", optarg, 0, MS_MAX_SNAPLEN, &v)) return 2;
-			a->s.cap.snaplen = v;
-			snaplen_set = true;
 			break;
 		case 'i': if (parse_seconds("--interval", optarg, &a->s.interval_ns)) return 2; break;
-		case 'b':
-			if (parse_uint("--buffer-size", optarg, 1, 1024, &v) || (v & (v - 1))) {
-				fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
-				return 2;
-			}
-			a->s.cap.ringbuf_bytes = v << 20;
-			break;
-		case OPT_MAX_CONNS:
-			if (parse_uint("--max-conns", optarg, 16, 1 << 22, &v)) return 2;
-			a->s.max_conns = v;
-			break;
-		case OPT_MAX_PAYLOAD:
-			if (parse_uint("--max-payload", optarg, 0, 64ull << 20, &v)) return 2;
-			a->s.max_payload = v;
-			max_payload_set = true;
-			break;
-		case OPT_SHOW_SECRETS: a->s.show_secrets = true; break;
-		case OPT_NO_TLS: a->s.cap.no_tls = true; break;
-		case 'v': a->s.cap.verbose = true; break;
 		case 'h': usage(stdout); return -1;
 		default:
-			report_bad_option("trace", argc, argv, opt);
-			return 2;
+			rc = parse_capture_opt(a, opt, optarg);
+			if (rc < 0) {
+				report_bad_option("trace", argc, argv, opt);
+				return 2;
+			}
+			if (rc)
+				return rc;
 		}
 	}
-	/* An explicit snaplen alone is what the user wants to see of each
-	 * message, as with tcpdump -s. */
-	if (snaplen_set && !max_payload_set)
-		a->s.max_payload = a->s.cap.snaplen;
+	live_args_finish(a);
 	if (optind < argc) {
 		/* Everything after the options is the command, `--` or not. */
 		a->s.cmd = &argv[optind];
