@@ -2,10 +2,15 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tui_input.h"
+#include "tui_model.h"
+#include "tui_text.h"
 
 void live_args_init(struct live_args *a)
 {
@@ -174,4 +179,39 @@ void live_args_finish(struct live_args *a)
 {
 	if (a->snaplen_set && !a->max_payload_set)
 		a->s.max_payload = a->s.cap.snaplen;
+}
+
+int parse_view_opt(struct view_args *va, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'd':
+		if (parse_seconds("--delay", arg, &va->delay_ns))
+			return 2;
+		if (va->delay_ns < TUI_MIN_DELAY_NS)
+			va->delay_ns = TUI_MIN_DELAY_NS;
+		return 0;
+	case 'b': va->batch = true; return 0;
+	case 'n':
+		if (parse_uint("--frames", arg, 1, LONG_MAX, &v))
+			return 2;
+		va->frames = v;
+		return 0;
+	case 'w':
+		if (parse_uint("--width", arg, 40, TUI_LINE_MAX, &v))
+			return 2;
+		va->width = v;
+		return 0;
+	case 'V':
+		va->view = tui_view_parse(arg);
+		if (va->view < 0) {
+			fprintf(stderr, "msgscope: --view: expected flows, messages, components, subjects or 1-4, got '%s'\n",
+				arg);
+			return 2;
+		}
+		return 0;
+	case LOPT_NO_COLOR: va->color = false; return 0;
+	default: return -1;
+	}
 }

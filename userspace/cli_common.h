@@ -19,11 +19,21 @@ struct live_args {
 	bool snaplen_set, max_payload_set;
 };
 
-/* getopt_long values of the capture options without a short form; a
- * command's own options start at LOPT__NEXT. */
+/* getopt_long values of the options without a short form; a command's
+ * own options start at LOPT__NEXT. */
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
-	LOPT_NO_TLS, LOPT__NEXT,
+	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT__NEXT,
+};
+
+/* How the top view is shown, by top and replay alike. */
+struct view_args {
+	uint64_t delay_ns;   /* -d */
+	bool batch;          /* -b */
+	long frames;         /* -n; 0: no limit */
+	int width;           /* -w: batch line width */
+	int view;            /* -V */
+	bool color;          /* off with --no-color */
 };
 
 void live_args_init(struct live_args *a);
@@ -46,5 +56,8 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg);
 /* After the last option: an explicit snaplen alone is what each message
  * keeps (max_payload), as with tcpdump -s. */
 void live_args_finish(struct live_args *a);
+
+/* One view option: -d -b -n -w -V --no-color. Same returns as above. */
+int parse_view_opt(struct view_args *v, int opt, const char *arg);
 
 #endif

@@ -59,10 +59,7 @@ struct replay {
 	uint64_t pos;               /* play position, ns from start */
 	struct tui_model m;
 	struct tui_screen scr;
-	bool batch, color;
-	long frames;
-	int width, view;
-	uint64_t delay_ns;
+	struct view_args ui;    /* -d -b -n -w -V --no-color */
 	uint64_t next_frame;        /* monotonic ns */
 	int sigfd;
 	bool quit;
@@ -338,10 +335,10 @@ static int run_batch(struct replay *r)
 	long n = 0;
 
 	do {
-		advance(r, r->delay_ns);
-		tui_text_print_frame(stdout, &r->m, r->width);
+		advance(r, r->ui.delay_ns);
+		tui_text_print_frame(stdout, &r->m, r->ui.width);
 		n++;
-	} while (!at_end(r) && (!r->frames || n < r->frames));
+	} while (!at_end(r) && (!r->ui.frames || n < r->ui.frames));
 	return ferror(stdout) ? 1 : 0;
 }
 
@@ -376,7 +373,7 @@ static void frame(struct replay *r)
 		tui_model_set_paused(&r->m, true);
 		tui_model_set_status(&r->m, "end of the trace: g jumps back, q quits");
 	}
-	if (r->frames && --r->frames == 0)
+	if (r->ui.frames && --r->ui.frames == 0)
 		r->quit = true;
 }
 
@@ -492,7 +489,7 @@ static int run_screen(struct replay *r)
 	err = open_signals(r, &old);
 	if (!err) {
 		tui_screen_restore_at_exit();
-		if (tui_screen_open(&r->scr, r->color, hints)) {
+		if (tui_screen_open(&r->scr, r->ui.color, hints)) {
 			close(r->sigfd);
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			return 1;
@@ -514,7 +511,7 @@ static int run_screen(struct replay *r)
 
 /* ---- options and main ----------------------------------------------------------- */
 
-enum { OPT_SPEED = 256, OPT_NO_COLOR };
+enum { OPT_SPEED = LOPT__NEXT };
 
 static int parse_speed(const char *arg, double *out)
 {
@@ -532,38 +529,9 @@ static int parse_speed(const char *arg, double *out)
 
 static int parse_opt(struct replay *r, int opt, double *speed)
 {
-	uint64_t v;
-
-	switch (opt) {
-	case 'd':
-		if (parse_seconds("--delay", optarg, &r->delay_ns))
-			return 2;
-		if (r->delay_ns < TUI_MIN_DELAY_NS)
-			r->delay_ns = TUI_MIN_DELAY_NS;
-		return 0;
-	case OPT_SPEED: return parse_speed(optarg, speed) ? 2 : 0;
-	case 'b': r->batch = true; return 0;
-	case 'n':
-		if (parse_uint("--frames", optarg, 1, LONG_MAX, &v))
-			return 2;
-		r->frames = v;
-		return 0;
-	case 'w':
-		if (parse_uint("--width", optarg, 40, TUI_LINE_MAX, &v))
-			return 2;
-		r->width = v;
-		return 0;
-	case 'V':
-		r->view = tui_view_parse(optarg);
-		if (r->view < 0) {
-			fprintf(stderr, "msgscope: --view: expected flows, messages, components, subjects or 1-4, got '%s'\n",
-				optarg);
-			return 2;
-		}
-		return 0;
-	case OPT_NO_COLOR: r->color = false; return 0;
-	default: return -1;
-	}
+	if (opt == OPT_SPEED)
+		return parse_speed(optarg, speed) ? 2 : 0;
+	return parse_view_opt(&r->ui, opt, optarg);
 }
 
 static int parse_args(int argc, char **argv, struct replay *r, double *speed)
@@ -575,8 +543,8 @@ static int parse_args(int argc, char **argv, struct replay *r, double *speed)
 		{ "frames", required_argument, NULL, 'n' },
 		{ "width", required_argument, NULL, 'w' },
 		{ "view", required_argument, NULL, 'V' },
-		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-		{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
+		{ "no-color", no_argument, NULL, LOPT_NO_COLOR },
+		{ "no-colour", no_argument, NULL, LOPT_NO_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -625,7 +593,7 @@ static int prepare(struct replay *r, double speed)
 {
 	const char *base = strrchr(r->path, '/');
 	struct tui_model_opts mo = {
-		.interval_ns = r->delay_ns, .replay = true, .source = base ? base + 1 : r->path,
+		.interval_ns = r->ui.delay_ns, .replay = true, .source = base ? base + 1 : r->path,
 	};
 
 	if (!strcmp(r->path, "-")) {
@@ -642,11 +610,11 @@ static int prepare(struct replay *r, double speed)
 	r->m.speed = speed;
 	r->m.trace_start_ns = r->start;
 	r->m.trace_end_ns = r->end;
-	if (!r->width)
-		r->width = batch_width();
-	r->m.body_cols = r->batch ? r->width : 0;
+	if (!r->ui.width)
+		r->ui.width = batch_width();
+	r->m.body_cols = r->ui.batch ? r->ui.width : 0;
 	restart(r);
-	tui_model_set_view(&r->m, r->view);
+	tui_model_set_view(&r->m, r->ui.view);
 	return 0;
 }
 
@@ -660,20 +628,20 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "msgscope: out of memory\n");
 		return 1;
 	}
-	r->delay_ns = DEFAULT_DELAY_NS;
-	r->color = true;
+	r->ui.delay_ns = DEFAULT_DELAY_NS;
+	r->ui.color = true;
 	rc = parse_args(argc, argv, r, &speed);
 	if (rc) {
 		rc = rc < 0 ? 0 : rc;
 		goto cleanup;
 	}
-	if (!r->batch && tui_screen_check()) {
+	if (!r->ui.batch && tui_screen_check()) {
 		rc = 1;
 		goto cleanup;
 	}
 	rc = prepare(r, speed);
 	if (!rc)
-		rc = r->batch ? run_batch(r) : run_screen(r);
+		rc = r->ui.batch ? run_batch(r) : run_screen(r);
 cleanup:
 	if (r->m.ring)
 		tui_model_free(&r->m);

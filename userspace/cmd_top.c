@@ -51,11 +51,9 @@ struct top {
 	struct sock_resolver *resolver;  /* sockets of this host -> processes */
 	struct tui_screen scr;
 	struct session *s;
-	bool batch, json, color;
-	long frames, frames_done;   /* -n; 0: no limit */
-	int width;                  /* batch line width */
-	int view;
-	uint64_t delay_ns;
+	struct view_args ui;        /* -d -b -n -w -V --no-color */
+	bool json;
+	long frames_done;
 	uint64_t last_refresh;      /* session time */
 	int idle_wakeups;
 };
@@ -138,7 +136,7 @@ static json_t *options_json(const struct top *t)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "command", json_false());
 	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
-	json_object_set_new(o, "interval_s", json_real(t->delay_ns / 1e9));
+	json_object_set_new(o, "interval_s", json_real(t->ui.delay_ns / 1e9));
 	return o;
 }
 
@@ -231,7 +229,7 @@ static void on_drops(const struct session_counters *prev,
 	struct top *t = ctx;
 	uint64_t ev = cur->kernel[MS_STAT_DROP_DATA] - prev->kernel[MS_STAT_DROP_DATA];
 
-	if (ev && !t->batch)
+	if (ev && !t->ui.batch)
 		tui_model_set_status(&t->m, "%llu events dropped: ring buffer full; "
 				     "try --buffer-size or a narrower filter",
 				     (unsigned long long)ev);
@@ -272,12 +270,12 @@ static void print_json_frame(struct top *t, uint64_t now)
 
 static void show(struct top *t, uint64_t now)
 {
-	if (!t->batch)
+	if (!t->ui.batch)
 		tui_screen_draw(&t->scr, &t->m);
 	else if (t->json)
 		print_json_frame(t, now);
 	else
-		tui_text_print_frame(stdout, &t->m, t->width);
+		tui_text_print_frame(stdout, &t->m, t->ui.width);
 }
 
 /* One refresh interval is over: sample, count, rebuild, show, record. */
@@ -296,7 +294,7 @@ static void refresh_frame(struct top *t, uint64_t now)
 	if (t->out)
 		put_precise(t, metrics_json(t, now));
 	show(t, now);
-	if (t->frames && ++t->frames_done >= t->frames)
+	if (t->ui.frames && ++t->frames_done >= t->ui.frames)
 		session_stop(t->s, STOP_USER);
 }
 
@@ -361,7 +359,7 @@ static void on_resize(struct session *s, void *ctx)
 	struct top *t = ctx;
 
 	(void)s;
-	if (t->batch)
+	if (t->ui.batch)
 		return;
 	tui_screen_resize(&t->scr);
 	tui_screen_draw(&t->scr, &t->m);
@@ -370,43 +368,15 @@ static void on_resize(struct session *s, void *ctx)
 /* ---- options --------------------------------------------------------------- */
 
 enum {
-	OPT_NO_COLOR = LOPT__NEXT, OPT_JSON,
+	OPT_JSON = LOPT__NEXT,
 };
 
-static int parse_view_opts(struct top *t, int opt)
+static int parse_top_opt(struct top *t, int opt)
 {
-	uint64_t v;
-
 	switch (opt) {
-	case 'd':
-		if (parse_seconds("--delay", optarg, &t->delay_ns))
-			return 2;
-		if (t->delay_ns < TUI_MIN_DELAY_NS)
-			t->delay_ns = TUI_MIN_DELAY_NS;
-		return 0;
-	case 'b': t->batch = true; return 0;
-	case 'n':
-		if (parse_uint("--frames", optarg, 1, LONG_MAX, &v))
-			return 2;
-		t->frames = v;
-		return 0;
 	case 'o': t->out_path = optarg; return 0;
-	case 'w':
-		if (parse_uint("--width", optarg, 40, TUI_LINE_MAX, &v))
-			return 2;
-		t->width = v;
-		return 0;
-	case 'V':
-		t->view = tui_view_parse(optarg);
-		if (t->view < 0) {
-			fprintf(stderr, "msgscope: --view: expected flows, messages, components, subjects or 1-4, got '%s'\n",
-				optarg);
-			return 2;
-		}
-		return 0;
 	case OPT_JSON: t->json = true; return 0;
-	case OPT_NO_COLOR: t->color = false; return 0;
-	default: return -1;
+	default: return parse_view_opt(&t->ui, opt, optarg);
 	}
 }
 
@@ -421,8 +391,8 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "width", required_argument, NULL, 'w' },
 		{ "view", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-		{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
+		{ "no-color", no_argument, NULL, LOPT_NO_COLOR },
+		{ "no-colour", no_argument, NULL, LOPT_NO_COLOR },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "comm", required_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'P' },
@@ -445,7 +415,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 			usage(stdout);
 			return -1;
 		}
-		rc = parse_view_opts(t, opt);
+		rc = parse_top_opt(t, opt);
 		if (rc < 0)
 			rc = parse_capture_opt(&t->args, opt, optarg);
 		if (rc < 0) {
@@ -460,7 +430,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 			argv[optind]);
 		return 2;
 	}
-	if (t->json && !t->batch) {
+	if (t->json && !t->ui.batch) {
 		fprintf(stderr, "msgscope: top: --json goes with -b (batch mode)\n");
 		return 2;
 	}
@@ -485,7 +455,7 @@ static int batch_width(void)
 static int start(struct top *t)
 {
 	struct tui_model_opts mo = {
-		.interval_ns = t->delay_ns,
+		.interval_ns = t->ui.delay_ns,
 		.payload_cap = t->args.s.max_payload < 2048 ? t->args.s.max_payload : 2048,
 		.resolve_addr = sock_resolver_resolve,
 		.describe_pid = sock_resolver_describe,
@@ -499,9 +469,9 @@ static int start(struct top *t)
 		fprintf(stderr, "msgscope: out of memory\n");
 		return 1;
 	}
-	if (!t->width)
-		t->width = batch_width();
-	t->m.body_cols = t->batch ? t->width : 0;
+	if (!t->ui.width)
+		t->ui.width = batch_width();
+	t->m.body_cols = t->ui.batch ? t->ui.width : 0;
 	if (t->out_path && trace_writer_open(&t->out, t->out_path))
 		return 1;
 	return 0;
@@ -515,7 +485,7 @@ static int open_session(struct top *t)
 	};
 
 	t->args.s.interval_ns = TICK_NS;
-	t->args.s.watch_stdin = !t->batch;
+	t->args.s.watch_stdin = !t->ui.batch;
 	if (session_open(&t->s, &t->args.s, &hooks)) {
 		if (t->out_path && strcmp(t->out_path, "-"))
 			unlink(t->out_path);   /* nothing was traced: leave no empty file */
@@ -536,7 +506,7 @@ static void baseline(struct top *t)
 	tui_model_set_counters(&t->m, now, c.kernel[MS_STAT_EVENTS],
 			       c.kernel[MS_STAT_DROP_DATA], c.ct.parse_errors,
 			       c.ct.conns_open);
-	tui_model_set_view(&t->m, t->view);
+	tui_model_set_view(&t->m, t->ui.view);
 	t->last_refresh = now;
 }
 
@@ -547,9 +517,9 @@ static int run(struct top *t)
 	if (t->out)
 		write_meta(t);
 	baseline(t);
-	if (!t->batch) {
+	if (!t->ui.batch) {
 		tui_screen_restore_at_exit();
-		if (tui_screen_open(&t->scr, t->color, hints))
+		if (tui_screen_open(&t->scr, t->ui.color, hints))
 			return 1;
 		tui_screen_draw(&t->scr, &t->m);
 	}
@@ -580,14 +550,14 @@ int cmd_top(int argc, char **argv)
 	}
 	live_args_init(&t->args);
 	jw_init(&t->line);
-	t->delay_ns = DEFAULT_DELAY_NS;
-	t->color = true;
+	t->ui.delay_ns = DEFAULT_DELAY_NS;
+	t->ui.color = true;
 	rc = parse_args(argc, argv, t);
 	if (rc) {
 		rc = rc < 0 ? 0 : rc;
 		goto cleanup;
 	}
-	if (!t->batch && tui_screen_check()) {
+	if (!t->ui.batch && tui_screen_check()) {
 		rc = 1;
 		goto cleanup;
 	}
