@@ -46,6 +46,7 @@ struct top {
 	const char *out_path;
 	struct trace_writer *out;
 	struct jw line;
+	struct record_json_cache jcache;
 	int write_err;
 	struct tui_model m;
 	struct sock_resolver *resolver;  /* sockets of this host -> processes */
@@ -218,7 +219,7 @@ static void on_record(const struct msg_record *rec, void *ctx)
 	if (!t->out || t->write_err)
 		return;
 	jw_reset(&t->line);
-	record_write_json(&t->line, rec);
+	record_write_json_cached(&t->line, rec, &t->jcache);
 	if (!t->line.oom)
 		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
 }

@@ -28,6 +28,7 @@ struct trace_ctx {
 	struct live_args *args;
 	struct trace_writer *out;
 	struct jw line;          /* reused for every record: no allocation */
+	struct record_json_cache jcache;
 	struct correlator *corr; /* exchange/delivery/flow lines */
 	struct sock_resolver *resolver;
 	int write_err;
@@ -132,7 +133,7 @@ static void on_record(const struct msg_record *rec, void *ctx)
 	if (t->write_err)
 		return;
 	jw_reset(&t->line);
-	record_write_json(&t->line, rec);
+	record_write_json_cached(&t->line, rec, &t->jcache);
 	if (!t->line.oom)
 		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
 	corr_record(t->corr, rec);

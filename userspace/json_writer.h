@@ -34,9 +34,21 @@ void jw_object_begin(struct jw *w);
 void jw_object_end(struct jw *w);
 void jw_array_begin(struct jw *w);
 void jw_array_end(struct jw *w);
-void jw_key(struct jw *w, const char *key);
+/* A key or string of n bytes; the NUL-terminated forms below are inline
+ * so that a literal's length is known at compile time. */
+void jw_key_n(struct jw *w, const char *key, size_t n);
+void jw_string_n(struct jw *w, const char *s, size_t n);
 
-void jw_string(struct jw *w, const char *s);            /* NUL-terminated */
+static inline void jw_key(struct jw *w, const char *key)
+{
+	jw_key_n(w, key, __builtin_strlen(key));
+}
+
+static inline void jw_string(struct jw *w, const char *s) /* NUL-terminated */
+{
+	jw_string_n(w, s, __builtin_strlen(s));
+}
+
 /* false, and nothing written, if s is not valid UTF-8 */
 bool jw_string_utf8(struct jw *w, const char *s, size_t n);
 void jw_base64(struct jw *w, const void *data, size_t n);
@@ -46,6 +58,9 @@ void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 /* Already-serialised JSON, inserted as one value. */
 void jw_raw(struct jw *w, const char *json, size_t n);
+/* Already-serialised members of the open object, each preceded by its
+ * comma (",\"k\":v,\"k2\":v2"), after at least one member. */
+void jw_raw_members(struct jw *w, const char *json, size_t n);
 
 bool utf8_valid(const char *s, size_t n);
 

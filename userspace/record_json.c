@@ -115,7 +115,8 @@ static void write_nats_headers(struct jw *w, struct slice block)
 		if (le > p && le[-1] == '\r')
 			le--;
 		if (first) {
-			const char *sp = memchr(p, ' ', le - p);
+			/* le >= p: said here, since gcc cannot see it */
+			const char *sp = le > p ? memchr(p, ' ', (size_t)(le - p)) : NULL;
 
 			first = false;
 			if (sp && le - sp > 1)
@@ -256,14 +257,46 @@ static void write_conn(struct jw *w, const struct conn_meta *c)
 	}
 }
 
-void record_write_json(struct jw *w, const struct msg_record *rec)
+/* The connection's members, from the cache when this meta was seen. Its
+ * members are written into a scratch writer at depth 1, so the cached text
+ * starts with the comma that follows "ts". */
+static void write_conn_cached(struct jw *w, const struct conn_meta *c,
+			      struct record_json_cache *cache)
+{
+	struct record_json_conn *s = &cache->slot[c->id % RECORD_JSON_CACHE_SLOTS];
+	struct jw tmp;
+
+	if (!s->valid || memcmp(&s->meta, c, sizeof(*c))) {
+		jw_init(&tmp);
+		jw_object_begin(&tmp);
+		tmp.first[tmp.depth] = false; /* "type" and "ts" come first */
+		write_conn(&tmp, c);
+		s->valid = !tmp.oom && tmp.len - 1 <= sizeof(s->json);
+		if (s->valid) {
+			memcpy(&s->meta, c, sizeof(*c));
+			s->len = tmp.len - 1; /* without the '{' */
+			memcpy(s->json, tmp.buf + 1, s->len);
+		}
+		jw_free(&tmp);
+		if (!s->valid) {
+			write_conn(w, c);
+			return;
+		}
+	}
+	jw_raw_members(w, s->json, s->len);
+}
+
+void record_write_json_cached(struct jw *w, const struct msg_record *rec,
+			      struct record_json_cache *cache)
 {
 	jw_object_begin(w);
 	jw_key(w, "type");
 	jw_string(w, rec->proto == PROTO_NATS ? "nats" : "http");
 	jw_key(w, "ts");
 	jw_uint(w, rec->ts_ns);
-	if (rec->conn)
+	if (rec->conn && cache)
+		write_conn_cached(w, rec->conn, cache);
+	else if (rec->conn)
 		write_conn(w, rec->conn);
 	jw_key(w, "dir");
 	jw_string(w, rec->dir == DIR_SEND ? "send" : "recv");
@@ -272,6 +305,11 @@ void record_write_json(struct jw *w, const struct msg_record *rec)
 	else
 		write_http(w, &rec->http);
 	jw_object_end(w);
+}
+
+void record_write_json(struct jw *w, const struct msg_record *rec)
+{
+	record_write_json_cached(w, rec, NULL);
 }
 
 json_t *record_to_json(const struct msg_record *rec)

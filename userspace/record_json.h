@@ -18,6 +18,30 @@
 /* Append rec as one JSON object (no newline). */
 void record_write_json(struct jw *w, const struct msg_record *rec);
 
+/*
+ * The members a record takes from its connection ("pid" to "role"/"tls")
+ * are the same for every message on it: a sink writing many records keeps
+ * them rendered here. A slot is reused only for a byte-identical
+ * conn_meta, so a stale entry can cost a render, never a wrong line.
+ * Zero-initialise it; it holds no pointers.
+ */
+#define RECORD_JSON_CACHE_SLOTS 16
+
+struct record_json_conn {
+	bool valid;
+	struct conn_meta meta;
+	size_t len;
+	char json[512];
+};
+
+struct record_json_cache {
+	struct record_json_conn slot[RECORD_JSON_CACHE_SLOTS];
+};
+
+/* The same output as record_write_json(); cache may be NULL. */
+void record_write_json_cached(struct jw *w, const struct msg_record *rec,
+			      struct record_json_cache *cache);
+
 /* A new reference, or NULL on allocation failure. */
 json_t *record_to_json(const struct msg_record *rec);
 

@@ -43,6 +43,29 @@ static void test_nesting_and_commas(void)
 	jw_free(&w);
 }
 
+/* Digits two at a time: every length, and the values around each power of
+ * ten, read back as the same number. */
+static void test_uint_digits(void)
+{
+	uint64_t v = 1;
+
+	for (int i = 0; i < 20; i++, v *= 10) {
+		uint64_t vals[3] = { v - 1, v, v + 1 };
+
+		for (int k = 0; k < 3; k++) {
+			struct jw w;
+			char want[32];
+
+			jw_init(&w);
+			jw_uint(&w, vals[k]);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[k]);
+			CHECK_MSG(w.len == strlen(want) && !memcmp(w.buf, want, w.len),
+				  "%.*s != %s", (int)w.len, w.buf, want);
+			jw_free(&w);
+		}
+	}
+}
+
 static void test_escaping(void)
 {
 	struct jw w;
@@ -167,6 +190,7 @@ int main(void)
 {
 	test_nesting_and_commas();
 	test_escaping();
+	test_uint_digits();
 	test_utf8_validation();
 	test_base64();
 	test_random_bytes_never_break_json();

@@ -148,8 +148,58 @@ static void test_http_redacted(void)
 	redactor_free(red);
 }
 
+/* The cached connection members: the same bytes as the plain writer,
+ * for every connection in turn and after a connection's meta changes
+ * under the same id (and slot). */
+static void expect_same_line(struct record_json_cache *cache,
+			     const struct msg_record *r)
+{
+	struct jw a, b;
+
+	jw_init(&a);
+	jw_init(&b);
+	record_write_json(&a, r);
+	record_write_json_cached(&b, r, cache);
+	CHECK_MSG(a.len == b.len && !memcmp(a.buf, b.buf, a.len),
+		  "cached %.*s\n  plain %.*s", (int)b.len, b.buf, (int)a.len, a.buf);
+	jw_free(&a);
+	jw_free(&b);
+}
+
+static void test_conn_cache(void)
+{
+	static struct record_json_cache cache;
+	struct conn_meta c[3] = {
+		{ .id = 1, .pid = 10, .comm = "pub", .local = "127.0.0.1:5000",
+		  .peer = "127.0.0.1:4222", .role = ROLE_CLIENT },
+		{ .id = 1 + RECORD_JSON_CACHE_SLOTS, .pid = 20, .comm = "sub\"q",
+		  .local = "[::1]:5001", .peer = "[::1]:4222", .role = ROLE_UNKNOWN },
+		{ .id = 3, .pid = 30, .comm = "nats-server", .local = "127.0.0.1:4222",
+		  .peer = "127.0.0.1:5000", .role = ROLE_SERVER, .tls = true },
+	};
+	struct msg_record r = { .ts_ns = 123, .proto = PROTO_NATS };
+
+	r.nats.op = NATS_PUB;
+	r.nats.subject = SLICE_LIT("a.b");
+	r.nats.payload = SLICE_LIT("hi");
+	r.nats.size = 2;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			r.conn = &c[i];
+			expect_same_line(&cache, &r);
+		}
+	}
+	c[2].tls = false; /* the same connection, restarted in the clear */
+	c[2].pid = 31;
+	r.conn = &c[2];
+	expect_same_line(&cache, &r);
+	r.conn = NULL;
+	expect_same_line(&cache, &r);
+}
+
 int main(void)
 {
+	test_conn_cache();
 	test_nats_pub();
 	test_binary_payload_is_base64();
 	test_hmsg_headers();
