@@ -62,14 +62,18 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 static void on_record(const struct msg_record *rec, void *ctx)
 {
 	struct sink *s = ctx;
-	struct msg_record r = *rec;
+	struct msg_record r;
 
-	redact_record(s->redactor, &r);
+	if (redact_applies(rec)) {
+		r = *rec;
+		redact_record(s->redactor, &r);
+		rec = &r;
+	}
 	jw_reset(&s->line);
-	record_write_json_cached(&s->line, &r, &s->jcache);
+	record_write_json_cached(&s->line, rec, &s->jcache);
 	if (!s->line.oom)
 		trace_writer_put_raw(s->out, s->line.buf, s->line.len);
-	corr_record(s->corr, &r);
+	corr_record(s->corr, rec);
 	s->records++;
 }
 

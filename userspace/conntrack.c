@@ -36,7 +36,8 @@ struct conntrack {
 	struct conntrack_stats st;
 };
 
-/* The parsers call back with conn == NULL; this puts the connection in. */
+/* The parsers stamp records with their connection (parsers_new); this
+ * counts them on the way out. */
 struct emit_ctx {
 	struct conntrack *ct;
 	struct conn *c;
@@ -45,11 +46,9 @@ struct emit_ctx {
 static void emit(const struct msg_record *rec, void *arg)
 {
 	struct emit_ctx *ec = arg;
-	struct msg_record r = *rec;
 
-	r.conn = &ec->c->meta;
 	ec->ct->st.records++;
-	ec->ct->cb(&r, ec->ct->ctx);
+	ec->ct->cb(rec, ec->ct->ctx);
 }
 
 struct conntrack *conntrack_new(const struct conntrack_opts *opts,
@@ -182,6 +181,9 @@ static bool parsers_new(struct conntrack *ct, struct conn *c,
 		c->nats[0] = c->nats[1] = NULL;
 		return false;
 	}
+	nats_parser_set_conn(c->nats[0], &c->meta);
+	nats_parser_set_conn(c->nats[1], &c->meta);
+	http_parser_set_conn(c->http, &c->meta);
 	return true;
 }
 

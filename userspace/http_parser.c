@@ -85,6 +85,7 @@ struct http_dir {
 
 struct http_parser {
 	size_t body_keep;
+	const struct conn_meta *conn; /* stamped on every record */
 	struct http_dir d[2];
 	uint8_t pending[PENDING_MAX];	/* enum mclass of unanswered requests */
 	unsigned pend_head, pend_count;
@@ -359,7 +360,7 @@ static void emit(struct http_parser *p, struct http_dir *d, record_cb cb,
 	r->ts_ns = d->ts;
 	r->dir = d->dir;
 	r->proto = PROTO_HTTP;
-	r->conn = NULL;
+	r->conn = p->conn;
 	m->body = d->blen ? slice_from((const char *)d->bbuf, d->blen)
 			  : SLICE_NULL;
 	m->body_size = d->body_size;
@@ -955,6 +956,12 @@ static size_t step(struct http_parser *p, struct http_dir *d, uint64_t ts,
 }
 
 /* ---- public API ---- */
+
+void http_parser_set_conn(struct http_parser *p, const struct conn_meta *conn)
+{
+	if (p)
+		p->conn = conn;
+}
 
 struct http_parser *http_parser_new(size_t body_keep, bool synced)
 {

@@ -44,6 +44,10 @@ struct http_parser;
 struct http_parser *http_parser_new(size_t body_keep, bool synced);
 void http_parser_free(struct http_parser *p);
 
+/* The connection records are stamped with (default NULL). conn must
+ * outlive the parser or be replaced first. */
+void http_parser_set_conn(struct http_parser *p, const struct conn_meta *conn);
+
 /* Bytes sent (DIR_SEND) or received (DIR_RECV) by the observed process. */
 void http_parser_feed(struct http_parser *p, enum direction dir,
 		      uint64_t ts_ns, const uint8_t *data, size_t len,

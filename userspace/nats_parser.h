@@ -47,6 +47,10 @@ struct nats_parser *nats_parser_new(enum direction dir, size_t payload_keep,
 				    bool synced);
 void nats_parser_free(struct nats_parser *p);
 
+/* The connection records are stamped with (default NULL). conn must
+ * outlive the parser or be replaced first. */
+void nats_parser_set_conn(struct nats_parser *p, const struct conn_meta *conn);
+
 /* Bytes that follow on the stream; ts_ns stamps messages starting here. */
 void nats_parser_feed(struct nats_parser *p, uint64_t ts_ns,
 		      const uint8_t *data, size_t len, record_cb cb, void *ctx);

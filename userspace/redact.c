@@ -130,6 +130,12 @@ static bool redact_connect(struct redactor *r, struct nats_msg *m)
 	return any;
 }
 
+bool redact_applies(const struct msg_record *rec)
+{
+	return rec->proto == PROTO_HTTP ||
+	       (rec->proto == PROTO_NATS && rec->nats.op == NATS_CONNECT);
+}
+
 bool redact_record(struct redactor *r, struct msg_record *rec)
 {
 	if (rec->proto == PROTO_HTTP)

@@ -27,6 +27,10 @@ void redactor_free(struct redactor *r);
  */
 bool redact_record(struct redactor *r, struct msg_record *rec);
 
+/* False when redact_record() would leave rec as it is whatever it holds
+ * (NATS messages other than CONNECT): no copy needed to call it. */
+bool redact_applies(const struct msg_record *rec);
+
 /* True for HTTP header names whose values are secret. */
 bool redact_is_secret_header(struct slice name);
 
