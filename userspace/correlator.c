@@ -309,6 +309,10 @@ struct sub {
 	struct list wild;        /* wildcard filters, in c->wild_subs */
 	struct lconn *lc;
 	bool wildcard;
+	/* Learned from a MSG on a connection whose SUBs predate the trace:
+	 * its filter is unknown, the subject it got stands in for it until
+	 * the sid gets another one (vague: it expects nothing any more). */
+	bool learned, vague;
 	int64_t max;
 	uint64_t delivered;
 	char *sid, *subject, *queue;
@@ -346,6 +350,8 @@ struct pub {
 			       * key bytes (cut by the snaplen) */
 	struct hnode hc;      /* c->pub_class: every pub, by class */
 	struct list age;      /* c->pub_age */
+	struct list settle;   /* c->pub_settle until settle_ns after first_ts */
+	bool settle_due;      /* past that: may go out incomplete */
 	uint64_t seq, first_ts;
 	struct lconn *lc;     /* publisher's connection, referenced; NULL: not seen */
 	struct comp *from;
@@ -447,7 +453,7 @@ struct correlator {
 	struct list wild_subs;
 	size_t nsubs;
 	struct htab pubs, short_pubs, pub_class;
-	struct list pub_age;
+	struct list pub_age, pub_settle;
 	size_t npubs;
 	struct htab dlvs;
 	struct htab reqs;
@@ -1075,42 +1081,27 @@ static void sub_remove(struct correlator *c, struct sub *s)
 	htab_del(&s->lc->subs, &s->by_sid);
 	if (s->wildcard)
 		list_del(&s->wild);
-	else
+	else if (!s->vague)
 		htab_del(&c->lit_subs, &s->by_subject);
 	c->nsubs--;
 	free(s);
 }
 
-static void sub_add(struct correlator *c, struct lconn *lc, const struct obs *o)
+static struct sub *sub_insert(struct correlator *c, struct lconn *lc,
+			      const char *sid, const char *subject,
+			      const char *queue)
 {
-	size_t ls = strlen(o->sid), lj = strlen(o->subject), lq = strlen(o->queue);
-	struct sub *s;
+	size_t ls = strlen(sid), lj = strlen(subject), lq = strlen(queue);
+	struct sub *s = calloc(1, sizeof(*s) + ls + lj + lq + 3);
 
-	if (!ls || !lj)
-		return;
-	s = sub_find(lc, o->sid);
-	if (s) {
-		/* the other end's view of the same SUB: nothing new */
-		if (!strcmp(s->subject, o->subject) && !strcmp(nz(s->queue), o->queue))
-			return;
-		sub_remove(c, s);
-	}
-	if (c->nsubs >= c->cfg.max_subs) {
-		c->ctr.overflow_subs++;
-		registry_lost(c, lc);
-		return;
-	}
-	s = calloc(1, sizeof(*s) + ls + lj + lq + 3);
-	if (!s) {
-		registry_lost(c, lc);
-		return;
-	}
+	if (!s)
+		return NULL;
 	s->lc = lc;
 	s->max = -1;
-	s->sid = memcpy(s->data, o->sid, ls + 1);
-	s->subject = memcpy(s->data + ls + 1, o->subject, lj + 1);
+	s->sid = memcpy(s->data, sid, ls + 1);
+	s->subject = memcpy(s->data + ls + 1, subject, lj + 1);
 	if (lq)
-		s->queue = memcpy(s->data + ls + lj + 2, o->queue, lq + 1);
+		s->queue = memcpy(s->data + ls + lj + 2, queue, lq + 1);
 	s->wildcard = subject_has_wildcard(s->subject, lj);
 	htab_add(&lc->subs, &s->by_sid, hash_str(HASH_INIT, s->sid));
 	if (s->wildcard)
@@ -1119,9 +1110,63 @@ static void sub_add(struct correlator *c, struct lconn *lc, const struct obs *o)
 		htab_add(&c->lit_subs, &s->by_subject,
 			 hash_str(HASH_INIT, s->subject));
 	c->nsubs++;
+	return s;
+}
+
+static void sub_add(struct correlator *c, struct lconn *lc, const struct obs *o)
+{
+	struct sub *s;
+
+	if (!o->sid[0] || !o->subject[0])
+		return;
+	s = sub_find(lc, o->sid);
+	if (s) {
+		/* the other end's view of the same SUB: nothing new */
+		if (!s->learned && !strcmp(s->subject, o->subject) &&
+		    !strcmp(nz(s->queue), o->queue))
+			return;
+		sub_remove(c, s);
+	}
+	if (c->nsubs >= c->cfg.max_subs) {
+		c->ctr.overflow_subs++;
+		registry_lost(c, lc);
+		return;
+	}
+	if (!sub_insert(c, lc, o->sid, o->subject, o->queue)) {
+		registry_lost(c, lc);
+		return;
+	}
 	/* so that corr_foreach_subscription finds it under its component
 	 * before anything is delivered */
 	end_comp(c, lc, SIDE_CLIENT);
+}
+
+/*
+ * A MSG for a sid we have no SUB for, on a connection whose registry is
+ * unknown (it predates the trace): the subscription exists, and the
+ * subject it just got is the best guess of its filter, so publications on
+ * that subject wait for it as for a known one. Once the sid gets a second
+ * subject the filter is a wildcard we cannot write down: it stays vague,
+ * expecting nothing. Returns the sid's subscription, if any.
+ */
+static struct sub *sub_learn(struct correlator *c, struct lconn *lc,
+			     struct sub *s, const struct obs *o)
+{
+	if (!s) {
+		if (c->nsubs >= c->cfg.max_subs)
+			return NULL;
+		s = sub_insert(c, lc, o->sid, o->subject, "");
+		if (s) {
+			s->learned = true;
+			c->ctr.learned_subs++;
+		}
+		return s;
+	}
+	if (s->learned && !s->vague && strcmp(s->subject, o->subject)) {
+		htab_del(&c->lit_subs, &s->by_subject);
+		s->vague = true;
+	}
+	return s;
 }
 
 static void sub_unsub(struct correlator *c, struct lconn *lc,
@@ -1635,6 +1680,7 @@ static void pub_free(struct correlator *c, struct pub *p)
 	htab_del(is_short(p->payload_len, p->size) ? &c->short_pubs : &c->pubs, &p->h);
 	htab_del(&c->pub_class, &p->hc);
 	list_del(&p->age);
+	list_del(&p->settle);
 	c->npubs--;
 	if (p->req)
 		p->req->pub = NULL;
@@ -1730,20 +1776,32 @@ static void expect_mark(struct pub *p, const struct delivery *d)
 	}
 }
 
-static bool pub_complete(const struct correlator *c, struct pub *p)
+/*
+ * Everything we know of says p is done: its publisher's observed ends have
+ * seen it (when the publisher is known), every subscription we know of
+ * that should get it has, and every delivery has been seen from each
+ * observed end of its connection.
+ */
+static bool pub_settled(struct pub *p)
 {
 	bool all = true;
 
-	if (!p->lc || !p->exp_known || c->unknown_registry)
+	if (p->lc && (!p->exp_known || (p->sides & p->lc->observed) != p->lc->observed ||
+		      p->n_met < p->n_exp))
 		return false;
-	if ((p->sides & p->lc->observed) != p->lc->observed)
-		return false;
-	if (p->n_met < p->n_exp || p->n_full < p->n_dlv)
+	if (p->n_full < p->n_dlv)
 		return false;
 	/* the counters say yes: confirm, an end may have become traced */
 	for (size_t i = 0; i < p->n_dlv; i++)
 		all &= delivery_refresh(p, p->dlv[i]);
 	return all;
+}
+
+/* ... and what we know of is all there is: every NATS connection's
+ * subscriptions are known (CONNECT seen) and so is the publisher. */
+static bool pub_complete(const struct correlator *c, struct pub *p)
+{
+	return p->lc && !c->unknown_registry && pub_settled(p);
 }
 
 /* The publication is done: one delivery event, and a to-nobody edge when
@@ -1793,10 +1851,22 @@ static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
 	pub_free(c, p);
 }
 
+/*
+ * Complete: out at once. Settled only (some registry unknown, or the
+ * publisher not seen): out once settle_ns have passed, incomplete — a
+ * subscription we could not know of may still get it, and if it does later
+ * than that, its delivery stands alone. Waiting for the timeout instead
+ * kept every publication of a busy subject pending for 5 s (the bench's
+ * clients predate the trace: 65536 pending, a third of msgscope's time).
+ */
 static void pub_check(struct correlator *c, struct pub *p)
 {
-	if (pub_complete(c, p))
+	if (pub_complete(c, p)) {
 		pub_finalize(c, p, true);
+	} else if (p->settle_due && pub_settled(p)) {
+		c->ctr.settled++;
+		pub_finalize(c, p, false);
+	}
 }
 
 static int expect_add(struct pub *p, uint64_t lc_id, const char *sid,
@@ -1912,6 +1982,7 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	else
 		htab_add(&c->pubs, &p->h, key_hash(h, p->payload, p->size));
 	list_add_tail(&c->pub_age, &p->age);
+	list_add_tail(&c->pub_settle, &p->settle);
 	c->npubs++;
 	return p;
 }
@@ -2126,8 +2197,12 @@ static bool queue_taken(const struct pub *p, const char *queue)
 static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		    const struct obs *o)
 {
-	const struct sub *s = sub_find(lc, o->sid);
-	const char *queue = s ? s->queue : NULL;
+	struct sub *s = sub_find(lc, o->sid);
+	const char *queue;
+
+	if (!lc->registry_known)
+		s = sub_learn(c, lc, s, o);
+	queue = s ? s->queue : NULL;
 	struct pub *cand[MATCH_WINDOW], *best = NULL;
 	struct delivery *best_d = NULL, *d;
 	size_t k = pub_candidates(c, o, cand);
@@ -2608,6 +2683,15 @@ static void expire(struct correlator *c)
 			break;
 		pub_finalize(c, p, pub_complete(c, p));
 	}
+	while (!list_empty(&c->pub_settle)) {
+		struct pub *p = container_of(c->pub_settle.next, struct pub, settle);
+
+		if (p->first_ts + c->cfg.settle_ns > t)
+			break;
+		list_del(&p->settle);
+		p->settle_due = true;
+		pub_check(c, p);
+	}
 	while (!list_empty(&c->req_age)) {
 		struct request *r = container_of(c->req_age.next, struct request, age);
 
@@ -2679,6 +2763,7 @@ void corr_config_default(struct corr_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->timeout_ns = 5 * NS_PER_SEC;
 	cfg->skew_ns = 5000000;
+	cfg->settle_ns = 100000000;
 	cfg->interval_ns = NS_PER_SEC;
 	cfg->conn_idle_ns = 600 * NS_PER_SEC;
 	cfg->max_conns = 16384;
@@ -2722,6 +2807,7 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	list_init(&c->comp_list);
 	list_init(&c->wild_subs);
 	list_init(&c->pub_age);
+	list_init(&c->pub_settle);
 	list_init(&c->req_age);
 	list_init(&c->hx_age);
 	list_init(&c->edge_lru);
@@ -2950,7 +3036,11 @@ size_t corr_foreach_subscription(const struct correlator *c,
 		for (size_t i = 0; i < lc->subs.nslots; i++) {
 			for (struct hnode *h = lc->subs.slots[i]; h; h = h->next) {
 				const struct sub *s = container_of(h, struct sub, by_sid);
-				struct corr_subscription v = {
+				struct corr_subscription v;
+
+				if (s->learned) /* a guess, not what a SUB said */
+					continue;
+				v = (struct corr_subscription){
 					.comp = k ? &k->pub : NULL,
 					.addr = lc->addr[SIDE_CLIENT],
 					.client_name = lc->name,

@@ -32,9 +32,14 @@
  * one member per queue group, no echo) has a delivery — or until timeout_ns;
  * then one FLOW_EV_DELIVERY is emitted. Completeness needs a complete
  * subscription registry, which exists only for connections whose CONNECT was
- * seen: while a NATS connection that predates the trace is alive, every
- * publication waits timeout_ns. Counts and edges are updated at once either
- * way; only the delivery event waits.
+ * seen. While a NATS connection that predates the trace is alive, its
+ * subscriptions are learned from the MSGs it gets (a sid and the subject it
+ * received stand in for the unknown filter), and a publication goes out,
+ * marked incomplete, settle_ns after it was seen once everything it is
+ * known to need has happened (else at timeout_ns). A delivery later than
+ * that to a subscription not yet learned stands alone, its publication
+ * unseen. Counts and edges are updated at once either way; only the
+ * delivery event waits.
  *
  * A publication with a reply subject is a request; a publication on a
  * pending request's reply subject is a reply and forms a FLOW_EV_EXCHANGE
@@ -258,6 +263,8 @@ typedef void (*flow_event_cb)(const struct flow_event *ev, void *ctx);
 struct corr_config {
 	uint64_t timeout_ns;     /* pending request/publication lifetime (5 s) */
 	uint64_t skew_ns;        /* reorder window (5 ms) */
+	uint64_t settle_ns;      /* grace for a publication that cannot be
+				  * known complete (100 ms), see pub_check() */
 	uint64_t interval_ns;    /* rate window, periodic flows (1 s) */
 	bool periodic_flows;     /* emit FLOW_EV_FLOW per interval (false) */
 	uint64_t conn_idle_ns;   /* forget a connection idle this long (10 min; 0 never) */
@@ -293,6 +300,9 @@ struct corr_counters {
 				      * counted on their edge, no error */
 	uint64_t unmatched_responses;
 	uint64_t unknown_sids;       /* MSG for a sid not in a complete registry */
+	uint64_t learned_subs;       /* sids learned from MSGs (registry unknown) */
+	uint64_t settled;            /* publications out after settle_ns,
+				      * incomplete (registry unknown) */
 	uint64_t nats_errors;        /* -ERR */
 	uint64_t expired_conns;      /* idle */
 	uint64_t evicted_conns;

@@ -443,20 +443,20 @@ static void drop_message(struct nats_parser *p, bool error, bool line_start)
 	p->line_start = line_start;
 }
 
-static struct slice line_slice(const struct nats_parser *p, struct span s)
+static struct slice span_slice(const uint8_t *base, struct span s)
 {
 	if (!s.len)
 		return SLICE_NULL;
-	return slice_from((const char *)p->line + s.off, s.len);
+	return slice_from((const char *)base + s.off, s.len);
 }
 
-static void emit(struct nats_parser *p, record_cb cb, void *ctx)
+/* One record for p->m: its line at `line`, what was kept of its header
+ * block and payload at hdr and pay. */
+static void emit_msg(struct nats_parser *p, const uint8_t *line,
+		     struct slice hdr, struct slice pay, record_cb cb, void *ctx)
 {
 	struct msg_record r;
 	struct nats_msg *n = &r.nats;
-	/* The body is complete (or was cut, which shrank the rooms to what
-	 * was captured), so the rooms are exactly what we hold. */
-	size_t hdr_kept = p->hdr_room, pay_kept = p->pay_room;
 
 	/* Only the NATS member of the union: zeroing the whole record (its
 	 * HTTP member holds 64 headers) cost 2 KiB of stores a message. */
@@ -466,24 +466,32 @@ static void emit(struct nats_parser *p, record_cb cb, void *ctx)
 	r.proto = PROTO_NATS;
 	r.conn = p->conn;
 	n->op = p->m.op;
-	n->subject = line_slice(p, p->m.subject);
-	n->reply = line_slice(p, p->m.reply);
-	n->sid = line_slice(p, p->m.sid);
-	n->queue = line_slice(p, p->m.queue);
-	n->json = line_slice(p, p->m.json);
-	if (hdr_kept)
-		n->headers = slice_from((const char *)p->line + p->line_len,
-					hdr_kept);
-	if (pay_kept)
-		n->payload = slice_from((const char *)p->body, pay_kept);
+	n->subject = span_slice(line, p->m.subject);
+	n->reply = span_slice(line, p->m.reply);
+	n->sid = span_slice(line, p->m.sid);
+	n->queue = span_slice(line, p->m.queue);
+	n->json = span_slice(line, p->m.json);
+	if (hdr.len)
+		n->headers = hdr;
+	if (pay.len)
+		n->payload = pay;
 	n->size = p->m.size;
 	n->header_size = p->m.hdr_size;
 	n->max_msgs = p->m.max_msgs;
-	n->truncated = hdr_kept < p->m.hdr_size || pay_kept < p->m.size;
+	n->truncated = hdr.len < p->m.hdr_size || pay.len < p->m.size;
 
 	p->st.messages++;
 	if (cb)
 		cb(&r, ctx);
+}
+
+static void emit(struct nats_parser *p, record_cb cb, void *ctx)
+{
+	/* The body is complete (or was cut, which shrank the rooms to what
+	 * was captured), so the rooms are exactly what we hold. */
+	emit_msg(p, p->line,
+		 slice_from((const char *)p->line + p->line_len, p->hdr_room),
+		 slice_from((const char *)p->body, p->pay_room), cb, ctx);
 }
 
 /* A whole message is in: confirm sync if we were hunting, emit, go on. */
@@ -648,14 +656,19 @@ static size_t body_feed(struct nats_parser *p, const uint8_t *d, size_t n)
 }
 
 /* The declared header block must be a NATS one, as far as we have it. */
-static bool headers_ok(const struct nats_parser *p)
+static bool header_block_ok(const uint8_t *hdr, size_t have)
 {
 	static const char magic[] = "NATS/1.0";
-	size_t have = p->hdr_room; /* all we hold of it, body being done */
 
 	if (have > sizeof(magic) - 1)
 		have = sizeof(magic) - 1;
-	return memcmp(p->line + p->line_len, magic, have) == 0;
+	return memcmp(hdr, magic, have) == 0;
+}
+
+static bool headers_ok(const struct nats_parser *p)
+{
+	/* all we hold of it, the body being done */
+	return header_block_ok(p->line + p->line_len, p->hdr_room);
 }
 
 static void body_end(struct nats_parser *p, record_cb cb, void *ctx)
@@ -685,10 +698,55 @@ static size_t trailer_feed(struct nats_parser *p, const uint8_t *d,
 	return 0;
 }
 
+/*
+ * The common case, a whole message inside the bytes at hand on a stream in
+ * sync: parsed where it lies, its record pointing into d, with nothing
+ * copied into the parser's buffers. Anything else (a message cut by the
+ * chunk's end, a malformed line or body) returns 0 and goes through the
+ * state machine below, which reaches the same records and counts.
+ */
+static size_t whole_message(struct nats_parser *p, uint64_t ts, const uint8_t *d,
+			    size_t n, record_cb cb, void *ctx)
+{
+	const uint8_t *nl = memchr(d, '\n', n < NATS_LINE_MAX ? n : NATS_LINE_MAX);
+	size_t line, end, hdr_kept, pay_kept;
+	const uint8_t *body;
+
+	if (!nl)
+		return 0;
+	line = (size_t)(nl - d); /* the line_len the state machine would hold */
+	if (line == 0 || (line == 1 && d[0] == '\r') ||
+	    !parse_line(d, d[line - 1] == '\r' ? line - 1 : line, &p->m))
+		return 0;
+	p->ts = ts;
+	if (!has_body(p->m.op)) {
+		emit_msg(p, d, SLICE_NULL, SLICE_NULL, cb, ctx);
+		begin_line(p, false);
+		return line + 1;
+	}
+	body = nl + 1;
+	if (p->m.hdr_size + p->m.size > n - line - 1 ||
+	    (end = line + 1 + (size_t)(p->m.hdr_size + p->m.size)) + 2 > n ||
+	    d[end] != '\r' || d[end + 1] != '\n')
+		return 0;
+	/* what start_body() would keep: headers behind the line, within
+	 * NATS_LINE_MAX; the payload up to keep */
+	hdr_kept = p->m.hdr_size < NATS_LINE_MAX - line ?
+		   (size_t)p->m.hdr_size : NATS_LINE_MAX - line;
+	pay_kept = p->m.size < p->keep ? (size_t)p->m.size : p->keep;
+	if (!header_block_ok(body, hdr_kept))
+		return 0;
+	p->st.body_dropped += p->m.hdr_size - hdr_kept + p->m.size - pay_kept;
+	emit_msg(p, d, slice_from((const char *)body, hdr_kept),
+		 slice_from((const char *)body + p->m.hdr_size, pay_kept), cb, ctx);
+	begin_line(p, false);
+	return end + 2;
+}
+
 void nats_parser_feed(struct nats_parser *p, uint64_t ts_ns,
 		      const uint8_t *data, size_t len, record_cb cb, void *ctx)
 {
-	size_t i = 0;
+	size_t i = 0, k;
 
 	if (!p || !data)
 		return;
@@ -697,6 +755,11 @@ void nats_parser_feed(struct nats_parser *p, uint64_t ts_ns,
 	if (p->state == ST_SYNC)
 		p->line_start = true;
 	while (i < len) {
+		if (p->state == ST_LINE && p->line_len == 0 && !p->tentative &&
+		    (k = whole_message(p, ts_ns, data + i, len - i, cb, ctx))) {
+			i += k;
+			continue;
+		}
 		switch (p->state) {
 		case ST_SYNC:
 			i += sync_feed(p, data + i, len - i);

@@ -512,8 +512,9 @@ static void test_nats_three_views(void)
 	sink_clear(&mixed);
 }
 
-/* Before the completeness rule kicks in (pre-existing connections, no
- * CONNECT seen) publications wait for the timeout but still come out once. */
+/* Pre-existing connections (no CONNECT seen): a publication cannot be
+ * known complete, so it waits settle_ns (someone else may get it), then
+ * comes out once, incomplete — not at the timeout. */
 static void test_nats_preexisting(void)
 {
 	struct sink k = { 0 };
@@ -525,11 +526,70 @@ static void test_nats_preexisting(void)
 	n_msg(&s, &PB, "foo", "1", NULL, "hi");
 	sim_flush(&s);
 	CHECK_EQ_INT(k.deliveries, 0); /* waiting: someone else may get it */
-	corr_advance(s.c, s.t + 6000 * MS);
+	corr_advance(s.c, s.t + 50 * MS);
+	CHECK_EQ_INT(k.deliveries, 0);
+	corr_advance(s.c, s.t + 150 * MS);
 	CHECK_EQ_INT(k.deliveries, 1);
 	CHECK(sink_has(&k, "D foo reply= size=2 101/publisher//127.0.0.1:50001 -> 102/sub-b//127.0.0.1:50002#1 complete=0"));
+	CHECK_EQ_INT(corr_counters(s.c)->settled, 1);
 	sim_done(&s);
 	CHECK_EQ_INT(k.deliveries, 1);
+	CHECK_EQ_INT(corr_counters(s.c)->timeouts, 0);
+	corr_free(s.c);
+	sink_clear(&k);
+}
+
+#define D_FOO_TO_B(payload_size) \
+	"D foo reply= size=" #payload_size " 101/publisher//127.0.0.1:50001 -> " \
+	"102/sub-b//127.0.0.1:50002#1 complete=0"
+
+/* No SUB seen at all: the sid a MSG arrives on is learned, with the subject
+ * it got standing in for its filter. A later publication on that subject
+ * waits for it past settle_ns (a slow subscriber is not split off), one on
+ * another subject does not; once the sid gets a second subject (a wildcard
+ * filter) nothing waits for it any more. */
+static void test_nats_learned_subscriptions(void)
+{
+	struct sink k = { 0 };
+	struct sim s;
+
+	sim_init(&s, VIEW_ALL, &k, NULL);
+	n_pub(&s, &PA, "foo", NULL, "m1");
+	n_msg(&s, &PB, "foo", "1", NULL, "m1");
+	sim_flush(&s);
+	corr_advance(s.c, s.t + 150 * MS);
+	CHECK_EQ_INT(k.deliveries, 1);
+	CHECK(sink_has(&k, D_FOO_TO_B(2)));
+	CHECK_EQ_INT(corr_counters(s.c)->learned_subs, 1);
+
+	/* PB reads m22 300 ms late: its publication waits for it */
+	s.t += 200 * MS;
+	n_pub(&s, &PA, "foo", NULL, "m22");
+	sim_flush(&s);
+	corr_advance(s.c, s.t + 300 * MS);
+	CHECK_EQ_INT(k.deliveries, 1);
+	s.t += 300 * MS;
+	n_msg(&s, &PB, "foo", "1", NULL, "m22");
+	sim_flush(&s);
+	corr_advance(s.c, s.t + 10 * MS);
+	CHECK_EQ_INT(k.deliveries, 2);
+	CHECK(sink_has(&k, D_FOO_TO_B(3)));
+	CHECK_EQ_INT(corr_counters(s.c)->orphan_deliveries, 0);
+
+	/* sid 1 gets another subject: a wildcard, no longer waited for */
+	s.t += 200 * MS;
+	n_pub(&s, &PA, "foo.x", NULL, "x");
+	n_msg(&s, &PB, "foo.x", "1", NULL, "x");
+	n_pub(&s, &PA, "foo", NULL, "m4444");
+	sim_flush(&s);
+	corr_advance(s.c, s.t + 150 * MS);
+	CHECK_EQ_INT(k.deliveries, 4);
+	CHECK(sink_has(&k, "D foo reply= size=5 101/publisher//127.0.0.1:50001 -> complete=0"));
+	CHECK_EQ_INT(corr_counters(s.c)->learned_subs, 1);
+	CHECK_EQ_INT(corr_counters(s.c)->timeouts, 0);
+	if (check_failed)
+		sink_dump(&k, "learned subscriptions");
+	sim_done(&s);
 	corr_free(s.c);
 	sink_clear(&k);
 }
@@ -1171,6 +1231,7 @@ int main(void)
 	test_latency_hist();
 	test_nats_three_views();
 	test_nats_preexisting();
+	test_nats_learned_subscriptions();
 	test_nats_cut_captures();
 	test_nats_timeout_and_errors();
 	test_nats_orphan_adoption();
