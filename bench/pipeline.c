@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 	nats = !strcmp(o.workload, "nats");
 	corr_config_default(&cfg);
 	cfg.periodic_flows = true;
+	cfg.payload_keep = 0; /* as cmd_trace.c */
 	cfg.emit = on_flow_event;
 	cfg.emit_ctx = &s;
 	jw_init(&s.line);

@@ -156,6 +156,7 @@ static int open_correlator(struct trace_ctx *t)
 
 	corr_config_default(&cfg);
 	cfg.interval_ns = t->args->s.interval_ns;
+	cfg.payload_keep = 0; /* the subject table's last payloads: only top shows them */
 	cfg.periodic_flows = true;
 	/* Name the process at the far end of a loopback connection. */
 	t->resolver = sock_resolver_new("/proc");

@@ -433,6 +433,7 @@ struct reorder {
 
 struct correlator {
 	struct corr_config cfg;
+	size_t obs_keep;          /* payload bytes an observation carries */
 	struct corr_counters ctr;
 	uint64_t obs_seq, pub_seq, conn_seq;
 	uint64_t latest;          /* newest timestamp fed */
@@ -563,8 +564,8 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 		       slice_need(n->sid) + slice_need(n->queue) +
 		       (nats_has_text(n->op) ? slice_need(n->json) : 1);
 		if (nats_has_payload(n->op) && n->payload.ptr)
-			keep = n->payload.len < c->cfg.payload_keep ?
-				       n->payload.len : c->cfg.payload_keep;
+			keep = n->payload.len < c->obs_keep ? n->payload.len :
+							      c->obs_keep;
 	} else {
 		need = slice_need(hm->method) + slice_need(hm->path);
 	}
@@ -1430,6 +1431,7 @@ static void subject_publish(struct correlator *c, const struct pub *p,
 			    const struct obs *o)
 {
 	struct subj *s = subj_get(c, p->tpl);
+	size_t keep;
 	char *ls;
 
 	if (!s)
@@ -1438,10 +1440,12 @@ static void subject_publish(struct correlator *c, const struct pub *p,
 	s->cur_msgs++;
 	s->pub.bytes += p->size + p->hdr_size;
 	s->pub.last_ts = c->clock;
-	memcpy(s->payload, o->payload, o->payload_len);
-	s->pub.last_payload_len = o->payload_len;
+	keep = o->payload_len < c->cfg.payload_keep ? o->payload_len :
+						     c->cfg.payload_keep;
+	memcpy(s->payload, o->payload, keep);
+	s->pub.last_payload_len = keep;
 	s->pub.last_size = p->size;
-	s->pub.last_truncated = o->payload_len < p->size;
+	s->pub.last_truncated = keep < p->size;
 	ls = strdup(p->subject);
 	if (ls) {
 		free(s->last_subject);
@@ -2803,6 +2807,9 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->cfg.max_components = at_least_one(c->cfg.max_components);
 	c->cfg.max_subjects = at_least_one(c->cfg.max_subjects);
 	c->cfg.max_reorder = at_least_one(c->cfg.max_reorder);
+	/* what matching needs, and what the subject table keeps */
+	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
+							      PUB_MATCH_BYTES;
 	list_init(&c->conn_lru);
 	list_init(&c->comp_list);
 	list_init(&c->wild_subs);

@@ -278,7 +278,8 @@ struct corr_config {
 	size_t max_components;   /* (4096), then "(other)" */
 	size_t max_subjects;     /* (4096) */
 	size_t max_reorder;      /* records held for reordering (16384) */
-	size_t payload_keep;     /* last payload bytes kept per subject (1024) */
+	size_t payload_keep;     /* last payload bytes kept per subject (1024;
+				  * 0 when nothing shows them) */
 	corr_resolve_fn resolve_addr;
 	corr_describe_fn describe_pid;
 	void *resolve_ctx;
