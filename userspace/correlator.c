@@ -235,15 +235,33 @@ static char *dup_str(const char *s)
 enum side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
 #define SBIT(s) ((uint8_t)(1u << (s)))
 
+struct lconn;
+
+/*
+ * What the records of one socket share: its process and normalised
+ * addresses, and the logical connection it belongs to, by end. Every
+ * observation points at one (referenced) instead of normalising and copying
+ * two addresses, and finding its logical connection is not a hash of two
+ * address strings per record.
+ */
+struct sock_view {
+	struct hnode h;             /* c->socks, by conn id */
+	struct list lru;            /* c->sock_lru, least recently used first */
+	unsigned refs;              /* the table's own + observations */
+	bool in_table;
+	struct conn_meta meta;      /* as received: another meta, another view */
+	char comm[COMM_LEN];        /* terminated */
+	char local[ADDR_STRLEN], peer[ADDR_STRLEN]; /* normalised */
+	struct lconn *lc[2];        /* by end, referenced; NULL: look it up */
+};
+
 /* One record, copied: the unit of the reorder buffer. */
 struct obs {
 	uint64_t ts, seq;
 	enum proto proto;
 	enum direction dir;
-	enum role role;
-	uint32_t pid;
-	char comm[COMM_LEN];
-	char local[ADDR_STRLEN], peer[ADDR_STRLEN];
+	struct sock_view *sv;       /* referenced */
+	bool pooled;                /* an OBS_BLOCK from c->obs_pool */
 	/* NATS */
 	enum nats_op op;
 	const char *subject, *reply, *sid, *queue, *text;
@@ -453,6 +471,11 @@ struct correlator {
 	struct htab lit_subs;
 	struct list wild_subs;
 	size_t nsubs;
+	struct htab socks;
+	struct list sock_lru;
+	size_t nsocks;
+	struct obs_block *obs_pool; /* free observation blocks */
+	size_t obs_pooled;
 	struct htab pubs, short_pubs, pub_class;
 	struct list pub_age, pub_settle;
 	size_t npubs;
@@ -551,11 +574,59 @@ static bool nats_has_payload(enum nats_op op)
 	       op == NATS_HMSG;
 }
 
+static struct sock_view *sock_view_get(struct correlator *c,
+				       const struct conn_meta *m);
+static void sock_view_unref(struct sock_view *v);
+
+/*
+ * Observation memory: most fit a small block, reused through a free list
+ * (malloc and free of each were a tenth of the correlator's time). At most
+ * max_reorder blocks are kept, as many as can be waiting at once.
+ */
+#define OBS_BLOCK 320
+
+struct obs_block {
+	struct obs_block *next;
+};
+
+static struct obs *obs_alloc(struct correlator *c, size_t size)
+{
+	struct obs *o;
+
+	if (size > OBS_BLOCK)
+		return calloc(1, size);
+	if (c->obs_pool) {
+		o = (struct obs *)(void *)c->obs_pool;
+		c->obs_pool = c->obs_pool->next;
+		c->obs_pooled--;
+		memset(o, 0, sizeof(*o));
+	} else if (!(o = calloc(1, OBS_BLOCK))) {
+		return NULL;
+	}
+	o->pooled = true;
+	return o;
+}
+
+static void obs_release(struct correlator *c, struct obs *o)
+{
+	sock_view_unref(o->sv);
+	if (o->pooled && c->obs_pooled < c->cfg.max_reorder) {
+		struct obs_block *b = (struct obs_block *)(void *)o;
+
+		b->next = c->obs_pool;
+		c->obs_pool = b;
+		c->obs_pooled++;
+		return;
+	}
+	free(o);
+}
+
 static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 {
 	const struct nats_msg *n = &r->nats;
 	const struct http_msg *hm = &r->http;
 	size_t need = 0, keep = 0;
+	struct sock_view *sv;
 	struct obs *o;
 	char *w;
 
@@ -569,18 +640,19 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 	} else {
 		need = slice_need(hm->method) + slice_need(hm->path);
 	}
-	o = calloc(1, sizeof(*o) + need + keep);
-	if (!o)
+	sv = sock_view_get(c, r->conn);
+	if (!sv)
 		return NULL;
+	o = obs_alloc(c, sizeof(*o) + need + keep);
+	if (!o) {
+		sock_view_unref(sv);
+		return NULL;
+	}
 	o->ts = r->ts_ns;
 	o->seq = ++c->obs_seq;
 	o->proto = r->proto;
 	o->dir = r->dir;
-	o->role = r->conn->role;
-	o->pid = r->conn->pid;
-	copy_str(o->comm, sizeof(o->comm), r->conn->comm);
-	addr_norm(o->local, r->conn->local, r->conn->id, 'L');
-	addr_norm(o->peer, r->conn->peer, r->conn->id, 'P');
+	o->sv = sv;
 	w = o->data;
 	if (r->proto == PROTO_NATS) {
 		o->op = n->op;
@@ -697,9 +769,9 @@ static int obs_side(const struct obs *o)
 		}
 	}
 	if (sender < 0) {
-		if (o->role == ROLE_CLIENT)
+		if (o->sv->meta.role == ROLE_CLIENT)
 			return SIDE_CLIENT;
-		if (o->role == ROLE_SERVER)
+		if (o->sv->meta.role == ROLE_SERVER)
 			return SIDE_SERVER;
 		return -1;
 	}
@@ -1036,28 +1108,98 @@ static void lconn_touch(struct correlator *c, struct lconn *lc, uint64_t ts)
 	list_move_tail(&c->conn_lru, &lc->lru);
 }
 
-/* The logical connection of an observation taken at `side`. */
+/* The logical connection of an observation taken at `side`: the one its
+ * socket was last found in, unless that one has been forgotten since. */
 static struct lconn *lconn_get(struct correlator *c, const struct obs *o,
 			       int side)
 {
-	const char *client = side == SIDE_CLIENT ? o->local : o->peer;
-	const char *server = side == SIDE_CLIENT ? o->peer : o->local;
-	struct lconn *lc = lconn_find(c, client, server);
+	struct sock_view *sv = o->sv;
+	struct lconn *lc = sv->lc[side];
 	struct end *e;
 
-	if (!lc)
-		lc = lconn_new(c, client, server, o->proto);
-	if (!lc)
-		return NULL;
+	if (!lc || lc->dead) {
+		const char *client = side == SIDE_CLIENT ? sv->local : sv->peer;
+		const char *server = side == SIDE_CLIENT ? sv->peer : sv->local;
+
+		lconn_unref(lc);
+		sv->lc[side] = NULL;
+		lc = lconn_find(c, client, server);
+		if (!lc)
+			lc = lconn_new(c, client, server, o->proto);
+		if (!lc)
+			return NULL;
+		sv->lc[side] = lconn_ref(lc);
+	}
 	lc->observed |= SBIT(side);
 	e = &lc->end[side];
-	if (e->pid != o->pid || strcmp(e->comm, o->comm) != 0) {
-		e->pid = o->pid;
-		memcpy(e->comm, o->comm, sizeof(e->comm));
+	if (e->pid != sv->meta.pid || strcmp(e->comm, sv->comm) != 0) {
+		e->pid = sv->meta.pid;
+		memcpy(e->comm, sv->comm, sizeof(e->comm));
 		e->comp = NULL;
 	}
 	lconn_touch(c, lc, o->ts);
 	return lc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Socket views                                                        */
+/* ------------------------------------------------------------------ */
+
+static void sock_view_unref(struct sock_view *v)
+{
+	if (!v || --v->refs)
+		return;
+	lconn_unref(v->lc[0]);
+	lconn_unref(v->lc[1]);
+	free(v);
+}
+
+/* Out of the table; observations that hold it keep it alive. */
+static void sock_view_drop(struct correlator *c, struct sock_view *v)
+{
+	htab_del(&c->socks, &v->h);
+	list_del(&v->lru);
+	v->in_table = false;
+	c->nsocks--;
+	sock_view_unref(v);
+}
+
+/* The view of m, referenced for the caller; NULL when out of memory. A
+ * socket whose meta changed (a replayed trace updates pid or comm) gets a
+ * new view: the old one lives on in the observations that have it. */
+static struct sock_view *sock_view_get(struct correlator *c,
+				       const struct conn_meta *m)
+{
+	uint64_t h = hash_bytes(HASH_INIT, &m->id, sizeof(m->id));
+	struct sock_view *v;
+
+	for (struct hnode *n = htab_chain(&c->socks, h); n; n = n->next) {
+		v = container_of(n, struct sock_view, h);
+		if (v->meta.id != m->id)
+			continue;
+		if (!memcmp(&v->meta, m, sizeof(*m))) {
+			list_move_tail(&c->sock_lru, &v->lru);
+			v->refs++;
+			return v;
+		}
+		sock_view_drop(c, v);
+		break;
+	}
+	if (c->nsocks >= 2 * c->cfg.max_conns)
+		sock_view_drop(c, container_of(c->sock_lru.next, struct sock_view, lru));
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->meta = *m;
+	copy_str(v->comm, sizeof(v->comm), m->comm);
+	addr_norm(v->local, m->local, m->id, 'L');
+	addr_norm(v->peer, m->peer, m->id, 'P');
+	v->refs = 2;
+	v->in_table = true;
+	htab_add(&c->socks, &v->h, h);
+	list_add_tail(&c->sock_lru, &v->lru);
+	c->nsocks++;
+	return v;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2288,9 +2430,9 @@ static void nats_obs(struct correlator *c, const struct obs *o)
 
 	if (side < 0) {
 		/* PING/PONG of unknown direction: keep the connection alive */
-		lc = lconn_find(c, o->local, o->peer);
+		lc = lconn_find(c, o->sv->local, o->sv->peer);
 		if (!lc)
-			lc = lconn_find(c, o->peer, o->local);
+			lc = lconn_find(c, o->sv->peer, o->sv->local);
 		if (lc)
 			lconn_touch(c, lc, o->ts);
 		else
@@ -2753,7 +2895,7 @@ static void drain(struct correlator *c, uint64_t upto)
 		struct obs *o = reorder_pop(&c->reorder);
 
 		process(c, o);
-		free(o);
+		obs_release(c, o);
 	}
 	clock_to(c, upto);
 }
@@ -2811,6 +2953,7 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
 							      PUB_MATCH_BYTES;
 	list_init(&c->conn_lru);
+	list_init(&c->sock_lru);
 	list_init(&c->comp_list);
 	list_init(&c->wild_subs);
 	list_init(&c->pub_age);
@@ -2819,7 +2962,7 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	list_init(&c->hx_age);
 	list_init(&c->edge_lru);
 	list_init(&c->subj_lru);
-	if (htab_init(&c->conns) || htab_init(&c->comps) ||
+	if (htab_init(&c->socks) || htab_init(&c->conns) || htab_init(&c->comps) ||
 	    htab_init(&c->lit_subs) || htab_init(&c->pubs) ||
 	    htab_init(&c->short_pubs) || htab_init(&c->pub_class) ||
 	    htab_init(&c->dlvs) ||
@@ -2836,8 +2979,16 @@ void corr_free(struct correlator *c)
 	if (!c)
 		return;
 	while (c->reorder.n)
-		free(reorder_pop(&c->reorder));
+		obs_release(c, reorder_pop(&c->reorder));
 	free(c->reorder.ring);
+	while (c->obs_pool) {
+		struct obs_block *b = c->obs_pool;
+
+		c->obs_pool = b->next;
+		free(b);
+	}
+	while (!list_empty(&c->sock_lru))
+		sock_view_drop(c, container_of(c->sock_lru.next, struct sock_view, lru));
 	while (!list_empty(&c->pub_age))
 		pub_free(c, container_of(c->pub_age.next, struct pub, age));
 	while (!list_empty(&c->req_age))
@@ -2854,6 +3005,7 @@ void corr_free(struct correlator *c)
 		list_del(&k->all);
 		free(k);
 	}
+	htab_fini(&c->socks);
 	htab_fini(&c->conns);
 	htab_fini(&c->comps);
 	htab_fini(&c->lit_subs);
@@ -2890,11 +3042,11 @@ void corr_record(struct correlator *c, const struct msg_record *rec)
 
 		c->ctr.overflow_reorder++;
 		process(c, top);
-		free(top);
+		obs_release(c, top);
 	}
 	if (reorder_push(&c->reorder, o)) { /* no memory to wait: handle it now */
 		process(c, o);
-		free(o);
+		obs_release(c, o);
 	}
 	drain(c, c->latest > c->cfg.skew_ns ? c->latest - c->cfg.skew_ns : 0);
 }
@@ -2921,7 +3073,7 @@ void corr_finish(struct correlator *c)
 		struct obs *o = reorder_pop(&c->reorder);
 
 		process(c, o);
-		free(o);
+		obs_release(c, o);
 	}
 	/* nothing more can arrive: what is pending is as complete as it gets */
 	while (!list_empty(&c->pub_age)) {
