@@ -174,7 +174,9 @@ static void run_nats(struct conntrack *ct, const struct opts *o, uint64_t t0)
 	struct end srv_sub = { 3, 200, "nats-server", 4222, 40002, MS_ROLE_SERVER };
 	struct end sub = { 4, 300, "subscriber", 40002, 4222, MS_ROLE_CLIENT };
 	struct buf pubs = { 0 }, msgs = { 0 };
-	char *payload = malloc(o->size + 1), line[128];
+	char *payload = malloc(o->size + 1), pub_line[64], msg_line[64];
+	int pub_n = snprintf(pub_line, sizeof(pub_line), "PUB bench.msgs %ld\r\n", o->size);
+	int msg_n = snprintf(msg_line, sizeof(msg_line), "MSG bench.msgs 1 %ld\r\n", o->size);
 	uint64_t ts = t0;
 
 	if (!payload)
@@ -194,12 +196,10 @@ static void run_nats(struct conntrack *ct, const struct opts *o, uint64_t t0)
 			/* like nats_bench: send time and sequence in hex */
 			put_hex16(payload, ts + (uint64_t)(k - i) * 10000);
 			put_hex16(payload + 16, (uint64_t)k);
-			buf_add(&pubs, line, snprintf(line, sizeof(line),
-				"PUB bench.msgs %ld\r\n", o->size));
+			buf_add(&pubs, pub_line, pub_n);
 			buf_add(&pubs, payload, o->size);
 			buf_add(&pubs, "\r\n", 2);
-			buf_add(&msgs, line, snprintf(line, sizeof(line),
-				"MSG bench.msgs 1 %ld\r\n", o->size));
+			buf_add(&msgs, msg_line, msg_n);
 			buf_add(&msgs, payload, o->size);
 			buf_add(&msgs, "\r\n", 2);
 		}

@@ -57,17 +57,20 @@ json_t *flow_component_json(const struct corr_component *k)
  * into the line buffer (jansson's objects cost a malloc per key) ---- */
 
 /* Like set_str: absent when empty, and when not UTF-8 (jansson refuses it). */
-static void put_str(struct jw *w, const char *key, const char *v)
+/* q, qn: the member name, as JW_KEY gives it. */
+static void put_str(struct jw *w, const char *q, size_t qn, const char *v)
 {
-	if (v && *v && utf8_valid(v, strlen(v))) {
-		jw_key(w, key);
-		jw_string(w, v);
+	size_t n = v ? strlen(v) : 0;
+
+	if (n && utf8_valid(v, n)) {
+		jw_key_quoted(w, q, qn);
+		jw_string_n(w, v, n);
 	}
 }
 
-static void put_u64(struct jw *w, const char *key, uint64_t v)
+static void put_u64(struct jw *w, const char *q, size_t qn, uint64_t v)
 {
-	jw_key(w, key);
+	jw_key_quoted(w, q, qn);
 	jw_uint(w, v);
 }
 
@@ -75,15 +78,16 @@ static void put_u64(struct jw *w, const char *key, uint64_t v)
 static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
 {
 	if (ep->pid)
-		put_u64(w, "pid", ep->pid);
-	put_str(w, "comm", ep->comm);
-	put_str(w, "name", ep->name);
-	put_str(w, "addr", ep->addr);
+		put_u64(w, JW_KEY("pid"), ep->pid);
+	put_str(w, JW_KEY("comm"), ep->comm);
+	put_str(w, JW_KEY("name"), ep->name);
+	put_str(w, JW_KEY("addr"), ep->addr);
 }
 
-static void put_endpoint(struct jw *w, const char *key, const struct endpoint_info *ep)
+static void put_endpoint(struct jw *w, const char *q, size_t qn,
+			 const struct endpoint_info *ep)
 {
-	jw_key(w, key);
+	jw_key_quoted(w, q, qn);
 	if (!ep) {
 		jw_null(w);
 		return;
@@ -95,63 +99,63 @@ static void put_endpoint(struct jw *w, const char *key, const struct endpoint_in
 
 static void exchange_write(struct jw *w, const struct flow_exchange *x)
 {
-	jw_key(w, "proto");
+	jw_key_lit(w, "proto");
 	jw_string(w, corr_proto_name(x->proto));
 	if (x->proto == PROTO_NATS) {
-		put_str(w, "subject", x->subject);
-		put_str(w, "reply", x->reply);
+		put_str(w, JW_KEY("subject"), x->subject);
+		put_str(w, JW_KEY("reply"), x->reply);
 	} else {
-		put_str(w, "method", x->method);
-		put_str(w, "path", x->path);
-		put_str(w, "endpoint", x->endpoint);
+		put_str(w, JW_KEY("method"), x->method);
+		put_str(w, JW_KEY("path"), x->path);
+		put_str(w, JW_KEY("endpoint"), x->endpoint);
 	}
 	if (x->status) {
-		jw_key(w, "status");
+		jw_key_lit(w, "status");
 		jw_int(w, x->status);
 	}
-	jw_key(w, "answered");
+	jw_key_lit(w, "answered");
 	jw_bool(w, x->answered);
 	if (x->answered)
-		put_u64(w, "latency_ns", x->latency_ns);
+		put_u64(w, JW_KEY("latency_ns"), x->latency_ns);
 	if (x->error) {
 		const char *why = x->error_reason ? x->error_reason : "error";
 
-		put_str(w, "error", utf8_valid(why, strlen(why)) ? why : "error");
+		put_str(w, JW_KEY("error"), utf8_valid(why, strlen(why)) ? why : "error");
 	}
-	put_u64(w, "request_size", x->request_bytes);
+	put_u64(w, JW_KEY("request_size"), x->request_bytes);
 	if (x->answered)
-		put_u64(w, "response_size", x->response_bytes);
-	put_endpoint(w, "client", x->client);
-	put_endpoint(w, "server", x->server);
+		put_u64(w, JW_KEY("response_size"), x->response_bytes);
+	put_endpoint(w, JW_KEY("client"), x->client);
+	put_endpoint(w, JW_KEY("server"), x->server);
 }
 
 static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery *d)
 {
-	jw_key(w, "proto");
-	jw_string(w, "nats");
-	put_str(w, "subject", d->subject);
-	put_str(w, "reply", d->reply);
-	put_u64(w, "size", d->size);
+	jw_key_lit(w, "proto");
+	jw_string_lit(w, "nats");
+	put_str(w, JW_KEY("subject"), d->subject);
+	put_str(w, JW_KEY("reply"), d->reply);
+	put_u64(w, JW_KEY("size"), d->size);
 	if (d->header_size)
-		put_u64(w, "header_size", d->header_size);
-	put_endpoint(w, "from", d->from);
+		put_u64(w, JW_KEY("header_size"), d->header_size);
+	put_endpoint(w, JW_KEY("from"), d->from);
 	if (d->server)
-		put_endpoint(w, "server", d->server);
-	jw_key(w, "to");
+		put_endpoint(w, JW_KEY("server"), d->server);
+	jw_key_lit(w, "to");
 	jw_array_begin(w);
 	for (size_t i = 0; i < d->n_to; i++) {
 		const struct flow_receiver *r = &d->to[i];
 
 		jw_object_begin(w);
 		endpoint_fields(w, &r->ep);
-		put_str(w, "sid", r->sid);
-		put_str(w, "queue", r->queue);
+		put_str(w, JW_KEY("sid"), r->sid);
+		put_str(w, JW_KEY("queue"), r->queue);
 		if (d->from)
-			put_u64(w, "latency_ns", r->ts_ns > ts ? r->ts_ns - ts : 0);
+			put_u64(w, JW_KEY("latency_ns"), r->ts_ns > ts ? r->ts_ns - ts : 0);
 		jw_object_end(w);
 	}
 	jw_array_end(w);
-	jw_key(w, "complete");
+	jw_key_lit(w, "complete");
 	jw_bool(w, d->complete);
 }
 
@@ -233,9 +237,9 @@ bool flow_event_write(struct jw *w, const struct flow_event *ev)
 		return true;
 	}
 	jw_object_begin(w);
-	jw_key(w, "type");
+	jw_key_lit(w, "type");
 	jw_string(w, event_types[ev->type]);
-	put_u64(w, "ts", ev->ts_ns);
+	put_u64(w, JW_KEY("ts"), ev->ts_ns);
 	if (ev->type == FLOW_EV_EXCHANGE)
 		exchange_write(w, &ev->exchange);
 	else

@@ -29,14 +29,11 @@ void jw_reset(struct jw *w)
 	w->first[0] = true;
 }
 
-static bool reserve(struct jw *w, size_t more)
+bool jw_grow(struct jw *w, size_t more)
 {
-	size_t cap;
+	size_t cap = w->cap ? w->cap : 1024;
 	char *nb;
 
-	if (w->len + more <= w->cap)
-		return true;
-	cap = w->cap ? w->cap : 1024;
 	while (cap < w->len + more)
 		cap *= 2;
 	nb = realloc(w->buf, cap);
@@ -49,36 +46,15 @@ static bool reserve(struct jw *w, size_t more)
 	return true;
 }
 
-static void put(struct jw *w, const char *s, size_t n)
-{
-	if (!reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
 static void putc1(struct jw *w, char c)
 {
-	if (reserve(w, 1))
+	if (jw_reserve(w, 1))
 		w->buf[w->len++] = c;
-}
-
-/* A comma before every value but the first at this depth. After a key the
- * value follows directly: jw_key() already placed the comma. */
-static void sep(struct jw *w)
-{
-	if (w->after_key) {
-		w->after_key = false;
-		return;
-	}
-	if (!w->first[w->depth])
-		putc1(w, ',');
-	w->first[w->depth] = false;
 }
 
 static void open_(struct jw *w, char c)
 {
-	sep(w);
+	jw_sep(w);
 	putc1(w, c);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->depth++;
@@ -174,7 +150,7 @@ static bool escaped(struct jw *w, const char *str, size_t n, bool check_utf8)
 	size_t i = 0;
 	char *o;
 
-	if (n > (SIZE_MAX - 2) / 6 || !reserve(w, n * 6 + 2)) {
+	if (n > (SIZE_MAX - 2) / 6 || !jw_reserve(w, n * 6 + 2)) {
 		w->oom = true;
 		return true;
 	}
@@ -255,7 +231,7 @@ static void quoted_plain(struct jw *w, const char *s, size_t n, bool colon)
 {
 	char *o;
 
-	if (!reserve(w, n + 3))
+	if (!jw_reserve(w, n + 3))
 		return;
 	o = w->buf + w->len;
 	*o++ = '"';
@@ -269,7 +245,7 @@ static void quoted_plain(struct jw *w, const char *s, size_t n, bool colon)
 
 void jw_key_n(struct jw *w, const char *key, size_t n)
 {
-	sep(w);
+	jw_sep(w);
 	if (short_plain(key, n)) {
 		quoted_plain(w, key, n, true);
 	} else {
@@ -309,7 +285,7 @@ bool utf8_valid(const char *str, size_t n)
 
 void jw_string_n(struct jw *w, const char *s, size_t n)
 {
-	sep(w);
+	jw_sep(w);
 	if (short_plain(s, n))
 		quoted_plain(w, s, n, false);
 	else
@@ -321,7 +297,7 @@ bool jw_string_utf8(struct jw *w, const char *s, size_t n)
 	size_t len = w->len;
 	bool first = w->first[w->depth], after_key = w->after_key;
 
-	sep(w);
+	jw_sep(w);
 	if (escaped(w, s, n, true))
 		return true;
 	/* not UTF-8: as if nothing had been written */
@@ -338,8 +314,8 @@ void jw_base64(struct jw *w, const void *data, size_t n)
 	const unsigned char *in = data;
 	char *o;
 
-	sep(w);
-	if (!reserve(w, (n + 2) / 3 * 4 + 2))
+	jw_sep(w);
+	if (!jw_reserve(w, (n + 2) / 3 * 4 + 2))
 		return;
 	o = w->buf + w->len;
 	*o++ = '"';
@@ -368,7 +344,7 @@ void jw_uint(struct jw *w, uint64_t v)
 		"8081828384858687888990919293949596979899";
 	char tmp[24], *p = tmp + sizeof(tmp);
 
-	sep(w);
+	jw_sep(w);
 	while (v >= 100) {
 		p -= 2;
 		memcpy(p, pairs + (v % 100) * 2, 2);
@@ -380,7 +356,7 @@ void jw_uint(struct jw *w, uint64_t v)
 	} else {
 		*--p = (char)('0' + v);
 	}
-	put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+	jw_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void jw_int(struct jw *w, int64_t v)
@@ -389,7 +365,7 @@ void jw_int(struct jw *w, int64_t v)
 		jw_uint(w, v);
 		return;
 	}
-	sep(w);
+	jw_sep(w);
 	putc1(w, '-');
 	w->after_key = true; /* the digits follow the sign without a comma */
 	jw_uint(w, -(uint64_t)v);
@@ -397,23 +373,23 @@ void jw_int(struct jw *w, int64_t v)
 
 void jw_bool(struct jw *w, bool v)
 {
-	sep(w);
-	put(w, v ? "true" : "false", v ? 4 : 5);
+	jw_sep(w);
+	jw_put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void jw_null(struct jw *w)
 {
-	sep(w);
-	put(w, "null", 4);
+	jw_sep(w);
+	jw_put(w, "null", 4);
 }
 
 void jw_raw(struct jw *w, const char *json, size_t n)
 {
-	sep(w);
-	put(w, json, n);
+	jw_sep(w);
+	jw_put(w, json, n);
 }
 
 void jw_raw_members(struct jw *w, const char *json, size_t n)
 {
-	put(w, json, n);
+	jw_put(w, json, n);
 }

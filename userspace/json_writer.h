@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JW_MAX_DEPTH 16
 
@@ -34,6 +35,59 @@ void jw_object_begin(struct jw *w);
 void jw_object_end(struct jw *w);
 void jw_array_begin(struct jw *w);
 void jw_array_end(struct jw *w);
+/* ---- the hot path, inline: a trace line has a dozen members ---------- */
+
+bool jw_grow(struct jw *w, size_t more); /* false (and oom) on failure */
+
+static inline bool jw_reserve(struct jw *w, size_t more)
+{
+	return w->len + more <= w->cap || jw_grow(w, more);
+}
+
+/* A comma before every value but the first at this depth. After a key the
+ * value follows directly: the key already placed the comma. */
+static inline void jw_sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (!w->first[w->depth] && jw_reserve(w, 1))
+		w->buf[w->len++] = ',';
+	w->first[w->depth] = false;
+}
+
+static inline void jw_put(struct jw *w, const char *s, size_t n)
+{
+	if (jw_reserve(w, n)) {
+		memcpy(w->buf + w->len, s, n);
+		w->len += n;
+	}
+}
+
+/* A member name or string value that is a C string literal needing no
+ * escaping (no '"', '\\', control or non-ASCII bytes): copied as is, its
+ * length known at compile time. */
+#define jw_key_lit(w, lit) jw_key_quoted((w), "\"" lit "\":", sizeof(lit) + 2)
+#define jw_string_lit(w, lit) jw_value_quoted((w), "\"" lit "\"", sizeof(lit) + 1)
+
+/* The same as two arguments (quoted name, length), for helpers that take
+ * a member name: put_str(w, JW_KEY("comm"), v). */
+#define JW_KEY(lit) "\"" lit "\":", sizeof(lit) + 2
+
+static inline void jw_key_quoted(struct jw *w, const char *q, size_t n)
+{
+	jw_sep(w);
+	jw_put(w, q, n);
+	w->after_key = true;
+}
+
+static inline void jw_value_quoted(struct jw *w, const char *q, size_t n)
+{
+	jw_sep(w);
+	jw_put(w, q, n);
+}
+
 /* A key or string of n bytes; the NUL-terminated forms below are inline
  * so that a literal's length is known at compile time. */
 void jw_key_n(struct jw *w, const char *key, size_t n);

@@ -25,27 +25,28 @@ const char *role_name(enum role role)
 	}
 }
 
-/* key: text if UTF-8, else base64 plus key_encoding. Empty: nothing. */
-static void write_bytes(struct jw *w, const char *key, struct slice b)
+/* Under the member name q (JW_KEY): text if UTF-8, else base64 plus
+ * <name>_encoding. Empty: nothing. */
+static void write_bytes(struct jw *w, const char *q, size_t qn, struct slice b)
 {
 	char enc_key[64];
 
 	if (!b.len)
 		return;
-	jw_key(w, key);
+	jw_key_quoted(w, q, qn);
 	if (jw_string_utf8(w, b.ptr, b.len))
 		return;
 	jw_base64(w, b.ptr, b.len);
-	snprintf(enc_key, sizeof(enc_key), "%s_encoding", key);
+	snprintf(enc_key, sizeof(enc_key), "%.*s_encoding", (int)(qn - 3), q + 1);
 	jw_key(w, enc_key);
-	jw_string(w, "base64");
+	jw_string_lit(w, "base64");
 }
 
 /* Protocol strings (subjects, methods) are text; anything else is shown
  * as base64 rather than dropped. */
-static void write_text(struct jw *w, const char *key, struct slice s)
+static void write_text(struct jw *w, const char *q, size_t qn, struct slice s)
 {
-	write_bytes(w, key, s);
+	write_bytes(w, q, qn, s);
 }
 
 /* ---- headers: name -> value, repeated names -> array ------------------- */
@@ -66,7 +67,7 @@ static bool same_name(struct slice a, struct slice b)
  */
 static void write_headers(struct jw *w, const struct header_view *h, int n)
 {
-	jw_key(w, "headers");
+	jw_key_lit(w, "headers");
 	jw_object_begin(w);
 	for (int i = 0; i < n; i++) {
 		int count = 0;
@@ -135,7 +136,7 @@ static void write_nats_headers(struct jw *w, struct slice block)
 		p = eol + 1;
 	}
 	if (status >= 0) {
-		jw_key(w, "status");
+		jw_key_lit(w, "status");
 		jw_int(w, status);
 	}
 	write_headers(w, h, n);
@@ -143,16 +144,16 @@ static void write_nats_headers(struct jw *w, struct slice block)
 
 /* INFO/CONNECT arguments: the object itself when it is valid JSON, else
  * (cut by the snaplen) the text. Rare ops, so jansson's check is fine. */
-static void write_json_arg(struct jw *w, const char *key, struct slice s)
+static void write_json_arg(struct jw *w, const char *q, size_t qn, struct slice s)
 {
 	json_t *j = json_loadb(s.ptr, s.len, 0, NULL);
 	char *dumped = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	if (dumped) {
-		jw_key(w, key);
+		jw_key_quoted(w, q, qn);
 		jw_raw(w, dumped, strlen(dumped));
 	} else {
-		write_text(w, key, s);
+		write_text(w, q, qn, s);
 	}
 	free(dumped);
 	json_decref(j);
@@ -160,43 +161,43 @@ static void write_json_arg(struct jw *w, const char *key, struct slice s)
 
 static void write_nats(struct jw *w, const struct nats_msg *m)
 {
-	jw_key(w, "op");
+	jw_key_lit(w, "op");
 	jw_string(w, nats_op_name(m->op));
-	write_text(w, "subject", m->subject);
-	write_text(w, "reply", m->reply);
-	write_text(w, "sid", m->sid);
-	write_text(w, "queue", m->queue);
+	write_text(w, JW_KEY("subject"), m->subject);
+	write_text(w, JW_KEY("reply"), m->reply);
+	write_text(w, JW_KEY("sid"), m->sid);
+	write_text(w, JW_KEY("queue"), m->queue);
 	switch (m->op) {
 	case NATS_UNSUB:
 		if (m->max_msgs >= 0) {
-			jw_key(w, "max");
+			jw_key_lit(w, "max");
 			jw_int(w, m->max_msgs);
 		}
 		break;
 	case NATS_HPUB: case NATS_HMSG:
-		jw_key(w, "header_size");
+		jw_key_lit(w, "header_size");
 		jw_uint(w, m->header_size);
 		write_nats_headers(w, m->headers);
 		/* fall through */
 	case NATS_PUB: case NATS_MSG:
-		jw_key(w, "size");
+		jw_key_lit(w, "size");
 		jw_uint(w, m->size);
-		write_bytes(w, "payload", m->payload);
+		write_bytes(w, JW_KEY("payload"), m->payload);
 		break;
 	case NATS_INFO:
-		write_json_arg(w, "info", m->json);
+		write_json_arg(w, JW_KEY("info"), m->json);
 		break;
 	case NATS_CONNECT:
-		write_json_arg(w, "connect", m->json);
+		write_json_arg(w, JW_KEY("connect"), m->json);
 		break;
 	case NATS_ERR:
-		write_text(w, "error", m->json);
+		write_text(w, JW_KEY("error"), m->json);
 		break;
 	default:
 		break;
 	}
 	if (m->truncated) {
-		jw_key(w, "truncated");
+		jw_key_lit(w, "truncated");
 		jw_bool(w, true);
 	}
 }
@@ -206,53 +207,53 @@ static void write_http(struct jw *w, const struct http_msg *m)
 	struct header_view h[HTTP_MAX_HEADERS];
 	int n = m->n_headers < HTTP_MAX_HEADERS ? m->n_headers : HTTP_MAX_HEADERS;
 
-	jw_key(w, "kind");
+	jw_key_lit(w, "kind");
 	if (m->kind == HTTP_REQUEST) {
-		jw_string(w, "request");
-		write_text(w, "method", m->method);
-		write_text(w, "path", m->path);
+		jw_string_lit(w, "request");
+		write_text(w, JW_KEY("method"), m->method);
+		write_text(w, JW_KEY("path"), m->path);
 	} else {
-		jw_string(w, "response");
-		jw_key(w, "status");
+		jw_string_lit(w, "response");
+		jw_key_lit(w, "status");
 		jw_int(w, m->status);
-		write_text(w, "reason", m->reason);
+		write_text(w, JW_KEY("reason"), m->reason);
 	}
-	write_text(w, "version", m->version);
+	write_text(w, JW_KEY("version"), m->version);
 	for (int i = 0; i < n; i++) {
 		h[i].name = m->headers[i].name;
 		h[i].value = m->headers[i].value;
 	}
 	write_headers(w, h, n);
-	write_bytes(w, "body", m->body);
-	jw_key(w, "size");
+	write_bytes(w, JW_KEY("body"), m->body);
+	jw_key_lit(w, "size");
 	jw_uint(w, m->body_size);
 	if (m->chunked) {
-		jw_key(w, "chunked");
+		jw_key_lit(w, "chunked");
 		jw_bool(w, true);
 	}
 	if (m->truncated) {
-		jw_key(w, "truncated");
+		jw_key_lit(w, "truncated");
 		jw_bool(w, true);
 	}
 }
 
 static void write_conn(struct jw *w, const struct conn_meta *c)
 {
-	jw_key(w, "pid");
+	jw_key_lit(w, "pid");
 	jw_uint(w, c->pid);
-	jw_key(w, "comm");
+	jw_key_lit(w, "comm");
 	if (!jw_string_utf8(w, c->comm, strnlen(c->comm, COMM_LEN)))
 		jw_string(w, "?");
-	jw_key(w, "conn");
+	jw_key_lit(w, "conn");
 	jw_uint(w, c->id);
-	jw_key(w, "local");
+	jw_key_lit(w, "local");
 	jw_string(w, c->local);
-	jw_key(w, "peer");
+	jw_key_lit(w, "peer");
 	jw_string(w, c->peer);
-	jw_key(w, "role");
+	jw_key_lit(w, "role");
 	jw_string(w, role_name(c->role));
 	if (c->tls) {
-		jw_key(w, "tls");
+		jw_key_lit(w, "tls");
 		jw_bool(w, true);
 	}
 }
@@ -290,15 +291,15 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 			      struct record_json_cache *cache)
 {
 	jw_object_begin(w);
-	jw_key(w, "type");
+	jw_key_lit(w, "type");
 	jw_string(w, rec->proto == PROTO_NATS ? "nats" : "http");
-	jw_key(w, "ts");
+	jw_key_lit(w, "ts");
 	jw_uint(w, rec->ts_ns);
 	if (rec->conn && cache)
 		write_conn_cached(w, rec->conn, cache);
 	else if (rec->conn)
 		write_conn(w, rec->conn);
-	jw_key(w, "dir");
+	jw_key_lit(w, "dir");
 	jw_string(w, rec->dir == DIR_SEND ? "send" : "recv");
 	if (rec->proto == PROTO_NATS)
 		write_nats(w, &rec->nats);
@@ -323,23 +324,4 @@ json_t *record_to_json(const struct msg_record *rec)
 		o = json_loadb(w.buf, w.len, JSON_ALLOW_NUL, NULL);
 	jw_free(&w);
 	return o;
-}
-
-void json_set_bytes(json_t *obj, const char *key, struct slice bytes)
-{
-	struct jw w;
-	json_t *parsed;
-
-	if (!bytes.len)
-		return;
-	/* Same rules as the trace: serialise one member, read it back. */
-	jw_init(&w);
-	jw_object_begin(&w);
-	write_bytes(&w, key, bytes);
-	jw_object_end(&w);
-	parsed = w.oom ? NULL : json_loadb(w.buf, w.len, JSON_ALLOW_NUL, NULL);
-	if (parsed)
-		json_object_update(obj, parsed);
-	json_decref(parsed);
-	jw_free(&w);
 }

@@ -45,10 +45,6 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 /* A new reference, or NULL on allocation failure. */
 json_t *record_to_json(const struct msg_record *rec);
 
-/* A string value for bytes: text when valid UTF-8, else base64 with
- * `<key>_encoding: "base64"` set on obj. Empty slices set nothing. */
-void json_set_bytes(json_t *obj, const char *key, struct slice bytes);
-
 const char *nats_op_name(enum nats_op op);
 const char *role_name(enum role role);
 
