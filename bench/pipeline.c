@@ -45,6 +45,7 @@ struct sink {
 	struct correlator *corr;
 	struct jw line;
 	struct record_json_cache jcache;
+	struct flow_json_cache fcache;
 	uint64_t records, flow_lines;
 };
 
@@ -53,7 +54,7 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 	struct sink *s = ctx;
 
 	jw_reset(&s->line);
-	if (flow_event_write(&s->line, ev) && !s->line.oom)
+	if (flow_event_write_cached(&s->line, ev, &s->fcache) && !s->line.oom)
 		trace_writer_put_raw(s->out, s->line.buf, s->line.len);
 	s->flow_lines++;
 }

@@ -29,6 +29,7 @@ struct trace_ctx {
 	struct trace_writer *out;
 	struct jw line;          /* reused for every record: no allocation */
 	struct record_json_cache jcache;
+	struct flow_json_cache fcache;
 	struct correlator *corr; /* exchange/delivery/flow lines */
 	struct sock_resolver *resolver;
 	int write_err;
@@ -146,7 +147,7 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 	if (t->write_err)
 		return;
 	jw_reset(&t->line);
-	if (flow_event_write(&t->line, ev) && !t->line.oom)
+	if (flow_event_write_cached(&t->line, ev, &t->fcache) && !t->line.oom)
 		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
 }
 

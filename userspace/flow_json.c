@@ -84,8 +84,47 @@ static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
 	put_str(w, JW_KEY("addr"), ep->addr);
 }
 
+/* The same, from the cache: rendered into a scratch object once, its
+ * text after the '{' kept (it starts with the first member, no comma). */
+static void endpoint_fields_cached(struct jw *w, const struct endpoint_info *ep,
+				   struct flow_json_cache *cache)
+{
+	uint64_t addr8 = 0;
+	struct flow_json_endpoint *s;
+	struct jw tmp;
+
+	if (!cache) {
+		endpoint_fields(w, ep);
+		return;
+	}
+	memcpy(&addr8, ep->addr, sizeof(addr8));
+	s = &cache->slot[((ep->pid + addr8) * 0x9E3779B97F4A7C15ULL >> 59) %
+			 FLOW_JSON_CACHE_SLOTS];
+	if (!s->valid || memcmp(&s->ep, ep, sizeof(*ep))) {
+		jw_init(&tmp);
+		jw_object_begin(&tmp);
+		endpoint_fields(&tmp, ep);
+		s->valid = !tmp.oom && tmp.len - 1 <= sizeof(s->json);
+		if (s->valid) {
+			s->ep = *ep;
+			s->len = tmp.len - 1;
+			memcpy(s->json, tmp.buf + 1, s->len);
+		}
+		jw_free(&tmp);
+		if (!s->valid) {
+			endpoint_fields(w, ep);
+			return;
+		}
+	}
+	if (s->len) {
+		jw_put(w, s->json, s->len);
+		w->first[w->depth] = false;
+	}
+}
+
 static void put_endpoint(struct jw *w, const char *q, size_t qn,
-			 const struct endpoint_info *ep)
+			 const struct endpoint_info *ep,
+			 struct flow_json_cache *cache)
 {
 	jw_key_quoted(w, q, qn);
 	if (!ep) {
@@ -93,11 +132,12 @@ static void put_endpoint(struct jw *w, const char *q, size_t qn,
 		return;
 	}
 	jw_object_begin(w);
-	endpoint_fields(w, ep);
+	endpoint_fields_cached(w, ep, cache);
 	jw_object_end(w);
 }
 
-static void exchange_write(struct jw *w, const struct flow_exchange *x)
+static void exchange_write(struct jw *w, const struct flow_exchange *x,
+			   struct flow_json_cache *cache)
 {
 	jw_key_lit(w, "proto");
 	jw_string(w, corr_proto_name(x->proto));
@@ -125,11 +165,12 @@ static void exchange_write(struct jw *w, const struct flow_exchange *x)
 	put_u64(w, JW_KEY("request_size"), x->request_bytes);
 	if (x->answered)
 		put_u64(w, JW_KEY("response_size"), x->response_bytes);
-	put_endpoint(w, JW_KEY("client"), x->client);
-	put_endpoint(w, JW_KEY("server"), x->server);
+	put_endpoint(w, JW_KEY("client"), x->client, cache);
+	put_endpoint(w, JW_KEY("server"), x->server, cache);
 }
 
-static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery *d)
+static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery *d,
+			   struct flow_json_cache *cache)
 {
 	jw_key_lit(w, "proto");
 	jw_string_lit(w, "nats");
@@ -138,16 +179,16 @@ static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery
 	put_u64(w, JW_KEY("size"), d->size);
 	if (d->header_size)
 		put_u64(w, JW_KEY("header_size"), d->header_size);
-	put_endpoint(w, JW_KEY("from"), d->from);
+	put_endpoint(w, JW_KEY("from"), d->from, cache);
 	if (d->server)
-		put_endpoint(w, JW_KEY("server"), d->server);
+		put_endpoint(w, JW_KEY("server"), d->server, cache);
 	jw_key_lit(w, "to");
 	jw_array_begin(w);
 	for (size_t i = 0; i < d->n_to; i++) {
 		const struct flow_receiver *r = &d->to[i];
 
 		jw_object_begin(w);
-		endpoint_fields(w, &r->ep);
+		endpoint_fields_cached(w, &r->ep, cache);
 		put_str(w, JW_KEY("sid"), r->sid);
 		put_str(w, JW_KEY("queue"), r->queue);
 		if (d->from)
@@ -223,6 +264,12 @@ json_t *flow_event_json(const struct flow_event *ev)
 
 bool flow_event_write(struct jw *w, const struct flow_event *ev)
 {
+	return flow_event_write_cached(w, ev, NULL);
+}
+
+bool flow_event_write_cached(struct jw *w, const struct flow_event *ev,
+			     struct flow_json_cache *cache)
+{
 	if (ev->type < FLOW_EV_EXCHANGE || ev->type > FLOW_EV_FLOW)
 		return false;
 	if (ev->type == FLOW_EV_FLOW) {
@@ -241,9 +288,9 @@ bool flow_event_write(struct jw *w, const struct flow_event *ev)
 	jw_string(w, event_types[ev->type]);
 	put_u64(w, JW_KEY("ts"), ev->ts_ns);
 	if (ev->type == FLOW_EV_EXCHANGE)
-		exchange_write(w, &ev->exchange);
+		exchange_write(w, &ev->exchange, cache);
 	else
-		delivery_write(w, ev->ts_ns, &ev->delivery);
+		delivery_write(w, ev->ts_ns, &ev->delivery, cache);
 	jw_object_end(w);
 	return true;
 }

@@ -28,6 +28,29 @@ json_t *flow_event_json(const struct flow_event *ev);
  * false for an unknown event type or when the flow line cannot be built. */
 bool flow_event_write(struct jw *w, const struct flow_event *ev);
 
+/*
+ * A delivery or exchange line names the same few endpoints line after
+ * line: a sink writing many keeps their members rendered here. A slot is
+ * reused only for a byte-identical endpoint_info, so a stale one costs a
+ * render, never a wrong line. Zero-initialise it; it holds no pointers.
+ */
+#define FLOW_JSON_CACHE_SLOTS 32
+
+struct flow_json_endpoint {
+	bool valid;
+	struct endpoint_info ep;
+	size_t len;
+	char json[512];
+};
+
+struct flow_json_cache {
+	struct flow_json_endpoint slot[FLOW_JSON_CACHE_SLOTS];
+};
+
+/* The same output as flow_event_write(); cache may be NULL. */
+bool flow_event_write_cached(struct jw *w, const struct flow_event *ev,
+			     struct flow_json_cache *cache);
+
 /* "850ns", "12.3us", "4.56ms", "1.23s"; "-" for 0 when none is set.
  * Returns buf. */
 const char *flow_format_ns(char *buf, size_t n, uint64_t ns, bool none);

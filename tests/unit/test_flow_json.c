@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the delivery and exchange lines of flow_json.c: what they
+ * say, that they parse, and that the endpoint cache changes nothing — the
+ * same bytes as the plain writer, line after line, as endpoints come, go
+ * and change under the same pid and address.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "flow_json.h"
+
+static struct endpoint_info ep(uint32_t pid, const char *comm, const char *name,
+			       const char *addr)
+{
+	struct endpoint_info e;
+
+	memset(&e, 0, sizeof(e));
+	e.pid = pid;
+	snprintf(e.comm, sizeof(e.comm), "%s", comm);
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	snprintf(e.addr, sizeof(e.addr), "%s", addr);
+	return e;
+}
+
+/* Both writers, compared; returns the line parsed (new reference). */
+static json_t *write_both(struct flow_json_cache *cache, const struct flow_event *ev)
+{
+	struct jw a, b;
+	json_error_t err;
+	json_t *j;
+
+	jw_init(&a);
+	jw_init(&b);
+	CHECK(flow_event_write(&a, ev));
+	CHECK(flow_event_write_cached(&b, ev, cache));
+	CHECK_MSG(a.len == b.len && !memcmp(a.buf, b.buf, a.len),
+		  "cached %.*s\n  plain %.*s", (int)b.len, b.buf, (int)a.len, a.buf);
+	j = json_loadb(a.buf, a.len, 0, &err);
+	CHECK_MSG(j != NULL, "not JSON: %.*s (%s)", (int)a.len, a.buf, err.text);
+	jw_free(&a);
+	jw_free(&b);
+	return j;
+}
+
+static void test_delivery_lines(void)
+{
+	static struct flow_json_cache cache;
+	struct endpoint_info pub = ep(100, "publisher", "", "127.0.0.1:40001");
+	struct endpoint_info srv = ep(200, "nats-server", "hub", "127.0.0.1:4222");
+	struct flow_receiver to[2] = {
+		{ .ep = ep(300, "sub\"q", "name\\x", "127.0.0.1:40002"), .sid = "1",
+		  .ts_ns = 1000 + 30 },
+		{ .ep = ep(0, "", "", "10.0.0.9:5000"), .sid = "7", .queue = "workers",
+		  .ts_ns = 1000 + 50 },
+	};
+	struct flow_event ev = { .type = FLOW_EV_DELIVERY, .ts_ns = 1000 };
+	json_t *j;
+
+	ev.delivery = (struct flow_delivery){ .subject = "orders.new", .reply = "",
+		.size = 5, .from = &pub, .server = &srv, .to = to, .n_to = 2,
+		.complete = true };
+	for (int round = 0; round < 3; round++) {
+		j = write_both(&cache, &ev);
+		CHECK(!strcmp(json_string_value(json_object_get(j, "type")), "delivery"));
+		CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "from"), "pid")), 100);
+		CHECK(!strcmp(json_string_value(json_object_get(json_object_get(j, "server"), "name")), "hub"));
+		CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "to"), 0), "comm")), to[0].ep.comm));
+		CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(json_object_get(j, "to"), 0), "latency_ns")), 30);
+		CHECK(!json_object_get(json_array_get(json_object_get(j, "to"), 1), "pid"));
+		CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "to"), 1), "queue")), "workers"));
+		json_decref(j);
+		/* the same pid and address, another process name */
+		snprintf(to[0].ep.comm, sizeof(to[0].ep.comm), "sub-%d", round);
+	}
+	ev.delivery.from = NULL; /* the publication was not seen */
+	j = write_both(&cache, &ev);
+	CHECK(json_is_null(json_object_get(j, "from")));
+	CHECK(!json_object_get(json_array_get(json_object_get(j, "to"), 0), "latency_ns"));
+	json_decref(j);
+}
+
+static void test_exchange_lines(void)
+{
+	static struct flow_json_cache cache;
+	struct endpoint_info cl = ep(310, "ruby", "cloud_controller", "127.0.0.1:51010");
+	struct endpoint_info sv = ep(320, "dea_next", "dea", "127.0.0.1:51020");
+	struct flow_event ev = { .type = FLOW_EV_EXCHANGE, .ts_ns = 5 };
+	json_t *j;
+
+	ev.exchange = (struct flow_exchange){ .proto = PROTO_NATS, .answered = true,
+		.latency_ns = 5000000, .subject = "dea.status", .reply = "_INBOX.a.1",
+		.request_bytes = 2, .response_bytes = 19, .client = &cl, .server = &sv };
+	for (int i = 0; i < 2; i++) {
+		j = write_both(&cache, &ev);
+		CHECK(!strcmp(json_string_value(json_object_get(j, "type")), "exchange"));
+		CHECK(!strcmp(json_string_value(json_object_get(json_object_get(j, "client"), "name")), "cloud_controller"));
+		CHECK_EQ_INT(json_integer_value(json_object_get(j, "latency_ns")), 5000000);
+		json_decref(j);
+	}
+	ev.exchange = (struct flow_exchange){ .proto = PROTO_HTTP, .answered = true,
+		.error = true, .error_reason = "status", .status = 500, .method = "GET",
+		.path = "/v2/info", .endpoint = "/v2/info", .client = &cl, .server = NULL };
+	j = write_both(&cache, &ev);
+	CHECK_EQ_INT(json_integer_value(json_object_get(j, "status")), 500);
+	CHECK(json_is_null(json_object_get(j, "server")));
+	json_decref(j);
+}
+
+int main(void)
+{
+	test_delivery_lines();
+	test_exchange_lines();
+	return check_summary("flow_json");
+}
