@@ -2889,11 +2889,30 @@ static void process(struct correlator *c, const struct obs *o)
 		http_obs(c, o);
 }
 
+/* An observation waited skew_ns among thousands of others: by the time it
+ * is processed it has left the cache. Ask for the next ones early. */
+#define PREFETCH_AHEAD 4
+
+static void prefetch_obs(const struct reorder *r, size_t i)
+{
+	if (i < r->n) {
+		const char *o = (const char *)reorder_at(r, i)->o;
+
+		__builtin_prefetch(o);
+		__builtin_prefetch(o + 64);
+		__builtin_prefetch(o + 128);
+		__builtin_prefetch(o + 192);
+	}
+}
+
 static void drain(struct correlator *c, uint64_t upto)
 {
+	for (size_t i = 0; i < PREFETCH_AHEAD; i++)
+		prefetch_obs(&c->reorder, i);
 	while (c->reorder.n && reorder_front(&c->reorder)->ts <= upto) {
 		struct obs *o = reorder_pop(&c->reorder);
 
+		prefetch_obs(&c->reorder, PREFETCH_AHEAD - 1);
 		process(c, o);
 		obs_release(c, o);
 	}
