@@ -202,7 +202,10 @@ static void on_tick(struct session *s, uint64_t now, void *ctx)
 
 static void write_end(struct trace_ctx *t, struct session *s)
 {
-	put(t, session_end_json(s), NULL);
+	json_t *end = session_end_json(s);
+
+	json_object_set_new(end, "correlator", flow_counters_json(corr_counters(t->corr)));
+	put(t, end, NULL);
 }
 
 static const char *scope_desc(const struct live_args *a, char *buf, size_t len)

@@ -38,6 +38,80 @@
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* ------------------------------------------------------------------ */
+/* Pools: fixed-size blocks for what comes and goes once per message   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Observations, publications and deliveries are made and freed by the
+ * hundred thousand a second; malloc and free of each were a tenth of the
+ * correlator's time. Most fit one block of their pool's size and go back
+ * on its free list (at most max_free kept); bigger ones are malloc'd, and
+ * the object says which it was.
+ */
+struct pool_block {
+	struct pool_block *next;
+};
+
+struct pool {
+	size_t size;             /* block bytes */
+	size_t max_free;
+	size_t nfree;
+	struct pool_block *free;
+};
+
+static void pool_init(struct pool *p, size_t size, size_t max_free)
+{
+	p->size = size;
+	p->max_free = max_free;
+	p->nfree = 0;
+	p->free = NULL;
+}
+
+/* need bytes, of which the first `zero` zeroed (the rest the caller
+ * writes); *pooled says whether pool_put() may keep it. */
+static void *pool_get(struct pool *p, size_t need, size_t zero, bool *pooled)
+{
+	void *b;
+
+	*pooled = need <= p->size;
+	if (!*pooled)
+		return calloc(1, need);
+	if (!p->free)
+		return calloc(1, p->size);
+	b = p->free;
+	p->free = p->free->next;
+	p->nfree--;
+	memset(b, 0, zero);
+	return b;
+}
+
+static void pool_put(struct pool *p, void *b, bool pooled)
+{
+	struct pool_block *blk = b;
+
+	if (!b)
+		return;
+	if (!pooled || p->nfree >= p->max_free) {
+		free(b);
+		return;
+	}
+	blk->next = p->free;
+	p->free = blk;
+	p->nfree++;
+}
+
+static void pool_fini(struct pool *p)
+{
+	while (p->free) {
+		struct pool_block *b = p->free;
+
+		p->free = b->next;
+		free(b);
+	}
+	p->nfree = 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Containers: intrusive circular list, chained hash table             */
 /* ------------------------------------------------------------------ */
 
@@ -347,6 +421,7 @@ struct delivery {
 	char *queue;
 	uint8_t sides;
 	bool full;          /* seen from every observed end of lc */
+	bool pooled;
 	uint64_t first_ts;
 	char sid[];
 };
@@ -355,10 +430,15 @@ struct delivery {
  * member of a queue group. */
 struct expect {
 	uint64_t lc_id;
-	char *sid;    /* NULL for a queue group */
+	char *sid;    /* NULL for a queue group; sid_buf when it fits */
 	char *queue;
 	bool met;     /* a delivery satisfies it */
+	bool sid_inline; /* sid is sid_buf: repoint after the entry moves */
+	char sid_buf[14];
 };
+
+/* Most publications have a subscriber or two: their arrays start inline. */
+#define PUB_INLINE 2
 
 struct request;
 
@@ -383,10 +463,13 @@ struct pub {
 	size_t payload_len;
 	struct request *req;
 	/* counters make the completeness test O(1) however wide the fan-out */
-	struct delivery **dlv;
+	struct delivery **dlv;  /* dlv_inline, or malloc'd when it grew */
 	size_t n_dlv, cap_dlv, n_full;
 	struct expect *exp;   /* sorted: (conn, sid) entries, then queue groups */
 	size_t n_exp, cap_exp, n_met, n_exp_sid;
+	struct delivery *dlv_inline[PUB_INLINE];
+	struct expect exp_inline[PUB_INLINE];
+	bool pooled;
 	char data[];
 };
 
@@ -474,8 +557,7 @@ struct correlator {
 	struct htab socks;
 	struct list sock_lru;
 	size_t nsocks;
-	struct obs_block *obs_pool; /* free observation blocks */
-	size_t obs_pooled;
+	struct pool obs_pool, pub_pool, dlv_pool;
 	struct htab pubs, short_pubs, pub_class;
 	struct list pub_age, pub_settle;
 	size_t npubs;
@@ -578,47 +660,20 @@ static struct sock_view *sock_view_get(struct correlator *c,
 				       const struct conn_meta *m);
 static void sock_view_unref(struct sock_view *v);
 
-/*
- * Observation memory: most fit a small block, reused through a free list
- * (malloc and free of each were a tenth of the correlator's time). At most
- * max_reorder blocks are kept, as many as can be waiting at once.
- */
-#define OBS_BLOCK 320
-
-struct obs_block {
-	struct obs_block *next;
-};
-
 static struct obs *obs_alloc(struct correlator *c, size_t size)
 {
-	struct obs *o;
+	bool pooled;
+	struct obs *o = pool_get(&c->obs_pool, size, sizeof(*o), &pooled);
 
-	if (size > OBS_BLOCK)
-		return calloc(1, size);
-	if (c->obs_pool) {
-		o = (struct obs *)(void *)c->obs_pool;
-		c->obs_pool = c->obs_pool->next;
-		c->obs_pooled--;
-		memset(o, 0, sizeof(*o));
-	} else if (!(o = calloc(1, OBS_BLOCK))) {
-		return NULL;
-	}
-	o->pooled = true;
+	if (o)
+		o->pooled = pooled;
 	return o;
 }
 
 static void obs_release(struct correlator *c, struct obs *o)
 {
 	sock_view_unref(o->sv);
-	if (o->pooled && c->obs_pooled < c->cfg.max_reorder) {
-		struct obs_block *b = (struct obs_block *)(void *)o;
-
-		b->next = c->obs_pool;
-		c->obs_pool = b;
-		c->obs_pooled++;
-		return;
-	}
-	free(o);
+	pool_put(&c->obs_pool, o, o->pooled);
 }
 
 static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
@@ -1588,8 +1643,10 @@ static void subject_publish(struct correlator *c, const struct pub *p,
 	s->pub.last_payload_len = keep;
 	s->pub.last_size = p->size;
 	s->pub.last_truncated = keep < p->size;
-	ls = strdup(p->subject);
-	if (ls) {
+	/* most publications on a template repeat the last subject */
+	if (s->last_subject && !strcmp(s->last_subject, p->subject))
+		ls = NULL;
+	else if ((ls = strdup(p->subject))) {
 		free(s->last_subject);
 		s->last_subject = ls;
 		s->pub.last_subject = ls;
@@ -1831,19 +1888,24 @@ static void pub_free(struct correlator *c, struct pub *p)
 	if (p->req)
 		p->req->pub = NULL;
 	for (size_t i = 0; i < p->n_dlv; i++) {
-		htab_del(&c->dlvs, &p->dlv[i]->h);
-		lconn_unref(p->dlv[i]->lc);
-		free(p->dlv[i]->queue);
-		free(p->dlv[i]);
+		struct delivery *d = p->dlv[i];
+
+		htab_del(&c->dlvs, &d->h);
+		lconn_unref(d->lc);
+		free(d->queue);
+		pool_put(&c->dlv_pool, d, d->pooled);
 	}
 	for (size_t i = 0; i < p->n_exp; i++) {
-		free(p->exp[i].sid);
+		if (!p->exp[i].sid_inline)
+			free(p->exp[i].sid);
 		free(p->exp[i].queue);
 	}
-	free(p->dlv);
-	free(p->exp);
+	if (p->dlv != p->dlv_inline)
+		free(p->dlv);
+	if (p->exp != p->exp_inline)
+		free(p->exp);
 	lconn_unref(p->lc);
-	free(p);
+	pool_put(&c->pub_pool, p, p->pooled);
 }
 
 static uint64_t dlv_hash(const struct pub *p, const struct lconn *lc,
@@ -1885,6 +1947,12 @@ static bool delivery_refresh(struct pub *p, struct delivery *d)
 	return full;
 }
 
+/* Its sid wherever the entry is now (qsort compares moved copies). */
+static const char *expect_sid(const struct expect *x)
+{
+	return x->sid_inline ? x->sid_buf : x->sid;
+}
+
 static int expect_cmp(const void *a, const void *b)
 {
 	const struct expect *x = a, *y = b;
@@ -1895,7 +1963,7 @@ static int expect_cmp(const void *a, const void *b)
 		return strcmp(x->queue, y->queue);
 	if (x->lc_id != y->lc_id)
 		return x->lc_id < y->lc_id ? -1 : 1;
-	return strcmp(x->sid, y->sid);
+	return strcmp(expect_sid(x), expect_sid(y));
 }
 
 static void expect_hit(struct pub *p, struct expect *x)
@@ -1955,7 +2023,7 @@ static bool pub_complete(const struct correlator *c, struct pub *p)
 static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
 {
 	struct endpoint_info from, server;
-	struct flow_receiver *to = NULL;
+	struct flow_receiver few[PUB_INLINE], *to = NULL;
 	struct flow_event ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -1976,7 +2044,7 @@ static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
 		ev.delivery.server = &server;
 	}
 	if (p->n_dlv)
-		to = calloc(p->n_dlv, sizeof(*to));
+		to = p->n_dlv <= PUB_INLINE ? few : calloc(p->n_dlv, sizeof(*to));
 	if (to) {
 		for (size_t i = 0; i < p->n_dlv; i++) {
 			const struct delivery *d = p->dlv[i];
@@ -1990,7 +2058,8 @@ static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
 		ev.delivery.n_to = p->n_dlv;
 	}
 	emit(c, &ev);
-	free(to);
+	if (to != few)
+		free(to);
 	if (!p->n_dlv && !p->is_request && !p->is_reply)
 		edge_account(c, PROTO_NATS, FLOW_KIND_MSG, p->from, NULL,
 			     p->tpl, NULL, p->size + p->hdr_size, false, NULL);
@@ -2015,6 +2084,15 @@ static void pub_check(struct correlator *c, struct pub *p)
 	}
 }
 
+/* After expectations moved (array grown, sorted): short sids live in
+ * their entry. */
+static void expect_repoint(struct pub *p)
+{
+	for (size_t i = 0; i < p->n_exp; i++)
+		if (p->exp[i].sid_inline)
+			p->exp[i].sid = p->exp[i].sid_buf;
+}
+
 static int expect_add(struct pub *p, uint64_t lc_id, const char *sid,
 		      const char *queue)
 {
@@ -2026,21 +2104,30 @@ static int expect_add(struct pub *p, uint64_t lc_id, const char *sid,
 				return 0;
 	}
 	if (p->n_exp == p->cap_exp) {
-		size_t nc = p->cap_exp ? p->cap_exp * 2 : 4;
-		struct expect *ne = realloc(p->exp, nc * sizeof(*ne));
+		size_t nc = p->cap_exp * 2;
+		struct expect *ne = malloc(nc * sizeof(*ne));
 
 		if (!ne)
 			return -1;
+		memcpy(ne, p->exp, p->n_exp * sizeof(*ne));
+		if (p->exp != p->exp_inline)
+			free(p->exp);
 		p->exp = ne;
 		p->cap_exp = nc;
+		expect_repoint(p);
 	}
 	x = &p->exp[p->n_exp];
 	x->met = false;
 	x->lc_id = lc_id;
-	x->sid = dup_str(sid);
+	x->sid_inline = sid && strlen(sid) < sizeof(x->sid_buf);
+	if (x->sid_inline)
+		x->sid = strcpy(x->sid_buf, sid);
+	else
+		x->sid = dup_str(sid);
 	x->queue = dup_str(queue);
 	if ((sid && !x->sid) || (queue && !x->queue)) {
-		free(x->sid);
+		if (!x->sid_inline)
+			free(x->sid);
 		free(x->queue);
 		return -1;
 	}
@@ -2078,8 +2165,10 @@ static void pub_expect(struct correlator *c, struct pub *p)
 			expect_sub(p, s, &ok);
 	}
 	p->exp_known = ok; /* if memory ran out, let the timeout decide */
-	if (p->n_exp)
+	if (p->n_exp > 1) {
 		qsort(p->exp, p->n_exp, sizeof(*p->exp), expect_cmp);
+		expect_repoint(p);
+	}
 	while (p->n_exp_sid < p->n_exp && p->exp[p->n_exp_sid].sid)
 		p->n_exp_sid++;
 	for (size_t i = 0; i < p->n_dlv; i++) /* inferred before it was seen */
@@ -2093,6 +2182,7 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	size_t lp = o->payload_len < PUB_MATCH_BYTES ? o->payload_len :
 						      PUB_MATCH_BYTES;
 	struct pub *p;
+	bool pooled;
 	uint64_t h;
 
 	if (c->npubs >= c->cfg.max_pubs && !list_empty(&c->pub_age)) {
@@ -2100,9 +2190,15 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 		pub_finalize(c, container_of(c->pub_age.next, struct pub, age),
 			     false);
 	}
-	p = calloc(1, sizeof(*p) + lj + lr + 2 + lp + lj + 2);
+	p = pool_get(&c->pub_pool, sizeof(*p) + lj + lr + 2 + lp + lj + 2,
+		     sizeof(*p), &pooled);
 	if (!p)
 		return NULL;
+	p->pooled = pooled;
+	p->dlv = p->dlv_inline;
+	p->cap_dlv = PUB_INLINE;
+	p->exp = p->exp_inline;
+	p->cap_exp = PUB_INLINE;
 	p->seq = ++c->pub_seq;
 	p->first_ts = o->ts;
 	p->subject = memcpy(p->data, o->subject, lj + 1);
@@ -2266,19 +2362,24 @@ static struct delivery *delivery_add(struct correlator *c, struct pub *p,
 {
 	size_t ls = strlen(o->sid);
 	struct delivery *d;
+	bool pooled;
 
 	if (p->n_dlv == p->cap_dlv) {
-		size_t nc = p->cap_dlv ? p->cap_dlv * 2 : 2;
-		struct delivery **nd = realloc(p->dlv, nc * sizeof(*nd));
+		size_t nc = p->cap_dlv * 2;
+		struct delivery **nd = malloc(nc * sizeof(*nd));
 
 		if (!nd)
 			return NULL;
+		memcpy(nd, p->dlv, p->n_dlv * sizeof(*nd));
+		if (p->dlv != p->dlv_inline)
+			free(p->dlv);
 		p->dlv = nd;
 		p->cap_dlv = nc;
 	}
-	d = calloc(1, sizeof(*d) + ls + 1);
+	d = pool_get(&c->dlv_pool, sizeof(*d) + ls + 1, sizeof(*d), &pooled);
 	if (!d)
 		return NULL;
+	d->pooled = pooled;
 	memcpy(d->sid, o->sid, ls + 1);
 	d->pub = p;
 	d->lc = lconn_ref(lc);
@@ -2968,6 +3069,9 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->cfg.max_components = at_least_one(c->cfg.max_components);
 	c->cfg.max_subjects = at_least_one(c->cfg.max_subjects);
 	c->cfg.max_reorder = at_least_one(c->cfg.max_reorder);
+	pool_init(&c->obs_pool, 320, c->cfg.max_reorder);
+	pool_init(&c->pub_pool, 448, 4096);
+	pool_init(&c->dlv_pool, 128, 4096);
 	/* what matching needs, and what the subject table keeps */
 	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
 							      PUB_MATCH_BYTES;
@@ -3000,12 +3104,6 @@ void corr_free(struct correlator *c)
 	while (c->reorder.n)
 		obs_release(c, reorder_pop(&c->reorder));
 	free(c->reorder.ring);
-	while (c->obs_pool) {
-		struct obs_block *b = c->obs_pool;
-
-		c->obs_pool = b->next;
-		free(b);
-	}
 	while (!list_empty(&c->sock_lru))
 		sock_view_drop(c, container_of(c->sock_lru.next, struct sock_view, lru));
 	while (!list_empty(&c->pub_age))
@@ -3035,6 +3133,9 @@ void corr_free(struct correlator *c)
 	htab_fini(&c->reqs);
 	htab_fini(&c->edges);
 	htab_fini(&c->subjs);
+	pool_fini(&c->obs_pool);
+	pool_fini(&c->pub_pool);
+	pool_fini(&c->dlv_pool);
 	free(c);
 }
 

@@ -41,6 +41,23 @@ json_t *flow_endpoint_json(const struct endpoint_info *ep, bool with_host)
 	return o;
 }
 
+json_t *flow_counters_json(const struct corr_counters *k)
+{
+	json_t *o = json_object();
+
+	set_u64(o, "publications", k->publications);
+	set_u64(o, "deliveries", k->deliveries);
+	set_u64(o, "exchanges", k->exchanges);
+	set_u64(o, "timeouts", k->timeouts);
+	set_u64(o, "orphan_deliveries", k->orphan_deliveries);
+	set_u64(o, "learned_subs", k->learned_subs);
+	set_u64(o, "settled", k->settled);
+	set_u64(o, "late", k->late);
+	set_u64(o, "evicted", k->evicted_pubs + k->evicted_requests +
+		k->evicted_http + k->evicted_conns + k->overflow_reorder);
+	return o;
+}
+
 json_t *flow_component_json(const struct corr_component *k)
 {
 	json_t *o;

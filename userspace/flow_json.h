@@ -17,6 +17,11 @@
  * and "cgroup" when known. NULL ep gives JSON null. New reference. */
 json_t *flow_endpoint_json(const struct endpoint_info *ep, bool with_host);
 
+/* What the correlator made of the records, and where it had to cut
+ * corners (pushed out of a full table, waited out, out of order): the
+ * "correlator" member of the trace's end line. New reference. */
+json_t *flow_counters_json(const struct corr_counters *k);
+
 /* A component as a flow endpoint: the above plus "key". */
 json_t *flow_component_json(const struct corr_component *k);
 
