@@ -339,6 +339,7 @@ struct obs {
 	/* NATS */
 	enum nats_op op;
 	const char *subject, *reply, *sid, *queue, *text;
+	uint64_t subj_h;            /* hash_str(HASH_INIT, subject), once */
 	int64_t max_msgs;
 	uint64_t size, hdr_size;
 	const unsigned char *payload;
@@ -458,6 +459,7 @@ struct pub {
 	int status;
 	uint64_t size, hdr_size;
 	char *subject, *reply;
+	uint64_t subj_h;      /* hash_str(HASH_INIT, subject) */
 	char *tpl;            /* subject template, computed once */
 	unsigned char *payload;
 	size_t payload_len;
@@ -712,6 +714,7 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 	if (r->proto == PROTO_NATS) {
 		o->op = n->op;
 		o->subject = put_slice(&w, n->subject);
+		o->subj_h = hash_str(HASH_INIT, o->subject);
 		o->reply = put_slice(&w, n->reply);
 		o->sid = put_slice(&w, n->sid);
 		o->queue = put_slice(&w, n->queue);
@@ -1030,10 +1033,20 @@ static void end_info(struct correlator *c, struct lconn *lc, int side,
 {
 	struct comp *k = end_comp(c, lc, side);
 
-	if (k && k != c->other)
-		*out = k->pub.info;
-	else
-		memset(out, 0, sizeof(*out));
+	/* field by field: the strings are short, the struct is 580 bytes, and
+	 * the component has long left the cache when a delivery line goes out */
+	memset(out, 0, sizeof(*out));
+	if (k && k != c->other) {
+		const struct endpoint_info *i = &k->pub.info;
+
+		out->pid = i->pid;
+		copy_str(out->comm, sizeof(out->comm), i->comm);
+		copy_str(out->name, sizeof(out->name), i->name);
+		copy_str(out->lang, sizeof(out->lang), i->lang);
+		copy_str(out->version, sizeof(out->version), i->version);
+		copy_str(out->exe, sizeof(out->exe), i->exe);
+		copy_str(out->cgroup, sizeof(out->cgroup), i->cgroup);
+	}
 	copy_str(out->addr, sizeof(out->addr), lc->addr[side]);
 	if (side == SIDE_CLIENT && lc->name[0]) {
 		memcpy(out->name, lc->name, sizeof(out->name));
@@ -1671,11 +1684,10 @@ static void subject_deliver(struct correlator *c, const struct pub *p,
 /* NATS: requests                                                      */
 /* ------------------------------------------------------------------ */
 
-static struct request *request_find(const struct correlator *c,
-				    const char *reply)
+/* h: hash_str(HASH_INIT, reply), when the caller has it */
+static struct request *request_find_h(const struct correlator *c,
+				      const char *reply, uint64_t h)
 {
-	uint64_t h = hash_str(HASH_INIT, reply);
-
 	for (struct hnode *n = htab_chain(&c->reqs, h); n; n = n->next) {
 		struct request *r = container_of(n, struct request, h);
 
@@ -1683,6 +1695,12 @@ static struct request *request_find(const struct correlator *c,
 			return r;
 	}
 	return NULL;
+}
+
+static struct request *request_find(const struct correlator *c,
+				    const char *reply)
+{
+	return request_find_h(c, reply, hash_str(HASH_INIT, reply));
 }
 
 static void request_free(struct correlator *c, struct request *r)
@@ -1842,10 +1860,9 @@ static void exchange_reply(struct correlator *c, struct request *r,
  * "short" capture is indexed by class only, and a short observation looks
  * at its whole class (rare: a cut must land in the first bytes).
  */
-static uint64_t class_hash(const char *subject, const char *reply,
-			   uint64_t size)
+static uint64_t class_hash(uint64_t subj_h, const char *reply, uint64_t size)
 {
-	uint64_t h = hash_str(hash_str(HASH_INIT, subject), reply);
+	uint64_t h = hash_str(subj_h, reply);
 
 	return hash_bytes(h, &size, sizeof(size));
 }
@@ -2147,7 +2164,7 @@ static void expect_sub(struct pub *p, const struct sub *s, bool *ok)
  * replayed from the SUBs we saw. */
 static void pub_expect(struct correlator *c, struct pub *p)
 {
-	uint64_t h = hash_str(HASH_INIT, p->subject);
+	uint64_t h = p->subj_h;
 	size_t lj = strlen(p->subject);
 	bool ok = true;
 
@@ -2202,6 +2219,7 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	p->seq = ++c->pub_seq;
 	p->first_ts = o->ts;
 	p->subject = memcpy(p->data, o->subject, lj + 1);
+	p->subj_h = o->subj_h;
 	p->reply = memcpy(p->data + lj + 1, o->reply, lr + 1);
 	p->payload = (unsigned char *)p->data + lj + lr + 2;
 	memcpy(p->payload, o->payload, lp);
@@ -2217,7 +2235,7 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 		p->lc = lconn_ref(lc);
 		p->sides = SBIT(side);
 	}
-	h = class_hash(p->subject, p->reply, p->size);
+	h = class_hash(p->subj_h, p->reply, p->size);
 	htab_add(&c->pub_class, &p->hc, h);
 	if (is_short(p->payload_len, p->size))
 		htab_add(&c->short_pubs, &p->h, h);
@@ -2243,7 +2261,7 @@ static void pub_set_publisher(struct correlator *c, struct pub *p)
 static void pub_publish(struct correlator *c, struct pub *p,
 			const struct obs *o)
 {
-	struct request *r = request_find(c, p->subject);
+	struct request *r = request_find_h(c, p->subject, p->subj_h);
 
 	c->ctr.publications++;
 	if (r) {
@@ -2291,7 +2309,7 @@ static size_t collect_chain(struct correlator *c, struct hnode *n, size_t off,
 static size_t pub_candidates(struct correlator *c, const struct obs *o,
 			     struct pub **cand)
 {
-	uint64_t ch = class_hash(o->subject, o->reply, o->size);
+	uint64_t ch = class_hash(o->subj_h, o->reply, o->size);
 	uint64_t kh;
 	size_t k;
 
