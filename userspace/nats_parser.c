@@ -216,13 +216,34 @@ static struct span rest_of_line(const uint8_t *s, size_t n, size_t off)
 	return (struct span){ (uint32_t)off, (uint32_t)(n - off) };
 }
 
-/* Raw control bytes never appear in a real control line: cheap garbage test. */
-static bool printable_line(const uint8_t *s, size_t n)
+/* Raw control bytes never appear in a real control line: cheap garbage
+ * test, 8 bytes at a time (a word with a byte below 0x20 or a DEL is looked
+ * at byte by byte: a tab is allowed). */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static bool printable_bytes(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
 			return false;
 	return true;
+}
+
+static bool printable_line(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, del;
+
+		memcpy(&x, s + i, 8);
+		del = x ^ (ONES * 0x7f);
+		if ((((x - ONES * 0x20) & ~x) | ((del - ONES) & ~del)) & HIGHS &&
+		    !printable_bytes(s + i, 8))
+			return false;
+	}
+	return printable_bytes(s + i, n - i);
 }
 
 /* "<hdr> <total>" of HPUB/HMSG. */

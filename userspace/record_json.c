@@ -292,7 +292,10 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 {
 	jw_object_begin(w);
 	jw_key_lit(w, "type");
-	jw_string(w, rec->proto == PROTO_NATS ? "nats" : "http");
+	if (rec->proto == PROTO_NATS)
+		jw_string_lit(w, "nats");
+	else
+		jw_string_lit(w, "http");
 	jw_key_lit(w, "ts");
 	jw_uint(w, rec->ts_ns);
 	if (rec->conn && cache)
@@ -300,7 +303,10 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 	else if (rec->conn)
 		write_conn(w, rec->conn);
 	jw_key_lit(w, "dir");
-	jw_string(w, rec->dir == DIR_SEND ? "send" : "recv");
+	if (rec->dir == DIR_SEND)
+		jw_string_lit(w, "send");
+	else
+		jw_string_lit(w, "recv");
 	if (rec->proto == PROTO_NATS)
 		write_nats(w, &rec->nats);
 	else
