@@ -15,10 +15,12 @@
 /* Largest payload slice one event can carry; must be a power of two. */
 #define MS_MAX_SNAPLEN 65536
 /* Large enough for a whole client write buffer (libnats flushes up to
- * 32 KiB of batched PUBs at once): every message in it gets parsed and
+ * 32 KiB of batched PUBs at once) and a whole nats-server read (its buffer
+ * grows to 64 KiB under load: at 32 KiB, 4% of the server's messages at
+ * 100k msg/s fell in the cut): every message in it gets parsed and
  * counted. What a record keeps of each payload is a separate, userspace
  * limit. */
-#define MS_DEFAULT_SNAPLEN 32768
+#define MS_DEFAULT_SNAPLEN 65536
 /* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
 #define MS_MAX_IOV 8
 /* messages walked per sendmmsg/recvmmsg. */
