@@ -691,9 +691,15 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 		need = slice_need(n->subject) + slice_need(n->reply) +
 		       slice_need(n->sid) + slice_need(n->queue) +
 		       (nats_has_text(n->op) ? slice_need(n->json) : 1);
-		if (nats_has_payload(n->op) && n->payload.ptr)
-			keep = n->payload.len < c->obs_keep ? n->payload.len :
-							      c->obs_keep;
+		/* a MSG needs its payload only to be matched, unless it turns
+		 * out to be the first sight of a publication (the subject
+		 * table then shows less of it) */
+		if (nats_has_payload(n->op) && n->payload.ptr) {
+			keep = n->op == NATS_PUB || n->op == NATS_HPUB ?
+			       c->obs_keep : PUB_MATCH_BYTES;
+			if (n->payload.len < keep)
+				keep = n->payload.len;
+		}
 	} else {
 		need = slice_need(hm->method) + slice_need(hm->path);
 	}
@@ -1033,6 +1039,8 @@ static void end_info(struct correlator *c, struct lconn *lc, int side,
 {
 	struct comp *k = end_comp(c, lc, side);
 
+	if (!c->cfg.emit)
+		return; /* no event is read (top): the component was the point */
 	/* field by field: the strings are short, the struct is 580 bytes, and
 	 * the component has long left the cache when a delivery line goes out */
 	memset(out, 0, sizeof(*out));
@@ -3087,12 +3095,15 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->cfg.max_components = at_least_one(c->cfg.max_components);
 	c->cfg.max_subjects = at_least_one(c->cfg.max_subjects);
 	c->cfg.max_reorder = at_least_one(c->cfg.max_reorder);
-	pool_init(&c->obs_pool, 320, c->cfg.max_reorder);
-	pool_init(&c->pub_pool, 448, 4096);
-	pool_init(&c->dlv_pool, 128, 4096);
 	/* what matching needs, and what the subject table keeps */
 	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
 							      PUB_MATCH_BYTES;
+	/* an observation block: the struct, room for its strings, the payload
+	 * bytes it carries (320 bytes for trace) */
+	pool_init(&c->obs_pool, (sizeof(struct obs) + 96 + c->obs_keep + 63) & ~(size_t)63,
+		  c->cfg.max_reorder);
+	pool_init(&c->pub_pool, 448, 4096);
+	pool_init(&c->dlv_pool, 128, 4096);
 	list_init(&c->conn_lru);
 	list_init(&c->sock_lru);
 	list_init(&c->comp_list);

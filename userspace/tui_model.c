@@ -70,7 +70,6 @@ int tui_model_init(struct tui_model *m, const struct tui_model_opts *o)
 		snprintf(m->source, sizeof(m->source), "%s", o->source);
 	if (gethostname(m->host, sizeof(m->host) - 1))
 		strcpy(m->host, "?");
-	jw_init(&m->jw);
 	m->ring = calloc(m->ring_cap, sizeof(*m->ring));
 	m->samples = calloc(2, sizeof(*m->samples));
 	m->hm = calloc(1, sizeof(*m->hm));
@@ -94,7 +93,10 @@ static void ring_clear(struct tui_model *m)
 {
 	for (size_t i = 0; i < m->ring_cap; i++) {
 		free(m->ring[i].json);
+		free(m->ring[i].data);
 		m->ring[i].json = NULL;
+		m->ring[i].data = NULL;
+		m->ring[i].data_cap = 0;
 	}
 	m->ring_head = m->ring_count = 0;
 }
@@ -111,7 +113,6 @@ void tui_model_free(struct tui_model *m)
 	free(m->table.text);
 	free(m->table.order);
 	free(m->details.lines);
-	jw_free(&m->jw);
 	if (m->own_corr)
 		corr_free(m->corr);
 	memset(m, 0, sizeof(*m));
@@ -144,6 +145,15 @@ int tui_model_reset_data(struct tui_model *m)
 
 /* ---- records ------------------------------------------------------------ */
 
+/* Bounded, always terminated. */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 static void copy_slice(char *dst, size_t n, struct slice s)
 {
 	size_t len = s.len < n - 1 ? s.len : n - 1;
@@ -154,39 +164,140 @@ static void copy_slice(char *dst, size_t n, struct slice s)
 	make_printable(dst);
 }
 
-/* The record as compact JSON for the details pane, its payload or body cut
- * to payload_cap first (marked "truncated"), so the ring stays small. */
-static char *record_text(struct tui_model *m, const struct msg_record *rec)
+/* A kept record as compact JSON for the details pane (its payload was cut
+ * to payload_cap when kept, and marked "truncated"). */
+static char *record_text(struct jw *jw, const struct msg_record *rec)
 {
-	struct msg_record r = *rec;
 	char *text;
-	struct slice *p = rec->proto == PROTO_NATS ? &r.nats.payload :
-			  rec->proto == PROTO_HTTP ? &r.http.body : NULL;
 
-	if (p && p->len > m->payload_cap) {
-		p->len = m->payload_cap;
-		if (rec->proto == PROTO_NATS)
-			r.nats.truncated = true;
-		else
-			r.http.truncated = true;
-	}
-	jw_reset(&m->jw);
-	record_write_json(&m->jw, &r);
-	if (m->jw.oom)
+	jw_reset(jw);
+	record_write_json(jw, rec);
+	if (jw->oom)
 		return NULL;
 	/* The writer's buffer has no NUL: copy by length, not strndup(),
 	 * which may look one byte past it (ASan, tests/sanitize.sh). */
-	text = malloc(m->jw.len + 1);
+	text = malloc(jw->len + 1);
 	if (text) {
-		memcpy(text, m->jw.buf, m->jw.len);
-		text[m->jw.len] = '\0';
+		memcpy(text, jw->buf, jw->len);
+		text[jw->len] = '\0';
 	}
 	return text;
 }
 
+/* ---- keeping a record: its slices copied into the slot's buffer --------- */
+
+static size_t need(struct slice s)
+{
+	return s.ptr ? s.len : 0;
+}
+
+static void keep_slice(char **w, struct slice *s)
+{
+	if (!s->ptr || !s->len) {
+		*s = SLICE_NULL;
+		return;
+	}
+	memcpy(*w, s->ptr, s->len);
+	s->ptr = *w;
+	*w += s->len;
+}
+
+/* The slices of a NATS or HTTP record, for sizing and copying alike. */
+static size_t record_slices(struct msg_record *r, struct slice **out)
+{
+	size_t n = 0;
+
+	if (r->proto == PROTO_NATS) {
+		struct nats_msg *x = &r->nats;
+
+		out[n++] = &x->subject;
+		out[n++] = &x->reply;
+		out[n++] = &x->sid;
+		out[n++] = &x->queue;
+		out[n++] = &x->json;
+		out[n++] = &x->headers;
+		out[n++] = &x->payload;
+		return n;
+	}
+	out[n++] = &r->http.method;
+	out[n++] = &r->http.path;
+	out[n++] = &r->http.version;
+	out[n++] = &r->http.reason;
+	out[n++] = &r->http.body;
+	for (int i = 0; i < r->http.n_headers && i < HTTP_MAX_HEADERS; i++) {
+		out[n++] = &r->http.headers[i].name;
+		out[n++] = &r->http.headers[i].value;
+	}
+	return n;
+}
+
+/*
+ * Copy rec into t: the fixed fields and the member of its protocol (not
+ * the whole 2 KiB struct), then the bytes its slices point to, the payload
+ * or body cut to payload_cap. Out of memory: the slot keeps no record and
+ * renders from its own fields.
+ */
+static void keep_record(struct tui_model *m, struct tui_msg *t,
+			const struct msg_record *rec)
+{
+	struct slice *sl[5 + 2 * HTTP_MAX_HEADERS];
+	struct msg_record *r = &t->rec;
+	struct slice *body;
+	size_t n, total = 0;
+	char *w;
+
+	r->ts_ns = rec->ts_ns;
+	r->dir = rec->dir;
+	r->proto = rec->proto;
+	r->conn = NULL;
+	if (rec->conn) {
+		t->rec_conn = *rec->conn;
+		r->conn = &t->rec_conn;
+	}
+	if (rec->proto == PROTO_NATS) {
+		r->nats = rec->nats;
+		body = &r->nats.payload;
+	} else {
+		/* the header array is most of the struct: only what is used */
+		memcpy(&r->http, &rec->http, offsetof(struct http_msg, headers));
+		r->http.n_headers = rec->http.n_headers < HTTP_MAX_HEADERS ?
+				    rec->http.n_headers : HTTP_MAX_HEADERS;
+		memcpy(r->http.headers, rec->http.headers,
+		       r->http.n_headers * sizeof(r->http.headers[0]));
+		r->http.body = rec->http.body;
+		r->http.body_size = rec->http.body_size;
+		r->http.chunked = rec->http.chunked;
+		r->http.truncated = rec->http.truncated;
+		body = &r->http.body;
+	}
+	if (body->len > m->payload_cap) {
+		body->len = m->payload_cap;
+		if (rec->proto == PROTO_NATS)
+			r->nats.truncated = true;
+		else
+			r->http.truncated = true;
+	}
+	n = record_slices(r, sl);
+	for (size_t i = 0; i < n; i++)
+		total += need(*sl[i]);
+	if (total > t->data_cap) {
+		char *d = realloc(t->data, total);
+
+		if (!d) {
+			r->proto = PROTO_UNKNOWN; /* nothing kept */
+			return;
+		}
+		t->data = d;
+		t->data_cap = total;
+	}
+	w = t->data;
+	for (size_t i = 0; i < n; i++)
+		keep_slice(&w, sl[i]);
+}
+
 static void nats_fields(struct tui_msg *t, const struct nats_msg *n)
 {
-	snprintf(t->op, sizeof(t->op), "%s", nats_op_name(n->op));
+	copy_str(t->op, sizeof(t->op), nats_op_name(n->op));
 	copy_slice(t->key, sizeof(t->key), n->subject);
 	copy_slice(t->reply, sizeof(t->reply), n->reply);
 	t->size = n->size;
@@ -228,31 +339,42 @@ static void http_fields(const struct tui_model *m, struct tui_msg *t,
 	response_key(m, t);
 }
 
+/* Only what lists, filters and the request lookback need is filled here;
+ * the rest waits in the kept record until someone looks. */
 static void ring_push(struct tui_model *m, const struct msg_record *rec)
 {
 	struct tui_msg *t = &m->ring[m->ring_head];
-	char *json = record_text(m, rec);
+	char *data = t->data;
+	size_t data_cap = t->data_cap;
 
 	free(t->json);
-	memset(t, 0, sizeof(*t));
-	t->json = json;
+	t->json = NULL;
+	t->have_summary = false;
 	t->seq = m->next_seq++;
 	t->ts_ns = rec->ts_ns;
 	t->dir = rec->dir;
 	t->proto = rec->proto;
+	t->conn = 0;
+	t->pid = 0;
+	t->comm[0] = t->local[0] = t->peer[0] = '\0';
+	t->error = t->warn = t->request = false;
+	t->size = 0;
+	t->op[0] = t->key[0] = t->reply[0] = '\0';
 	if (rec->conn) {
 		t->conn = rec->conn->id;
 		t->pid = rec->conn->pid;
-		snprintf(t->comm, sizeof(t->comm), "%s", rec->conn->comm);
-		snprintf(t->local, sizeof(t->local), "%s", rec->conn->local);
-		snprintf(t->peer, sizeof(t->peer), "%s", rec->conn->peer);
+		copy_str(t->comm, sizeof(t->comm), rec->conn->comm);
+		copy_str(t->local, sizeof(t->local), rec->conn->local);
+		copy_str(t->peer, sizeof(t->peer), rec->conn->peer);
 		make_printable(t->comm);
 	}
 	if (rec->proto == PROTO_NATS)
 		nats_fields(t, &rec->nats);
 	else if (rec->proto == PROTO_HTTP)
 		http_fields(m, t, &rec->http);
-	tui_text_summary(rec, t->summary, sizeof(t->summary));
+	t->data = data;
+	t->data_cap = data_cap;
+	keep_record(m, t, rec);
 	/* the slot is filled before it counts, so response_key never sees it */
 	m->ring_head = (m->ring_head + 1) % m->ring_cap;
 	if (m->ring_count < m->ring_cap)
@@ -274,11 +396,36 @@ void tui_model_add_record(struct tui_model *m, const struct msg_record *rec)
 	ring_push(m, rec);
 }
 
+/* The ring's slots are a cache of renderings under a const model: the
+ * model's own fields do not change, only the slot behind its pointer. */
 const struct tui_msg *tui_model_msg(const struct tui_model *m, size_t i)
 {
+	struct tui_msg *t;
+
 	if (i >= m->ring_count)
 		return NULL;
-	return &m->ring[(m->ring_head + m->ring_cap - 1 - i) % m->ring_cap];
+	t = &m->ring[(m->ring_head + m->ring_cap - 1 - i) % m->ring_cap];
+	if (!t->have_summary) {
+		if (t->rec.proto == PROTO_NATS || t->rec.proto == PROTO_HTTP)
+			tui_text_summary(&t->rec, t->summary, sizeof(t->summary));
+		else
+			t->summary[0] = '\0';
+		t->have_summary = true;
+	}
+	return t;
+}
+
+const char *tui_model_msg_json(const struct tui_model *m, const struct tui_msg *g)
+{
+	struct tui_msg *t = &m->ring[g - m->ring];
+	struct jw jw;
+
+	if (!t->json && (t->rec.proto == PROTO_NATS || t->rec.proto == PROTO_HTTP)) {
+		jw_init(&jw);
+		t->json = record_text(&jw, &t->rec);
+		jw_free(&jw);
+	}
+	return t->json;
 }
 
 const struct tui_msg *tui_model_msg_by_seq(const struct tui_model *m, uint64_t seq)

@@ -44,6 +44,16 @@ enum tui_view { TV_FLOWS, TV_MESSAGES, TV_COMPONENTS, TV_SUBJECTS, TV__COUNT };
 
 /* One recent message, copied out of its record. */
 struct tui_msg {
+	/* The record itself, its slices pointing into data (payload or body
+	 * cut to payload_cap): summary and json are rendered from it when
+	 * first looked at (tui_model_msg, tui_model_msg_json), not for each
+	 * of the hundred thousand records a second that pass through the
+	 * ring unseen. */
+	struct msg_record rec;
+	struct conn_meta rec_conn;
+	char *data;
+	size_t data_cap;
+	bool have_summary;
 	uint64_t seq;                /* 1, 2, ...: identity in the ring */
 	uint64_t ts_ns;
 	uint64_t conn;
@@ -61,7 +71,8 @@ struct tui_msg {
 	char key[TUI_KEY_MAX];       /* NATS subject; HTTP endpoint template */
 	char reply[TUI_KEY_MAX];     /* NATS reply subject */
 	char summary[TUI_SUMMARY_MAX];
-	char *json;                  /* compact JSON, payload capped; may be NULL */
+	char *json;                  /* compact JSON, payload capped; may be NULL
+				      * (tui_model_msg_json) */
 };
 
 /* msgscope's own numbers for the last line of the header. */
@@ -154,7 +165,6 @@ struct tui_model {
 	size_t ring_cap, ring_head, ring_count;   /* head: next slot */
 	uint64_t next_seq;
 	size_t payload_cap;
-	struct jw jw;                /* reused to serialise each record */
 	struct host_sample *samples; /* [2], ~30 KiB each */
 	int sample_cur;
 	bool have_sample;
@@ -256,6 +266,9 @@ const char *tui_table_cell(const struct tui_table *t, const struct tui_row *r, i
 const char *tui_table_ident(const struct tui_table *t, const struct tui_row *r);
 /* The ring, newest first: i = 0 is the newest; NULL past the end. */
 const struct tui_msg *tui_model_msg(const struct tui_model *m, size_t i);
+/* g's record as compact JSON (payload capped), rendered on first use;
+ * NULL when out of memory. */
+const char *tui_model_msg_json(const struct tui_model *m, const struct tui_msg *g);
 const struct tui_msg *tui_model_msg_by_seq(const struct tui_model *m, uint64_t seq);
 /*
  * Per-second growth, over the last tick interval, of a row's totals:

@@ -1326,7 +1326,8 @@ static void expand_json_member(json_t *obj, const char *key)
 
 static void dl_msg(struct tui_model *m, const struct tui_msg *g)
 {
-	json_t *j = g->json ? json_loads(g->json, 0, NULL) : NULL;
+	const char *text = tui_model_msg_json(m, g);
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
 	char clk[24];
 	char *s;
 
