@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,14 +21,19 @@
 #endif
 
 /*
- * Events handled per capture_consume(). Under a flood the kernel refills the
- * ring as fast as we drain it: an unbounded consume would never return to
- * the event loop, and Ctrl-C would go unread.
+ * Events handled per capture_consume(), and the time it may take. Under a
+ * flood the kernel refills the ring as fast as we drain it: an unbounded
+ * consume would never return to the event loop, and Ctrl-C would go
+ * unread. A count alone is not enough: 16384 events of 64 KiB each are
+ * millions of messages, seconds of work (more when others want the CPU).
  */
 #define CONSUME_BUDGET 16384
+#define CONSUME_MAX_NS 20000000ull /* 20 ms */
+#define CLOCK_EVERY 64             /* events between looks at the clock */
 
 struct capture {
 	int budget;              /* events left in this consume call */
+	uint64_t deadline_ns;    /* ... and until when */
 	struct capture_bpf *skel;
 	struct ring_buffer *rb;
 	capture_event_fn fn;
@@ -51,14 +57,24 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
 
 	if (size >= sizeof(struct ms_event_header))
 		c->fn(data, size, c->ctx);
+	if (--c->budget % CLOCK_EVERY == 0 && mono_ns() >= c->deadline_ns)
+		c->budget = 0;
 	/* Negative stops libbpf after this sample, which stays consumed. */
-	return --c->budget > 0 ? 0 : -EAGAIN;
+	return c->budget > 0 ? 0 : -EAGAIN;
 }
 
 static int configure(struct capture *c, const struct capture_opts *o)
@@ -250,6 +266,7 @@ int capture_consume(struct capture *c)
 	int n;
 
 	c->budget = CONSUME_BUDGET;
+	c->deadline_ns = mono_ns() + CONSUME_MAX_NS;
 	n = ring_buffer__consume(c->rb);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_poll(c->tls); /* new TLS users, even if the budget ran out */
@@ -257,6 +274,8 @@ int capture_consume(struct capture *c)
 	return n == -EAGAIN ? CONSUME_BUDGET : n;
 }
 
+/* The last consume stopped at its budget (events or time), not because
+ * the ring was empty. */
 bool capture_consume_more(const struct capture *c, int consumed)
 {
 	(void)c;
