@@ -21,6 +21,7 @@ void live_args_init(struct live_args *a)
 	a->s.max_payload = DEFAULT_MAX_PAYLOAD;
 	a->s.max_conns = 16384;
 	a->s.interval_ns = 10ull * 1000000000ull;
+	a->s.nice = DEFAULT_NICE;
 }
 
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -167,6 +168,11 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		if (parse_uint("--max-conns", arg, 16, 1 << 22, &v))
 			return 2;
 		a->s.max_conns = v;
+		return 0;
+	case LOPT_NICE:
+		if (parse_uint("--nice", arg, 0, 19, &v))
+			return 2;
+		a->s.nice = (int)v;
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;

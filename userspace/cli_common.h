@@ -12,6 +12,9 @@
 #define DEFAULT_MAX_PAYLOAD 4096
 
 /* Storage behind the pointers in session_opts. */
+/* Niceness of msgscope's own work once attached (--nice). */
+#define DEFAULT_NICE 19
+
 struct live_args {
 	struct session_opts s;
 	uint32_t pids[MAX_PID_ARGS];
@@ -23,7 +26,7 @@ struct live_args {
  * own options start at LOPT__NEXT. */
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
-	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT__NEXT,
+	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT__NEXT,
 };
 
 /* How the top view is shown, by top and replay alike. */

@@ -90,6 +90,10 @@ static void usage(FILE *f)
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
+"      --nice N            msgscope's own niceness, 0-19 (default %d): when the\n"
+"                          host is short of CPU the traced processes come first\n"
+"                          and what msgscope cannot keep up with is dropped and\n"
+"                          counted; 0 competes for the CPU as an equal\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -101,7 +105,7 @@ static void usage(FILE *f)
 "  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
 "  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
 "                                             shows it again later\n",
-		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD, DEFAULT_NICE);
 }
 
 /* ---- the trace file (-o) ------------------------------------------------ */
@@ -403,6 +407,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "nice", required_argument, NULL, LOPT_NICE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },

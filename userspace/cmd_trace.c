@@ -62,6 +62,10 @@ static void usage(FILE *f)
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
+"      --nice N            msgscope's own niceness, 0-19 (default %d): when the\n"
+"                          host is short of CPU the traced processes come first,\n"
+"                          and what msgscope cannot keep up with is dropped and\n"
+"                          counted; 0 competes for the CPU as an equal\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -69,7 +73,7 @@ static void usage(FILE *f)
 "  msgscope trace -o trace.jsonl                    everything, to a file\n"
 "  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
 "  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
-		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD, DEFAULT_NICE);
 }
 
 static json_t *options_json(const struct live_args *a)
@@ -92,6 +96,7 @@ static json_t *options_json(const struct live_args *a)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "command", json_boolean(a->s.cmd != NULL));
 	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
+	json_object_set_new(o, "nice", json_integer(a->s.nice));
 	return o;
 }
 
@@ -181,9 +186,10 @@ static void on_drops(const struct session_counters *prev,
 
 	put(t, session_drops_json(prev, cur, now), NULL);
 	fprintf(stderr, "msgscope: %llu events (%llu bytes) dropped: ring buffer full (total %llu); "
-		"try a larger --buffer-size or a narrower filter\n",
+		"try a larger --buffer-size or a narrower filter%s\n",
 		(unsigned long long)ev, (unsigned long long)by,
-		(unsigned long long)cur->kernel[MS_STAT_DROP_DATA]);
+		(unsigned long long)cur->kernel[MS_STAT_DROP_DATA],
+		t->args->s.nice ? ", or --nice 0 if the host is short of CPU" : "");
 }
 
 static void on_tick(struct session *s, uint64_t now, void *ctx)
@@ -240,6 +246,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "max-payload", required_argument, NULL, LOPT_MAX_PAYLOAD },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "nice", required_argument, NULL, LOPT_NICE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },

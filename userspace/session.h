@@ -31,6 +31,7 @@ struct session_opts {
 	uint64_t duration_ns;    /* 0: until stopped */
 	uint64_t interval_ns;    /* tick period */
 	bool watch_stdin;        /* deliver keys to the key hook */
+	int nice;                /* msgscope's own niceness once attached */
 };
 
 /* Counters at one instant; rates are the sinks' business. */

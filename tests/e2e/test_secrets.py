@@ -336,9 +336,16 @@ def caps(hexmask):
     return {CAP_NAMES.get(i, f'cap{i}') for i in range(64) if m >> i & 1}
 
 
-def check_dropped(ns, allowed, label, extra=()):
+def niceness(pid):
+    """Field 19 of /proc/PID/stat (after the parenthesised comm)."""
+    return int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[16])
+
+
+def check_dropped(ns, allowed, label, extra=(), nice=19):
     with h.Trace(['-p', ns.pid, '-v', *extra]) as t:
         st = status(t.proc.pid)
+        expect(niceness(t.proc.pid) == nice, f'{label}: runs at nice {nice} once attached',
+               str(niceness(t.proc.pid)))
         uid = st['Uid'].split()
         eff, prm, bnd = caps(st['CapEff']), caps(st['CapPrm']), caps(st['CapBnd'])
         h.log(f'    {label}: Uid {st["Uid"]}, CapEff {sorted(eff)}, NoNewPrivs {st["NoNewPrivs"]}')
@@ -362,7 +369,7 @@ def check_dropped(ns, allowed, label, extra=()):
 def test_privileges_dropped():
     with h.NatsServer() as ns:
         check_dropped(ns, ALLOWED_TLS, 'TLS capture on')
-        check_dropped(ns, ALLOWED_NO_TLS, 'with no-tls', ['--no-tls'])
+        check_dropped(ns, ALLOWED_NO_TLS, 'with no-tls and --nice 0', ['--no-tls', '--nice', '0'], nice=0)
 
 
 def test_command_child_still_stopped():
@@ -373,6 +380,9 @@ def test_command_child_still_stopped():
                                  'sleep', '600']) as t:
         time.sleep(0.5)
         kids = [int(x) for x in open(f'/proc/{t.proc.pid}/task/{t.proc.pid}/children').read().split()]
+        expect(kids and all(niceness(k) == 0 for k in kids),
+               'the command keeps its own priority (msgscope lowers only its own)',
+               str([niceness(k) for k in kids]))
         rc = t.wait_exit(timeout=60)
     expect(rc == 0 and t.end.get('reason') == 'duration', '--duration with a command: exit 0', h.short(t.end))
     time.sleep(0.5)
