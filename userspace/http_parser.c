@@ -186,13 +186,38 @@ static bool buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t max)
 
 /* ---- start lines ---- */
 
-/* Index 0 is the status line prefix; the rest are request methods. */
-static const char *const start_words[] = {
-	"HTTP/1.",
-	"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "CONNECT ", "OPTIONS ",
-	"TRACE ", "PATCH ", "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ",
-	"MOVE ", "LOCK ", "UNLOCK ", "REPORT ", "SEARCH ", "PURGE ",
-	"MKCALENDAR ",
+/* Index 0 is the status line prefix; the rest are request methods. Their
+ * lengths are kept: start_prefix() runs for each byte of a start line. */
+#define WORD(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *w;
+	size_t len;
+} start_words[] = {
+	WORD("HTTP/1."),
+	WORD("GET "), WORD("HEAD "), WORD("POST "), WORD("PUT "), WORD("DELETE "),
+	WORD("CONNECT "), WORD("OPTIONS "), WORD("TRACE "), WORD("PATCH "),
+	WORD("PROPFIND "), WORD("PROPPATCH "), WORD("MKCOL "), WORD("COPY "),
+	WORD("MOVE "), WORD("LOCK "), WORD("UNLOCK "), WORD("REPORT "),
+	WORD("SEARCH "), WORD("PURGE "), WORD("MKCALENDAR "),
+};
+#undef WORD
+
+/* Bit i set in by_first[c]: start_words[i] begins with c (a byte at a
+ * time, a start line is matched against two words, not twenty-one).
+ * test_http_parser checks every word is found through it. */
+static const uint32_t by_first[256] = {
+	['H'] = 1u << 0 | 1u << 2,
+	['G'] = 1u << 1,
+	['P'] = 1u << 3 | 1u << 4 | 1u << 9 | 1u << 10 | 1u << 11 | 1u << 19,
+	['D'] = 1u << 5,
+	['C'] = 1u << 6 | 1u << 13,
+	['O'] = 1u << 7,
+	['T'] = 1u << 8,
+	['M'] = 1u << 12 | 1u << 14 | 1u << 20,
+	['L'] = 1u << 15,
+	['U'] = 1u << 16,
+	['R'] = 1u << 17,
+	['S'] = 1u << 18,
 };
 
 enum { PFX_NO = -2, PFX_MORE = -1 };
@@ -206,15 +231,18 @@ static int start_prefix(const uint8_t *s, size_t n, int want)
 {
 	bool more = false;
 
-	for (size_t i = 0; i < ARRAY_SIZE(start_words); i++) {
+	if (!n)
+		return PFX_MORE; /* a prefix of every word */
+	for (uint32_t cand = by_first[s[0]]; cand; cand &= cand - 1) {
+		size_t i = (size_t)__builtin_ctz(cand);
 		int kind = i == 0 ? HTTP_RESPONSE : HTTP_REQUEST;
-		size_t wl = strlen(start_words[i]);
+		size_t wl = start_words[i].len;
 
 		if (want >= 0 && kind != want)
 			continue;
-		if (n >= wl && memcmp(s, start_words[i], wl) == 0)
+		if (n >= wl && memcmp(s, start_words[i].w, wl) == 0)
 			return kind;
-		if (n < wl && memcmp(s, start_words[i], n) == 0)
+		if (n < wl && memcmp(s, start_words[i].w, n) == 0)
 			more = true;
 	}
 	return more ? PFX_MORE : PFX_NO;
@@ -640,7 +668,9 @@ static void head_done(struct http_parser *p, struct http_dir *d,
 	struct frame_info f = { 0 };
 	enum framing fr;
 
-	memset(m, 0, sizeof(*m));
+	/* not the 64 header slots (2 KiB): fill_headers() sets those it uses */
+	memset(m, 0, offsetof(struct http_msg, headers));
+	memset(&m->n_headers, 0, sizeof(*m) - offsetof(struct http_msg, n_headers));
 	m->kind = (enum http_kind)d->cur;
 	fill_start(d, m);
 	fill_headers(p, d, m, &f);

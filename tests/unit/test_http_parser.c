@@ -390,11 +390,37 @@ static void test_looks_like_start(void)
 		{ "", false },
 	};
 
+	/* every method the parser knows, whole and byte by byte (the start
+	 * word lookup goes by first byte) */
+	static const char *const methods[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+		"TRACE", "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
+		"LOCK", "UNLOCK", "REPORT", "SEARCH", "PURGE", "MKCALENDAR",
+	};
+
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		CHECK_MSG(http_looks_like_start((const uint8_t *)t[i].s,
 						strlen(t[i].s)) == t[i].yes,
 			  "\"%s\"", t[i].s);
 	CHECK(!http_looks_like_start(NULL, 0));
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		char req[64];
+		struct coll c = { 0 };
+		struct http_parser *p = http_parser_new(64, true);
+		struct slice m;
+
+		snprintf(req, sizeof(req), "%s /x HTTP/1.1\r\nHost: a\r\n\r\n", methods[i]);
+		CHECK_MSG(http_looks_like_start((const uint8_t *)req, strlen(req)),
+			  "%s", methods[i]);
+		for (size_t k = 0; req[k]; k++)
+			http_parser_feed(p, DIR_SEND, 1, (const uint8_t *)req + k, 1, on_rec, &c);
+		m = msg(&c, 0)->method;
+		CHECK_MSG(c.n == 1 && msg(&c, 0)->kind == HTTP_REQUEST &&
+			  m.len == strlen(methods[i]) && !memcmp(m.ptr, methods[i], m.len),
+			  "%s parsed byte by byte", methods[i]);
+		http_parser_free(p);
+		coll_free(&c);
+	}
 }
 
 static void test_get_post_bodies(void)
