@@ -72,8 +72,8 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 	for (int i = 0; i < n; i++) {
 		int count = 0;
 		bool seen = false;
-		char key[256];
-		size_t kn = h[i].name.len < sizeof(key) - 1 ? h[i].name.len : sizeof(key) - 1;
+		/* names are cut at 255 bytes */
+		size_t kn = h[i].name.len < 255 ? h[i].name.len : 255;
 
 		for (int j = 0; j < i && !seen; j++)
 			seen = same_name(h[j].name, h[i].name);
@@ -81,9 +81,7 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 			continue;
 		for (int j = i; j < n; j++)
 			count += same_name(h[j].name, h[i].name);
-		memcpy(key, h[i].name.ptr, kn);
-		key[kn] = '\0';
-		jw_key(w, key);
+		jw_key_n(w, h[i].name.ptr, kn);
 		if (count > 1)
 			jw_array_begin(w);
 		for (int j = i; j < n; j++) {
