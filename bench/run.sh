@@ -9,7 +9,8 @@
 #   --quick        2 runs per mode, shorter NATS/HTTP runs (3 s / 5 s)
 #   --runs N       runs per mode (default 5, --quick 2)
 #   --only REGEX   only the cases whose name matches (e.g. 'nats-256')
-#   --modes LIST   comma list of untraced,sys,pid,tui (default: all available)
+#   --modes LIST   comma list of untraced,sys,sys0,pid,tui (default: all
+#                  available; sys0 is system-wide at --nice 0)
 #   --no-profile   skip the perf / bpf_stats profile of nats-256-max
 #   --soak         also the 10-minute memory soak (20k msgs/s, system-wide)
 #   --soak-only    only the soak
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--soak-only) SOAK=1; SOAK_ONLY=1 ;;
 	--profile-only) PROFILE_ONLY=1 ;;
 	--complete-only) COMPLETE_ONLY=1 ;;
-	-h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -328,6 +329,8 @@ start_tracer() {
 	sys) echo "$MS trace -o $out" >"$dir/cmd"
 	     if [ "$complete" = 1 ]; then "$MS" trace -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
 	     else "$MS" trace -o /dev/null 2>"$dir/ms.err" & fi ;;
+	sys0) echo "$MS trace --nice 0 -o $out" >"$dir/cmd"
+	     "$MS" trace --nice 0 -o /dev/null 2>"$dir/ms.err" & ;;
 	pid) echo "$MS trace -p $pids -o $out" >"$dir/cmd"
 	     if [ "$complete" = 1 ]; then "$MS" trace -p "$pids" -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
 	     else "$MS" trace -p "$pids" -o /dev/null 2>"$dir/ms.err" & fi ;;
@@ -635,7 +638,7 @@ soak() {
 main() {
 	build || exit 1
 	start_servers || exit 1
-	local modes=(untraced sys pid) m
+	local modes=(untraced sys sys0 pid) m
 	[ "$HAVE_TOP" = 1 ] && modes+=(tui)
 	if [ -n "$MODES_WANTED" ]; then
 		local want=() x
