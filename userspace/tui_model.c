@@ -202,13 +202,14 @@ static void keep_slice(char **w, struct slice *s)
 	*w += s->len;
 }
 
-/* The slices of a NATS or HTTP record, for sizing and copying alike. */
-static size_t record_slices(struct msg_record *r, struct slice **out)
+/* The slices of a kept record, for sizing and copying alike. */
+static size_t kept_slices(struct tui_kept *k, struct http_header *hdr,
+			  struct slice **out)
 {
 	size_t n = 0;
 
-	if (r->proto == PROTO_NATS) {
-		struct nats_msg *x = &r->nats;
+	if (k->proto == PROTO_NATS) {
+		struct nats_msg *x = &k->nats;
 
 		out[n++] = &x->subject;
 		out[n++] = &x->reply;
@@ -219,80 +220,119 @@ static size_t record_slices(struct msg_record *r, struct slice **out)
 		out[n++] = &x->payload;
 		return n;
 	}
-	out[n++] = &r->http.method;
-	out[n++] = &r->http.path;
-	out[n++] = &r->http.version;
-	out[n++] = &r->http.reason;
-	out[n++] = &r->http.body;
-	for (int i = 0; i < r->http.n_headers && i < HTTP_MAX_HEADERS; i++) {
-		out[n++] = &r->http.headers[i].name;
-		out[n++] = &r->http.headers[i].value;
+	out[n++] = &k->http.method;
+	out[n++] = &k->http.path;
+	out[n++] = &k->http.version;
+	out[n++] = &k->http.reason;
+	out[n++] = &k->http.body;
+	for (int i = 0; i < k->http.n_headers; i++) {
+		out[n++] = &hdr[i].name;
+		out[n++] = &hdr[i].value;
 	}
 	return n;
 }
 
 /*
  * Copy rec into t: the fixed fields and the member of its protocol (not
- * the whole 2 KiB struct), then the bytes its slices point to, the payload
- * or body cut to payload_cap. Out of memory: the slot keeps no record and
- * renders from its own fields.
+ * the 2 KiB struct), then the bytes its slices point to, the payload or
+ * body cut to payload_cap; an HTTP record's headers go first in data.
+ * Out of memory: the slot keeps no record and renders from its own fields.
  */
 static void keep_record(struct tui_model *m, struct tui_msg *t,
 			const struct msg_record *rec)
 {
 	struct slice *sl[5 + 2 * HTTP_MAX_HEADERS];
-	struct msg_record *r = &t->rec;
+	struct http_header hdr[HTTP_MAX_HEADERS];
+	struct tui_kept *k = &t->kept;
+	size_t n, total = 0, hbytes = 0;
 	struct slice *body;
-	size_t n, total = 0;
 	char *w;
 
-	r->ts_ns = rec->ts_ns;
-	r->dir = rec->dir;
-	r->proto = rec->proto;
-	r->conn = NULL;
-	if (rec->conn) {
-		t->rec_conn = *rec->conn;
-		r->conn = &t->rec_conn;
-	}
+	k->proto = rec->proto;
+	k->has_conn = rec->conn != NULL;
+	if (rec->conn)
+		k->conn = *rec->conn;
 	if (rec->proto == PROTO_NATS) {
-		r->nats = rec->nats;
-		body = &r->nats.payload;
+		k->nats = rec->nats;
+		body = &k->nats.payload;
 	} else {
-		/* the header array is most of the struct: only what is used */
-		memcpy(&r->http, &rec->http, offsetof(struct http_msg, headers));
-		r->http.n_headers = rec->http.n_headers < HTTP_MAX_HEADERS ?
-				    rec->http.n_headers : HTTP_MAX_HEADERS;
-		memcpy(r->http.headers, rec->http.headers,
-		       r->http.n_headers * sizeof(r->http.headers[0]));
-		r->http.body = rec->http.body;
-		r->http.body_size = rec->http.body_size;
-		r->http.chunked = rec->http.chunked;
-		r->http.truncated = rec->http.truncated;
-		body = &r->http.body;
+		const struct http_msg *h = &rec->http;
+
+		k->http.kind = h->kind;
+		k->http.method = h->method;
+		k->http.path = h->path;
+		k->http.version = h->version;
+		k->http.reason = h->reason;
+		k->http.body = h->body;
+		k->http.status = h->status;
+		k->http.n_headers = h->n_headers < HTTP_MAX_HEADERS ? h->n_headers :
+								   HTTP_MAX_HEADERS;
+		k->http.body_size = h->body_size;
+		k->http.chunked = h->chunked;
+		k->http.truncated = h->truncated;
+		hbytes = k->http.n_headers * sizeof(hdr[0]);
+		memcpy(hdr, h->headers, hbytes);
+		body = &k->http.body;
 	}
 	if (body->len > m->payload_cap) {
 		body->len = m->payload_cap;
 		if (rec->proto == PROTO_NATS)
-			r->nats.truncated = true;
+			k->nats.truncated = true;
 		else
-			r->http.truncated = true;
+			k->http.truncated = true;
 	}
-	n = record_slices(r, sl);
+	n = kept_slices(k, hdr, sl);
 	for (size_t i = 0; i < n; i++)
 		total += need(*sl[i]);
-	if (total > t->data_cap) {
-		char *d = realloc(t->data, total);
+	if (hbytes + total > t->data_cap) {
+		char *d = realloc(t->data, hbytes + total);
 
 		if (!d) {
-			r->proto = PROTO_UNKNOWN; /* nothing kept */
+			k->proto = PROTO_UNKNOWN; /* nothing kept */
 			return;
 		}
 		t->data = d;
-		t->data_cap = total;
+		t->data_cap = hbytes + total;
 	}
-	w = t->data;
+	w = t->data + hbytes;
 	for (size_t i = 0; i < n; i++)
 		keep_slice(&w, sl[i]);
+	if (hbytes) {
+		memcpy(t->data, hdr, hbytes); /* realloc'd memory: suitably aligned */
+		k->http.headers = (const struct http_header *)(void *)t->data;
+	}
+}
+
+/* The kept record as a msg_record again, for the renderers. false: none. */
+static bool kept_record(const struct tui_msg *t, struct msg_record *r)
+{
+	const struct tui_kept *k = &t->kept;
+
+	if (k->proto != PROTO_NATS && k->proto != PROTO_HTTP)
+		return false;
+	r->ts_ns = t->ts_ns;
+	r->dir = t->dir;
+	r->proto = k->proto;
+	r->conn = k->has_conn ? &k->conn : NULL;
+	if (k->proto == PROTO_NATS) {
+		r->nats = k->nats;
+		return true;
+	}
+	r->http.kind = k->http.kind;
+	r->http.method = k->http.method;
+	r->http.path = k->http.path;
+	r->http.version = k->http.version;
+	r->http.reason = k->http.reason;
+	r->http.body = k->http.body;
+	r->http.status = k->http.status;
+	r->http.n_headers = k->http.n_headers;
+	r->http.body_size = k->http.body_size;
+	r->http.chunked = k->http.chunked;
+	r->http.truncated = k->http.truncated;
+	if (k->http.n_headers)
+		memcpy(r->http.headers, k->http.headers,
+		       k->http.n_headers * sizeof(r->http.headers[0]));
+	return true;
 }
 
 static void nats_fields(struct tui_msg *t, const struct nats_msg *n)
@@ -406,8 +446,10 @@ const struct tui_msg *tui_model_msg(const struct tui_model *m, size_t i)
 		return NULL;
 	t = &m->ring[(m->ring_head + m->ring_cap - 1 - i) % m->ring_cap];
 	if (!t->have_summary) {
-		if (t->rec.proto == PROTO_NATS || t->rec.proto == PROTO_HTTP)
-			tui_text_summary(&t->rec, t->summary, sizeof(t->summary));
+		struct msg_record r;
+
+		if (kept_record(t, &r))
+			tui_text_summary(&r, t->summary, sizeof(t->summary));
 		else
 			t->summary[0] = '\0';
 		t->have_summary = true;
@@ -418,11 +460,12 @@ const struct tui_msg *tui_model_msg(const struct tui_model *m, size_t i)
 const char *tui_model_msg_json(const struct tui_model *m, const struct tui_msg *g)
 {
 	struct tui_msg *t = &m->ring[g - m->ring];
+	struct msg_record r;
 	struct jw jw;
 
-	if (!t->json && (t->rec.proto == PROTO_NATS || t->rec.proto == PROTO_HTTP)) {
+	if (!t->json && kept_record(t, &r)) {
 		jw_init(&jw);
-		t->json = record_text(&jw, &t->rec);
+		t->json = record_text(&jw, &r);
 		jw_free(&jw);
 	}
 	return t->json;

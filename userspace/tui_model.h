@@ -42,6 +42,25 @@ enum tui_view { TV_FLOWS, TV_MESSAGES, TV_COMPONENTS, TV_SUBJECTS, TV__COUNT };
 #define TUI_MAX_COLS 12
 #define TUI_IDENT_MAX 256
 
+/* A record as the ring keeps it: NATS whole, HTTP without the 64 header
+ * slots of struct http_msg (the ones it has go in the slot's data). */
+struct tui_kept {
+	enum proto proto;            /* PROTO_UNKNOWN: nothing kept */
+	bool has_conn;
+	struct conn_meta conn;
+	union {
+		struct nats_msg nats;
+		struct {
+			enum http_kind kind;
+			struct slice method, path, version, reason, body;
+			int status, n_headers;
+			uint64_t body_size;
+			bool chunked, truncated;
+			const struct http_header *headers;   /* in data */
+		} http;
+	};
+};
+
 /* One recent message, copied out of its record. */
 struct tui_msg {
 	/* The record itself, its slices pointing into data (payload or body
@@ -49,8 +68,7 @@ struct tui_msg {
 	 * first looked at (tui_model_msg, tui_model_msg_json), not for each
 	 * of the hundred thousand records a second that pass through the
 	 * ring unseen. */
-	struct msg_record rec;
-	struct conn_meta rec_conn;
+	struct tui_kept kept;
 	char *data;
 	size_t data_cap;
 	bool have_summary;
