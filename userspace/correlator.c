@@ -335,7 +335,7 @@ struct obs {
 	enum proto proto;
 	enum direction dir;
 	struct sock_view *sv;       /* referenced */
-	bool pooled;                /* an OBS_BLOCK from c->obs_pool */
+	bool pooled;                /* a block of c->obs_pool */
 	/* NATS */
 	enum nats_op op;
 	const char *subject, *reply, *sid, *queue, *text;
