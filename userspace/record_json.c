@@ -72,9 +72,13 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 	for (int i = 0; i < n; i++) {
 		int count = 0;
 		bool seen = false;
-		/* names are cut at 255 bytes */
+		/* names are cut at 255 bytes, and at a NUL (JSON allows one in
+		 * a key, jansson and so replay do not) */
 		size_t kn = h[i].name.len < 255 ? h[i].name.len : 255;
+		const char *nul = kn ? memchr(h[i].name.ptr, '\0', kn) : NULL;
 
+		if (nul)
+			kn = (size_t)(nul - h[i].name.ptr);
 		for (int j = 0; j < i && !seen; j++)
 			seen = same_name(h[j].name, h[i].name);
 		if (seen || !utf8_valid(h[i].name.ptr, kn))
