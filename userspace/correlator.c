@@ -45,8 +45,9 @@
  * Observations, publications and deliveries are made and freed by the
  * hundred thousand a second; malloc and free of each were a tenth of the
  * correlator's time. Most fit one block of their pool's size and go back
- * on its free list (at most max_free kept); bigger ones are malloc'd, and
- * the object says which it was.
+ * on its free list (at most max_free kept, 4096: a few MiB at most, what
+ * a busy second reuses); bigger ones are malloc'd, and the object says
+ * which it was.
  */
 struct pool_block {
 	struct pool_block *next;
@@ -2097,7 +2098,7 @@ static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
  * subscription we could not know of may still get it, and if it does later
  * than that, its delivery stands alone. Waiting for the timeout instead
  * kept every publication of a busy subject pending for 5 s (the bench's
- * clients predate the trace: 65536 pending, a third of msgscope's time).
+ * clients predate the trace: the whole table pending, a third of msgscope's time).
  */
 static void pub_check(struct correlator *c, struct pub *p)
 {
@@ -3059,7 +3060,7 @@ void corr_config_default(struct corr_config *cfg)
 	cfg->interval_ns = NS_PER_SEC;
 	cfg->conn_idle_ns = 600 * NS_PER_SEC;
 	cfg->max_conns = 16384;
-	cfg->max_pubs = 65536;
+	cfg->max_pubs = 32768;
 	cfg->max_requests = 65536;
 	cfg->max_http = 65536;
 	cfg->max_http_per_conn = 64;
@@ -3099,10 +3100,14 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
 							      PUB_MATCH_BYTES;
 	/* an observation block: the struct, room for its strings, the payload
-	 * bytes it carries (320 bytes for trace) */
+	 * bytes it carries (320 bytes for trace); 5 ms of 400k records a
+	 * second are 2000 in flight */
 	pool_init(&c->obs_pool, (sizeof(struct obs) + 96 + c->obs_keep + 63) & ~(size_t)63,
-		  c->cfg.max_reorder);
-	pool_init(&c->pub_pool, 448, 4096);
+		  4096);
+	/* a publication: the struct, its payload key bytes, room for subject,
+	 * reply and template (576 bytes) */
+	pool_init(&c->pub_pool, (sizeof(struct pub) + PUB_MATCH_BYTES + 128 + 63) & ~(size_t)63,
+		  4096);
 	pool_init(&c->dlv_pool, 128, 4096);
 	list_init(&c->conn_lru);
 	list_init(&c->sock_lru);
