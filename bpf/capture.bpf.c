@@ -144,13 +144,6 @@ struct emit_req {
 	__u8 flags;
 };
 
-static __always_inline __u64 submit_flags(void)
-{
-	if (!wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
 
 static __always_inline void fill_data_header(struct ms_data_event *e,
 					     const struct emit_req *r)
@@ -218,7 +211,7 @@ static __noinline int emit_chunk(struct emit_req *r)
 fill:
 	fill_data_header(e, r);
 	e->cap_len = cap;
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e) + cap));
 	stat_add(MS_STAT_EVENTS, 1);
 	stat_add(MS_STAT_BYTES, cap);
 	return 0;

@@ -228,13 +228,6 @@ struct emit_req {
 	__u8 dir;
 };
 
-static __always_inline __u64 submit_flags(void)
-{
-	if (!wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
 
 /* Keep the bound in the register the helper receives (see capture.bpf.c). */
 static __always_inline __u32 bound_reg(__u32 v, const __u32 max)
@@ -288,7 +281,7 @@ fill:
 	e->flags = MS_F_TLS | ((st->tls & TLS_FROM_START) ? MS_F_FRESH : 0);
 	e->syscall = 0;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e) + cap));
 	stat_add(MS_STAT_EVENTS, 1);
 	stat_add(MS_STAT_BYTES, cap);
 	tstat(TLS_STAT_EVENTS);
