@@ -369,7 +369,7 @@ static __always_inline int data_enter(__u32 fd, __u64 buf, __u32 count,
 		return 0;
 	st = conn_get(id >> 32, fd, MS_ROLE_UNKNOWN);
 	/* st->tls: tls.bpf.c ships this socket's plaintext; nothing to do. */
-	if (!st || st->proto == MS_PROTO_OTHER || st->tls)
+	if (!st || st->tls || classify_skip(st))
 		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		stat_add(MS_STAT_INFLIGHT_FULL, 1);

@@ -48,7 +48,8 @@ struct conn_state {
 	__u8 guesses;        /* data events looked at while proto unknown */
 	__u8 tls;            /* plaintext comes from TLS uprobes: the syscall
 			      * hooks must not ship this socket's ciphertext */
-	__u8 _pad[3];
+	__u8 retry_log;      /* given up on mid-stream: guessed again after */
+	__u16 retry_in;      /* this many more data calls (2^retry_log) */
 };
 
 /* TCP sockets of interest, per process and fd. LRU so it never fills up:

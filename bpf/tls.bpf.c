@@ -305,7 +305,7 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	}
 	if (!(st->tls & TLS_ON) && tls_bind(tgid, fd, 0))
 		return 0;
-	if (st->proto == MS_PROTO_UNKNOWN)
+	if (!classify_skip(st) && st->proto == MS_PROTO_UNKNOWN)
 		classify_chunk(st, ubuf, n, st->tls & TLS_FROM_START);
 	r.st = st;
 	r.ubuf = ubuf;

@@ -229,6 +229,104 @@ def test_client_connected_before_trace():
         expect(r.get('role') == 'unknown', 'its role is "unknown" (socket opened before the trace)', h.short(r))
 
 
+# A bare NATS subscriber that reads its stream in pieces of exactly one
+# message, but out of step by 7 bytes: every read starts inside a MSG line
+# and the next line starts a whole message later, far from the start of
+# the read. On SIGUSR1 it reads SHIFT bytes once, which moves its reads to
+# start SHIFT bytes further into the message. A bare publisher to go with it.
+DEEP_SUB = r"""
+import signal, socket, sys
+port, count, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+SHIFT = 50000
+frame = len(b'MSG e2e.deep 1 %d\r\n' % size) + size + 2
+shift = []
+signal.signal(signal.SIGUSR1, lambda *a: shift.append(1))
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB e2e.deep 1\r\nPING\r\n')
+buf = b''
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+print('READY', flush=True)
+got = len(s.recv(7, socket.MSG_WAITALL))
+for i in range(count - 1):
+    if shift == [1]:
+        got += len(s.recv(SHIFT, socket.MSG_WAITALL))
+        shift.append(1)
+        print('SHIFTED', flush=True)
+    got += len(s.recv(frame, socket.MSG_WAITALL))
+    if i == 10:
+        print('FLOWING', flush=True)
+print('DONE', got, flush=True)
+"""
+DEEP_PUB = r"""
+import socket, sys, time
+port, count, size, rate = (int(a) for a in sys.argv[1:5])
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'CONNECT {"verbose":false}\r\n')
+msg = b'PUB e2e.deep %d\r\n' % size + b'x' * size + b'\r\n'
+t0 = time.monotonic()
+for i in range(count):
+    s.sendall(msg)
+    time.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
+s.sendall(b'PING\r\n')
+while b'PONG' not in s.recv(4096):
+    pass
+print('SENT', count, flush=True)
+"""
+
+
+def deep_clients(ns, count, size, rate):
+    """The subscriber, connected and reading out of step, and the publisher."""
+    sub = h.spawn(['python3', '-c', DEEP_SUB] + [str(a) for a in (ns.port, count, size)])
+    sub.wait_for('READY')
+    pub = h.spawn(['python3', '-c', DEEP_PUB] + [str(a) for a in (ns.port, count, size, rate)])
+    sub.wait_for('FLOWING', timeout=30)
+    return sub, pub
+
+
+def test_subscriber_joined_mid_message():
+    """A busy subscriber connected before msgscope, whose every read starts
+    inside a message: its connection is recognised as NATS and its messages
+    are recorded. Only the first 256 bytes of a read were searched for a
+    message boundary before, and this subscriber was never seen."""
+    size = 8192
+    with h.NatsServer() as ns:
+        sub, pub = deep_clients(ns, 5000, size, 1000)   # 5 s, most after the trace starts
+        with h.Trace(h.scope(ns.pid, sub.pid, pub.pid)) as t:
+            pub.wait_for('SENT', timeout=60)
+            sub.wait_for('DONE', timeout=30)
+            time.sleep(0.5)
+        msgs = t.nats(op='MSG', subject='e2e.deep', pid=sub.pid)
+        late = len(t.nats(op='PUB', subject='e2e.deep', pid=pub.pid))
+        expect(late > 100, 'the publisher sent messages after the trace started', f'{late} PUB records')
+        expect(len(msgs) >= late // 2,
+               'the subscriber joined mid-message is recognised and its MSGs recorded',
+               f'{len(msgs)} MSG records at the subscriber, {late} PUB records at the publisher')
+        expect(all(r.get('size') == size for r in msgs), f'every MSG has size {size}', dump(msgs[:3]))
+
+
+def test_subscriber_given_up_on_is_tried_again():
+    """Messages larger than the bytes a read is searched through, read out
+    of step: every attempt to recognise the subscriber fails and msgscope
+    gives up on it. When its reads shift so that a message boundary comes
+    early in them, a later attempt recognises it; it used to stay unseen."""
+    size = 100000
+    with h.NatsServer() as ns:
+        sub, pub = deep_clients(ns, 600, size, 100)     # 6 s
+        with h.Trace(h.scope(ns.pid, sub.pid, pub.pid)) as t:
+            time.sleep(0.6)        # ~60 reads: past the first attempts, all failed
+            sub.signal(signal.SIGUSR1)
+            sub.wait_for('SHIFTED')
+            pub.wait_for('SENT', timeout=60)
+            sub.wait_for('DONE', timeout=30)
+            time.sleep(0.5)
+        msgs = t.nats(op='MSG', subject='e2e.deep', pid=sub.pid)
+        late = len(t.nats(op='PUB', subject='e2e.deep', pid=pub.pid))
+        expect(late > 100, 'the publisher sent messages after the trace started', f'{late} PUB records')
+        expect(len(msgs) >= 50, 'the subscriber is recognised after its reads shift',
+               f'{len(msgs)} MSG records at the subscriber, {late} PUB records at the publisher')
+        expect(all(r.get('size') == size for r in msgs), f'every MSG has size {size}', dump(msgs[:3]))
+
 SECRET_PASS = 'natsPw-7Qx2-zz91-secret'
 SECRET_TOKEN = 'natsTok-Vb55-k0w1-secret'
 
@@ -273,6 +371,8 @@ TESTS = [
     test_hpub_headers,
     test_big_payload,
     test_client_connected_before_trace,
+    test_subscriber_joined_mid_message,
+    test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
 ]
 
