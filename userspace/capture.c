@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,10 @@ struct capture {
 	void *ctx;
 	bool follows_forks;
 	int ncpus;
+	/* The ring's consumer and producer positions (its first two pages,
+	 * mapped read-only a second time): how full it is, without a syscall. */
+	const volatile unsigned long *ring_pos;
+	size_t ring_page, ring_size;
 #ifdef HAVE_TLS_CAPTURE
 	struct tls_attach *tls;  /* NULL: TLS plaintext capture off */
 #endif
@@ -155,6 +160,19 @@ static int attach_all(struct capture *c)
 	return 0;
 }
 
+/* Without the mapping capture_ring_fill() says 0: the ring is never
+ * thought full, nothing else changes. */
+static void map_ring_pos(struct capture *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.events);
+	void *p;
+
+	c->ring_page = (size_t)sysconf(_SC_PAGESIZE);
+	c->ring_size = bpf_map__max_entries(c->skel->maps.events);
+	p = mmap(NULL, 2 * c->ring_page, PROT_READ, MAP_SHARED, fd, 0);
+	c->ring_pos = p == MAP_FAILED ? NULL : p;
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_event_fn fn, void *ctx)
 {
@@ -212,6 +230,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_ring(c->tls, c->rb);
 #endif
+	map_ring_pos(c);
 	*out = c;
 	return 0;
 fail:
@@ -223,6 +242,8 @@ void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
+	if (c->ring_pos)
+		munmap((void *)c->ring_pos, 2 * c->ring_page);
 	ring_buffer__free(c->rb);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_close(c->tls);
@@ -319,4 +340,16 @@ const char *capture_tls_desc(const struct capture *c)
 	(void)c;
 	return "TLS: not built";
 #endif
+}
+
+double capture_ring_fill(const struct capture *c)
+{
+	unsigned long cons, prod;
+
+	if (!c->ring_pos || !c->ring_size)
+		return 0;
+	cons = __atomic_load_n(&c->ring_pos[0], __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n(&c->ring_pos[c->ring_page / sizeof(unsigned long)],
+			       __ATOMIC_ACQUIRE);
+	return prod > cons ? (double)(prod - cons) / (double)c->ring_size : 0;
 }

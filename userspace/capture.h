@@ -56,6 +56,9 @@ int capture_consume(struct capture *c);
 /* True when that call stopped at its bound: more may be waiting. */
 bool capture_consume_more(const struct capture *c, int consumed);
 
+/* How full the ring buffer is now: 0 (empty) to 1 (full). */
+double capture_ring_fill(const struct capture *c);
+
 /* Kernel counters summed over CPUs, indexed by enum ms_stat. */
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 

@@ -162,6 +162,7 @@ static void names(uint64_t set, char *buf, size_t n)
 		{ CAP_KILL, "CAP_KILL" }, { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
 		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" }, { CAP_BPF, "CAP_BPF" },
 		{ CAP_PERFMON, "CAP_PERFMON" }, { CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
+		{ CAP_SYS_NICE, "CAP_SYS_NICE" },
 	};
 	size_t len = 0;
 
@@ -222,6 +223,8 @@ int privdrop_after_attach(unsigned needs, bool verbose)
 		keep |= BIT(CAP_SYS_PTRACE) | BIT(CAP_DAC_READ_SEARCH);
 	if (needs & PRIVDROP_ATTACH)
 		keep |= BIT(CAP_PERFMON) | BIT(CAP_BPF);
+	if (needs & PRIVDROP_NICE)
+		keep |= BIT(CAP_SYS_NICE);
 	/* CAP_BPF only if map lookups would fail without it; CAP_SYS_ADMIN
 	 * only if probes attached later need it (uprobe perf events on some
 	 * kernels). Both asked of the kernel with the capability lowered. */

@@ -35,6 +35,10 @@ enum privdrop_need {
 	 * /proc/PID/root/... of any process), and CAP_SYS_ADMIN on kernels
 	 * that still demand it for uprobe perf events (probed). */
 	PRIVDROP_ATTACH = 1 << 2,
+	/* Go back from --nice to nice 0 while the ring buffer fills up
+	 * (priority.h), where RLIMIT_NICE could not be raised to allow it
+	 * (no CAP_SYS_RESOURCE): CAP_SYS_NICE. */
+	PRIVDROP_NICE = 1 << 3,
 };
 
 /*

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernel_features.h"
+#include "priority.h"
 #include "proc.h"
 #include "privdrop.h"
 #include "redact.h"
@@ -24,6 +25,7 @@
 #define DRAIN_MS 50
 #define FINAL_DRAIN_NS 2000000000ull
 #define WAKEUP_FRACTION 16 /* wake the reader when 1/16 of the ring is used */
+#define DROPS_READ_NS 50000000ull /* while boosted, read the drop counters this often */
 
 enum { SRC_RING = 1, SRC_SIGNAL, SRC_TICK, SRC_DEADLINE, SRC_STDIN, SRC_CHILD };
 
@@ -41,6 +43,8 @@ struct session {
 	uint64_t started;
 	uint64_t events_seen;
 	struct session_counters last;
+	struct prio_gov gov;      /* priority.h */
+	uint64_t gov_drops, gov_drops_read;
 	enum stop_reason stop;
 	sigset_t old_mask;
 	bool mask_set;
@@ -262,6 +266,7 @@ int session_open(struct session **out, const struct session_opts *opts,
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct conntrack_opts cto;
+	unsigned drop_needs = 0;
 	int err;
 
 	if (!s)
@@ -298,10 +303,19 @@ int session_open(struct session **out, const struct session_opts *opts,
 	if (opts->nice && setpriority(PRIO_PROCESS, 0, opts->nice))
 		fprintf(stderr, "msgscope: warning: cannot lower priority (nice %d): %s\n",
 			opts->nice, strerror(errno));
+	else if (opts->nice)
+		prio_gov_init(&s->gov, opts->nice);
+	/* ... except while the ring fills up (priority.h): nice 0, which the
+	 * unprivileged user it is about to become may go back to with this
+	 * limit (20 - 20: nice 0 at best, never below), or else only with
+	 * CAP_SYS_NICE kept. */
+	if (s->gov.nice &&
+	    setrlimit(RLIMIT_NICE, &(struct rlimit){ .rlim_cur = 20, .rlim_max = 20 }))
+		drop_needs |= PRIVDROP_NICE;
 	/* Probes attached, files open: root is no longer needed. Become
 	 * nobody with only what the rest of the run uses (privdrop.h,
 	 * docs/security.md). A failed step is a warning, not an error. */
-	privdrop_after_attach((s->child ? PRIVDROP_KILL : 0) |
+	privdrop_after_attach(drop_needs | (s->child ? PRIVDROP_KILL : 0) |
 			      (strcmp(capture_tls_desc(s->cap), "TLS: off") ? PRIVDROP_ATTACH : 0),
 			      opts->cap.verbose);
 	*out = s;
@@ -319,6 +333,8 @@ void session_counters(struct session *s, struct session_counters *out)
 	capture_stats(s->cap, out->kernel);
 	out->ct = conntrack_stats(s->ct);
 	out->events_seen = s->events_seen;
+	out->boosts = s->gov.boosts;
+	out->futile_boosts = s->gov.futile;
 }
 
 static void check_drops(struct session *s, uint64_t now)
@@ -348,6 +364,44 @@ static void check_targets(struct session *s)
 		if (proc_exists(pids[i]))
 			return;
 	session_stop(s, STOP_TARGETS);
+}
+
+static uint64_t kernel_drops(struct session *s, uint64_t now)
+{
+	uint64_t k[MS_STAT__COUNT];
+
+	if (now - s->gov_drops_read >= DROPS_READ_NS && !capture_stats(s->cap, k)) {
+		s->gov_drops = k[MS_STAT_DROP_DATA] + k[MS_STAT_DROP_CONTROL];
+		s->gov_drops_read = now;
+	}
+	return s->gov_drops;
+}
+
+/* Before each read of the ring, whose backlog then shows how far behind
+ * msgscope fell while it waited for the CPU: boost to nice 0 while it
+ * fills, back to --nice once caught up (priority.h). A refused boost turns
+ * this off. */
+static void govern_priority(struct session *s)
+{
+	uint64_t now;
+	double fill;
+
+	if (!s->gov.nice)
+		return;
+	now = clock_ns(CLOCK_MONOTONIC);
+	fill = capture_ring_fill(s->cap);
+	switch (prio_gov_step(&s->gov, fill, s->gov.boosted ? kernel_drops(s, now) : 0, now)) {
+	case PRIO_BOOST:
+		s->gov_drops_read = 0;
+		if (setpriority(PRIO_PROCESS, 0, 0))
+			s->gov.nice = 0;
+		break;
+	case PRIO_RELAX:
+		setpriority(PRIO_PROCESS, 0, s->opts.nice);
+		break;
+	case PRIO_KEEP:
+		break;
+	}
 }
 
 static void on_tick(struct session *s)
@@ -413,11 +467,16 @@ int session_run(struct session *s)
 			session_stop(s, STOP_ERROR);
 			return -errno;
 		}
-		if (n == 0)
+		if (n == 0) {
+			govern_priority(s);
 			capture_consume(s->cap);
+		}
 		for (int i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
-			case SRC_RING: capture_consume(s->cap); break;
+			case SRC_RING:
+				govern_priority(s);
+				capture_consume(s->cap);
+				break;
 			case SRC_SIGNAL: on_signal(s); break;
 			case SRC_TICK: on_tick(s); break;
 			case SRC_DEADLINE: session_stop(s, STOP_DURATION); break;

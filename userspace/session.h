@@ -39,6 +39,8 @@ struct session_counters {
 	uint64_t kernel[MS_STAT__COUNT];
 	struct conntrack_stats ct;
 	uint64_t events_seen;    /* ring buffer records read */
+	uint64_t boosts;         /* times run at nice 0 to catch up (priority.h) */
+	uint64_t futile_boosts;  /* ... of which events were dropped even so */
 };
 
 struct session;

@@ -47,6 +47,8 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
 	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
 	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
+	json_object_set_new(e, "boosts", json_integer(c.boosts));
+	json_object_set_new(e, "futile_boosts", json_integer(c.futile_boosts));
 	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
 	if (session_child_exit_code(s) >= 0)
 		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));

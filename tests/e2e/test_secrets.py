@@ -313,10 +313,13 @@ def test_shown_with_show_secrets():
 CAP_NAMES = {0: 'CAP_CHOWN', 1: 'CAP_DAC_OVERRIDE', 2: 'CAP_DAC_READ_SEARCH', 3: 'CAP_FOWNER',
              5: 'CAP_KILL', 6: 'CAP_SETGID', 7: 'CAP_SETUID', 8: 'CAP_SETPCAP', 12: 'CAP_NET_ADMIN',
              13: 'CAP_NET_RAW', 16: 'CAP_SYS_MODULE', 17: 'CAP_SYS_RAWIO', 19: 'CAP_SYS_PTRACE',
-             21: 'CAP_SYS_ADMIN', 38: 'CAP_PERFMON', 39: 'CAP_BPF'}
+             21: 'CAP_SYS_ADMIN', 23: 'CAP_SYS_NICE', 38: 'CAP_PERFMON', 39: 'CAP_BPF'}
 # What docs/security.md allows to remain after attach, at most: with TLS
 # capture on (probes attached to programs that start later), and without.
-ALLOWED_TLS = {'CAP_KILL', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_ADMIN'}
+# CAP_SYS_NICE: at --nice above 0, to get back to nice 0 while the ring buffer
+# fills, where RLIMIT_NICE cannot be raised instead (no CAP_SYS_RESOURCE).
+ALLOWED_TLS = {'CAP_KILL', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_ADMIN',
+               'CAP_SYS_NICE'}
 ALLOWED_NO_TLS = {'CAP_KILL', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_BPF'}
 NEVER = {'CAP_DAC_OVERRIDE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_CHOWN', 'CAP_FOWNER',
          'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO'}
@@ -341,6 +344,14 @@ def niceness(pid):
     return int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[16])
 
 
+def max_nice(pid):
+    """The soft RLIMIT_NICE of pid, from /proc/PID/limits."""
+    for line in open(f'/proc/{pid}/limits'):
+        if line.startswith('Max nice priority'):
+            return int(line.split()[3])
+    return 0
+
+
 def check_dropped(ns, allowed, label, extra=(), nice=19):
     with h.Trace(['-p', ns.pid, '-v', *extra]) as t:
         st = status(t.proc.pid)
@@ -357,6 +368,10 @@ def check_dropped(ns, allowed, label, extra=(), nice=19):
         expect(bnd <= allowed and st.get('CapAmb', '0').strip('0') == '' and st.get('CapInh', '0').strip('0') == '',
                f'{label}: bounding set cut to what is kept, ambient and inheritable sets empty')
         expect(st['NoNewPrivs'] == '1', f'{label}: no_new_privs set')
+        if nice:
+            expect('CAP_SYS_NICE' in eff or max_nice(t.proc.pid) >= 20,
+                   f'{label}: may go back to nice 0 while its ring buffer fills (CAP_SYS_NICE or RLIMIT_NICE 20)',
+                   f'eff {sorted(eff)}, RLIMIT_NICE {max_nice(t.proc.pid)}')
         # Still capturing after the drop.
         h.natsc(ns.url, 'pub', 'priv.after', label, 3).wait_ok()
         time.sleep(1.0)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#include "priority.h"
+
+#include <string.h>
+
+void prio_gov_init(struct prio_gov *g, int nice)
+{
+	memset(g, 0, sizeof(*g));
+	g->nice = nice;
+}
+
+static enum prio_action relax(struct prio_gov *g)
+{
+	g->boosted = false;
+	return PRIO_RELAX;
+}
+
+enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
+			       uint64_t now)
+{
+	if (g->nice <= 0)
+		return PRIO_KEEP;
+	if (!g->boosted) {
+		if (fill < PRIO_BOOST_FILL || now < g->backoff_until)
+			return PRIO_KEEP;
+		g->boosted = true;
+		g->boost_start = now;
+		g->boost_drops = drops;
+		g->boosts++;
+		return PRIO_BOOST;
+	}
+	if (now < g->boost_start + PRIO_GRACE_NS) {
+		g->boost_drops = drops; /* lost before the boost could help */
+		return PRIO_KEEP;
+	}
+	if (drops > g->boost_drops) {
+		g->futile++;
+		g->backoff_until = now + PRIO_BACKOFF_NS;
+		return relax(g);
+	}
+	if (fill <= PRIO_RELAX_FILL)
+		return relax(g);
+	return PRIO_KEEP;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * priority.h — when msgscope may take the CPU from the processes it observes.
+ *
+ * msgscope runs at a low priority (--nice, default 19) so that a host short
+ * of CPU serves its own work first. But a short burst can then fill the ring
+ * buffer while msgscope waits its turn, and what the ring cannot hold is
+ * lost. So while the ring is filling up, msgscope runs at nice 0 until it
+ * has caught up. If events are dropped even so, the load outruns msgscope at
+ * any priority; boosting then only slows the load down without saving the
+ * data, so it stops, and is not tried again for a while.
+ *
+ * Pure policy: fed the ring's fill level, the drop counter and the time,
+ * it says what to do. session.c applies it (setpriority).
+ */
+#ifndef MSGSCOPE_PRIORITY_H
+#define MSGSCOPE_PRIORITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Ring buffer fill (used/size) found on waking up at which msgscope boosts
+ * itself (a quarter of the default 16 MiB is ~35 ms of NATS at 100k msgs/s
+ * seen system-wide) ... */
+#define PRIO_BOOST_FILL 0.25
+/* ... and at which it has caught up and returns to its nice level. */
+#define PRIO_RELAX_FILL 0.125
+/* Drops this long after a boost started are from before it took effect. */
+#define PRIO_GRACE_NS 200000000ull
+/* No boost for this long after one that did not prevent drops. */
+#define PRIO_BACKOFF_NS 10000000000ull
+
+enum prio_action { PRIO_KEEP, PRIO_BOOST, PRIO_RELAX };
+
+struct prio_gov {
+	int nice;                /* the --nice level; 0: never boosts */
+	bool boosted;
+	uint64_t boost_start;
+	uint64_t boost_drops;    /* drop counter when the boost started */
+	uint64_t backoff_until;
+	uint64_t boosts;         /* how often it boosted */
+	uint64_t futile;         /* ... and how often that did not stop drops */
+};
+
+void prio_gov_init(struct prio_gov *g, int nice);
+
+/* One look, before reading the ring: fill in [0, 1], drops the kernel's drop counter (read only
+ * while boosted: pass 0 otherwise), now in ns on any monotonic clock. */
+enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
+			       uint64_t now);
+
+#endif
