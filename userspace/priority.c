@@ -7,6 +7,7 @@ void prio_gov_init(struct prio_gov *g, int nice)
 {
 	memset(g, 0, sizeof(*g));
 	g->nice = nice;
+	g->backoff = PRIO_BACKOFF_MIN_NS;
 }
 
 static enum prio_action relax(struct prio_gov *g)
@@ -35,10 +36,14 @@ enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 	}
 	if (drops > g->boost_drops) {
 		g->futile++;
-		g->backoff_until = now + PRIO_BACKOFF_NS;
+		g->backoff_until = now + g->backoff;
+		if (g->backoff < PRIO_BACKOFF_MAX_NS)
+			g->backoff *= 2;
 		return relax(g);
 	}
-	if (fill <= PRIO_RELAX_FILL)
+	if (fill <= PRIO_RELAX_FILL) {
+		g->backoff = PRIO_BACKOFF_MIN_NS; /* this one helped */
 		return relax(g);
+	}
 	return PRIO_KEEP;
 }

@@ -8,7 +8,10 @@
  * lost. So while the ring is filling up, msgscope runs at nice 0 until it
  * has caught up. If events are dropped even so, the load outruns msgscope at
  * any priority; boosting then only slows the load down without saving the
- * data, so it stops, and is not tried again for a while.
+ * data, so it stops, and is not tried again for a while: a second, then
+ * twice as long after each boost in a row that did not help. One futile boost
+ * can be bad luck (the reader stalled on a slow pipe, a burst larger than
+ * the ring); only a run of them says the load outruns msgscope.
  *
  * Pure policy: fed the ring's fill level, the drop counter and the time,
  * it says what to do. session.c applies it (setpriority).
@@ -27,8 +30,10 @@
 #define PRIO_RELAX_FILL 0.125
 /* Drops this long after a boost started are from before it took effect. */
 #define PRIO_GRACE_NS 200000000ull
-/* No boost for this long after one that did not prevent drops. */
-#define PRIO_BACKOFF_NS 10000000000ull
+/* No boost for this long after one that did not prevent drops, doubled for
+ * each futile boost in a row, up to the maximum. */
+#define PRIO_BACKOFF_MIN_NS 1000000000ull
+#define PRIO_BACKOFF_MAX_NS 16000000000ull
 
 enum prio_action { PRIO_KEEP, PRIO_BOOST, PRIO_RELAX };
 
@@ -38,6 +43,7 @@ struct prio_gov {
 	uint64_t boost_start;
 	uint64_t boost_drops;    /* drop counter when the boost started */
 	uint64_t backoff_until;
+	uint64_t backoff;        /* the next backoff, ns */
 	uint64_t boosts;         /* how often it boosted */
 	uint64_t futile;         /* ... and how often that did not stop drops */
 };

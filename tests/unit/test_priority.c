@@ -51,7 +51,7 @@ static void test_drops_in_grace_ignored(void)
 }
 
 /* Saturation: drops go on at nice 0 too. Boosting only slows the load, so
- * it stops and is not tried again for PRIO_BACKOFF_NS. */
+ * it stops and is not tried again for PRIO_BACKOFF_MIN_NS. */
 static void test_futile_boost_backs_off(void)
 {
 	struct prio_gov g;
@@ -64,10 +64,42 @@ static void test_futile_boost_backs_off(void)
 	CHECK(!g.boosted);
 	CHECK_EQ_INT(g.futile, 1);
 	t += 400 * MS;
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + 1 * SEC), PRIO_KEEP);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + PRIO_BACKOFF_NS - 1), PRIO_KEEP);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 300, t + PRIO_BACKOFF_NS), PRIO_BOOST);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + 500 * MS), PRIO_KEEP);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + PRIO_BACKOFF_MIN_NS - 1), PRIO_KEEP);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 300, t + PRIO_BACKOFF_MIN_NS), PRIO_BOOST);
 	CHECK_EQ_INT(g.boosts, 2);
+}
+
+/* Each futile boost in a row doubles the wait before the next, up to the
+ * maximum; a boost that catches up starts over from the minimum. */
+static void test_backoff_doubles_then_resets(void)
+{
+	struct prio_gov g;
+	uint64_t t = 1 * SEC, drops = 0, wait = PRIO_BACKOFF_MIN_NS;
+
+	prio_gov_init(&g, 19);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops, t), PRIO_BOOST);
+		drops += 50;
+		t += PRIO_GRACE_NS;
+		CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops, t), PRIO_RELAX);
+		CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + wait - 1), PRIO_KEEP);
+		t += wait;
+		if (wait < PRIO_BACKOFF_MAX_NS)
+			wait *= 2;
+	}
+	CHECK_EQ_INT(g.futile, 8);
+	CHECK_EQ_INT(wait, PRIO_BACKOFF_MAX_NS);
+	/* a boost that helps */
+	CHECK_EQ_INT(prio_gov_step(&g, 0.5, drops, t), PRIO_BOOST);
+	CHECK_EQ_INT(prio_gov_step(&g, 0.1, drops, t + PRIO_GRACE_NS), PRIO_RELAX);
+	t += PRIO_GRACE_NS;
+	/* then a futile one waits the minimum again */
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops, t), PRIO_BOOST);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops + 1, t + PRIO_GRACE_NS), PRIO_RELAX);
+	t += PRIO_GRACE_NS;
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t + PRIO_BACKOFF_MIN_NS - 1), PRIO_KEEP);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops, t + PRIO_BACKOFF_MIN_NS), PRIO_BOOST);
 }
 
 int main(void)
@@ -76,5 +108,6 @@ int main(void)
 	test_burst_caught_up();
 	test_drops_in_grace_ignored();
 	test_futile_boost_backs_off();
+	test_backoff_doubles_then_resets();
 	return check_summary("priority");
 }
