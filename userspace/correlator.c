@@ -224,7 +224,11 @@ static void htab_add(struct htab *t, struct hnode *n, uint64_t hash)
 {
 	struct hnode **slot;
 
-	if (t->n >= t->nslots)
+	/* half empty: every node a lookup walks past is a pending publication
+	 * or delivery that has mostly left the cache, so chains stay short
+	 * (the compare of n->hash was most of the matching time at 100k
+	 * msgs/s) for 8 bytes a slot */
+	if (t->n >= t->nslots / 2)
 		htab_grow(t);
 	n->hash = hash;
 	slot = &t->slots[hash & (t->nslots - 1)];
@@ -1043,8 +1047,12 @@ static void end_info(struct correlator *c, struct lconn *lc, int side,
 	if (!c->cfg.emit)
 		return; /* no event is read (top): the component was the point */
 	/* field by field: the strings are short, the struct is 580 bytes, and
-	 * the component has long left the cache when a delivery line goes out */
-	memset(out, 0, sizeof(*out));
+	 * the component has long left the cache when a delivery line goes out.
+	 * Readers take the strings up to their NUL: clearing the first bytes is
+	 * enough (a memset of the whole struct was a quarter of this function) */
+	out->pid = 0;
+	out->comm[0] = out->name[0] = out->lang[0] = out->version[0] = '\0';
+	out->exe[0] = out->cgroup[0] = '\0';
 	if (k && k != c->other) {
 		const struct endpoint_info *i = &k->pub.info;
 
