@@ -7,10 +7,12 @@
  * or HTTP, and ships only those bytes to userspace through one ring buffer.
  *
  * Built on syscall tracepoints only, because they exist on every kernel with
- * CONFIG_FTRACE_SYSCALLS, kprobes or not. Every syscall is split in two:
- * the enter hook remembers the arguments (fd, buffer) when the fd is a TCP
- * socket worth following; the exit hook knows how many bytes moved and copies
- * them. Every event that does not fit in the ring buffer is counted.
+ * CONFIG_FTRACE_SYSCALLS, kprobes or not. The exit hook knows how many bytes
+ * moved and copies them; it finds the arguments (fd, buffer) in the task's
+ * saved user registers (bpf_task_pt_regs, Linux >= 5.15). Older kernels lack
+ * that helper: there an enter hook remembers the arguments for the exit, when
+ * the fd is a TCP socket worth following. Every event that does not fit in
+ * the ring buffer is counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -53,6 +55,15 @@ struct {
 	__type(key, __u64);
 	__type(value, struct call_args);
 } inflight SEC(".maps");
+
+/*
+ * Set by userspace when bpf_task_pt_regs() exists: the data syscalls are
+ * then followed from their exit alone. That halves the programs run per
+ * syscall (the enter hooks are not loaded; under wrk they were a third of
+ * the BPF time), drops the inflight map's insert and delete, and sees a
+ * call that was already blocked when msgscope attached.
+ */
+const volatile bool args_at_exit = false;
 
 /* ---- which sockets ------------------------------------------------------ */
 
@@ -376,6 +387,28 @@ static __always_inline int data_enter(__u32 fd, __u64 buf, __u32 count,
 	return 0;
 }
 
+/* A data syscall moved ret > 0 bytes on st: guess the protocol, ship them. */
+static __always_inline int data_done(struct conn_state *st, struct call_args *a,
+				     long ret)
+{
+	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c.
+	 * Checked before classify_chunk(): ciphertext must not decide the proto
+	 * (tls.bpf.c guesses it from the plaintext). */
+	if (st->tls)
+		return 0;
+	if (st->proto == MS_PROTO_UNKNOWN && a->sc != MS_SC_SENDFILE)
+		classify_chunk(st, first_byte(a), ret, st->fresh);
+	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
+		/* Keep offsets true while we are still guessing. */
+		if (a->sc != MS_SC_RECVMMSG && a->sc != MS_SC_SENDMMSG)
+			stream_advance(st, sc_dir(a->sc), ret);
+		return 0;
+	}
+	ship(st, a, ret);
+	return 0;
+}
+
+/* Exit after an enter hook (kernels without bpf_task_pt_regs). */
 static __always_inline int data_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -395,49 +428,85 @@ static __always_inline int data_exit(long ret)
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (!st)
 		return 0;
-	/* On a TLS socket the offsets count plaintext, moved by tls.bpf.c.
-	 * Checked before classify_chunk(): ciphertext must not decide the proto
-	 * (tls.bpf.c guesses it from the plaintext). */
-	if (st->tls)
-		return 0;
-	if (st->proto == MS_PROTO_UNKNOWN && a.sc != MS_SC_SENDFILE)
-		classify_chunk(st, first_byte(&a), ret, st->fresh);
-	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
-		/* Keep offsets true while we are still guessing. */
-		if (a.sc != MS_SC_RECVMMSG && a.sc != MS_SC_SENDMMSG)
-			stream_advance(st, sc_dir(a.sc), ret);
-		return 0;
+	return data_done(st, &a, ret);
+}
+
+/* Syscall argument i (-1: none) as the task entered the kernel with it: the
+ * x86-64 syscall convention, which the exit leaves in place (only ax, the
+ * return value, changes). */
+static __always_inline __u64 syscall_arg(struct pt_regs *regs, int i)
+{
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	case 5: return regs->r9;
 	}
-	ship(st, &a, ret);
 	return 0;
 }
 
+/* Exit alone: the arguments from the saved user registers. */
+static __always_inline int data_exit_regs(long ret, __u16 sc, int fd_i,
+					  int buf_i, int count_i, int flags_i)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs;
+	struct conn_state *st;
+	struct call_args a = { .sc = sc };
+
+	if (ret <= 0 || !tgid_wanted(id >> 32))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (syscall_arg(regs, flags_i) & MSG_PEEK)
+		return 0; /* the bytes will be read again */
+	a.fd = syscall_arg(regs, fd_i);
+	a.buf = syscall_arg(regs, buf_i);
+	a.count = syscall_arg(regs, count_i);
+	st = conn_get(id >> 32, a.fd, MS_ROLE_UNKNOWN);
+	if (!st || st->tls || classify_skip(st))
+		return 0;
+	return data_done(st, &a, ret);
+}
+
+static __always_inline __u64 enter_arg(struct trace_event_raw_sys_enter *ctx,
+				       int i)
+{
+	return i >= 0 ? ctx->args[i] : 0;
+}
+
+/* Argument positions, -1 for none. The enter hooks are loaded only when
+ * args_at_exit is false (userspace turns their autoload off). */
 #define DATA_HOOKS(name, SC, FD, BUF, COUNT, FLAGS)                            \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
 	{                                                                      \
-		if ((FLAGS) & MSG_PEEK)                                        \
+		if (enter_arg(ctx, FLAGS) & MSG_PEEK)                          \
 			return 0; /* the bytes will be read again */           \
-		return data_enter(FD, BUF, COUNT, SC);                         \
+		return data_enter(enter_arg(ctx, FD), enter_arg(ctx, BUF),     \
+				  enter_arg(ctx, COUNT), SC);                  \
 	}                                                                      \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
 	{                                                                      \
+		if (args_at_exit)                                              \
+			return data_exit_regs(ctx->ret, SC, FD, BUF, COUNT,    \
+					      FLAGS);                          \
 		return data_exit(ctx->ret);                                    \
 	}
 
-#define A(i) (ctx->args[i])
-DATA_HOOKS(read, MS_SC_READ, A(0), A(1), 0, 0)
-DATA_HOOKS(write, MS_SC_WRITE, A(0), A(1), 0, 0)
-DATA_HOOKS(readv, MS_SC_READV, A(0), A(1), A(2), 0)
-DATA_HOOKS(writev, MS_SC_WRITEV, A(0), A(1), A(2), 0)
-DATA_HOOKS(recvfrom, MS_SC_RECVFROM, A(0), A(1), 0, A(3))
-DATA_HOOKS(sendto, MS_SC_SENDTO, A(0), A(1), 0, 0)
-DATA_HOOKS(recvmsg, MS_SC_RECVMSG, A(0), A(1), 0, A(2))
-DATA_HOOKS(sendmsg, MS_SC_SENDMSG, A(0), A(1), 0, 0)
-DATA_HOOKS(recvmmsg, MS_SC_RECVMMSG, A(0), A(1), A(2), A(3))
-DATA_HOOKS(sendmmsg, MS_SC_SENDMMSG, A(0), A(1), A(2), 0)
-DATA_HOOKS(sendfile64, MS_SC_SENDFILE, A(0), 0, 0, 0)
+DATA_HOOKS(read, MS_SC_READ, 0, 1, -1, -1)
+DATA_HOOKS(write, MS_SC_WRITE, 0, 1, -1, -1)
+DATA_HOOKS(readv, MS_SC_READV, 0, 1, 2, -1)
+DATA_HOOKS(writev, MS_SC_WRITEV, 0, 1, 2, -1)
+DATA_HOOKS(recvfrom, MS_SC_RECVFROM, 0, 1, -1, 3)
+DATA_HOOKS(sendto, MS_SC_SENDTO, 0, 1, -1, -1)
+DATA_HOOKS(recvmsg, MS_SC_RECVMSG, 0, 1, -1, 2)
+DATA_HOOKS(sendmsg, MS_SC_SENDMSG, 0, 1, -1, -1)
+DATA_HOOKS(recvmmsg, MS_SC_RECVMMSG, 0, 1, 2, 3)
+DATA_HOOKS(sendmmsg, MS_SC_SENDMMSG, 0, 1, 2, -1)
+DATA_HOOKS(sendfile64, MS_SC_SENDFILE, 0, -1, -1, -1)
 
 /* connect/accept mark a connection as fresh: we see it from byte 0. */
 static __always_inline int remember_call(__u32 fd, __u16 sc)

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture.skel.h"
+#include "kernel_features.h"
 /* TLS plaintext capture is built once the build generates its skeleton
  * (bpf/tls.bpf.c -> tls.skel.h, with userspace/tls_attach.c, go_tls.c). */
 #if __has_include("tls.skel.h")
@@ -98,6 +99,22 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	err = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
 	if (err)
 		return err;
+	/* With the arguments readable at the exit, the enter hooks of the data
+	 * syscalls only cost time. */
+	s->rodata->args_at_exit = features_syscall_args_at_exit();
+	if (s->rodata->args_at_exit) {
+		struct bpf_program *enters[] = {
+			s->progs.enter_read, s->progs.enter_write,
+			s->progs.enter_readv, s->progs.enter_writev,
+			s->progs.enter_recvfrom, s->progs.enter_sendto,
+			s->progs.enter_recvmsg, s->progs.enter_sendmsg,
+			s->progs.enter_recvmmsg, s->progs.enter_sendmmsg,
+			s->progs.enter_sendfile64,
+		};
+
+		for (size_t i = 0; i < sizeof(enters) / sizeof(enters[0]); i++)
+			bpf_program__set_autoload(enters[i], false);
+	}
 	/* Without a pid filter nothing forks into it: skip the hook. */
 	if (!o->filter_pids)
 		bpf_program__set_autoload(s->progs.on_fork, false);

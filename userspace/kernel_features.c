@@ -144,8 +144,17 @@ void features_probe(struct features *f)
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	f->tp_btf = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sched_process_fork",
 				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
+	f->args_at_exit = features_syscall_args_at_exit();
 	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
 				       f->fentry_err, sizeof(f->fentry_err));
+}
+
+bool features_syscall_args_at_exit(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+				       BPF_FUNC_task_pt_regs, NULL) == 1 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+				       BPF_FUNC_get_current_task_btf, NULL) == 1;
 }
 
 bool features_baseline_ok(const struct features *f, const char **missing)

@@ -22,6 +22,7 @@ struct features {
 	bool sched_tps;         /* sched:sched_process_exit */
 	bool ringbuf;
 	bool tp_btf;
+	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
 	bool uprobes;
 	bool kprobes;
 	bool fentry;
@@ -35,6 +36,9 @@ int features_ensure_tracefs(char *path, int pathlen, bool *mounted_now);
 /* Probe everything (loads tiny BPF programs for ringbuf/tp_btf/fentry). */
 void features_probe(struct features *f);
 
+/* Can a syscall's exit hook read its arguments (bpf_task_pt_regs, Linux
+ * >= 5.15)? Then the data syscalls need no enter hook. */
+bool features_syscall_args_at_exit(void);
 /* True when the baseline capture path can run. */
 bool features_baseline_ok(const struct features *f, const char **missing);
 

@@ -229,6 +229,40 @@ def test_client_connected_before_trace():
         expect(r.get('role') == 'unknown', 'its role is "unknown" (socket opened before the trace)', h.short(r))
 
 
+# A bare subscriber whose read is already waiting in the kernel when the
+# trace starts: the idle subscriber of a quiet system.
+BLOCKED_SUB = r"""
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB e2e.blocked 1\r\nPING\r\n')
+buf = b''
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+print('READY', flush=True)
+got = s.recv(65536)
+print('GOT', len(got), flush=True)
+"""
+
+
+def test_read_blocked_at_attach():
+    """The one read a subscriber had waiting when msgscope attached: its
+    message is recorded. With the arguments remembered at the syscall's
+    enter, this read was never seen (README: kernels before 5.15 still
+    miss it; msgscope check says which path runs)."""
+    with h.NatsServer() as ns:
+        sub = h.spawn(['python3', '-c', BLOCKED_SUB, str(ns.port)])
+        sub.wait_for('READY')
+        time.sleep(0.2)            # into its recv()
+        with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+            h.natsc(ns.url, 'pub', 'e2e.blocked', 'waited-for', 1).wait_ok()
+            sub.wait_for('GOT')
+            time.sleep(0.3)
+        msgs = t.nats(op='MSG', subject='e2e.blocked', pid=sub.pid)
+        expect(len(msgs) == 1 and msgs[0].get('payload') == 'waited-for',
+               'the MSG read by a recv() that was blocked before the trace started is recorded',
+               dump(t.messages()))
+
+
 # A bare NATS subscriber that reads its stream in pieces of exactly one
 # message, but out of step by 7 bytes: every read starts inside a MSG line
 # and the next line starts a whole message later, far from the start of
@@ -371,6 +405,7 @@ TESTS = [
     test_hpub_headers,
     test_big_payload,
     test_client_connected_before_trace,
+    test_read_blocked_at_attach,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
