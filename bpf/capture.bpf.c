@@ -470,10 +470,18 @@ static __always_inline int data_exit_regs(long ret, __u16 sc, int fd_i,
 	return data_done(st, &a, ret);
 }
 
+/* Constant offsets only: the verifier refuses a context pointer moved first
+ * and dereferenced after, which ctx->args[i] can compile to. */
 static __always_inline __u64 enter_arg(struct trace_event_raw_sys_enter *ctx,
 				       int i)
 {
-	return i >= 0 ? ctx->args[i] : 0;
+	switch (i) {
+	case 0: return ctx->args[0];
+	case 1: return ctx->args[1];
+	case 2: return ctx->args[2];
+	case 3: return ctx->args[3];
+	}
+	return 0;
 }
 
 /* Argument positions, -1 for none. The enter hooks are loaded only when

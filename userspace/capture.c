@@ -100,8 +100,10 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	if (err)
 		return err;
 	/* With the arguments readable at the exit, the enter hooks of the data
-	 * syscalls only cost time. */
-	s->rodata->args_at_exit = features_syscall_args_at_exit();
+	 * syscalls only cost time. MSGSCOPE_ENTER_HOOKS=1 takes the older
+	 * kernels' path anyway, so that the tests cover it here too. */
+	s->rodata->args_at_exit = features_syscall_args_at_exit() &&
+				  !getenv("MSGSCOPE_ENTER_HOOKS");
 	if (s->rodata->args_at_exit) {
 		struct bpf_program *enters[] = {
 			s->progs.enter_read, s->progs.enter_write,

@@ -7,7 +7,9 @@ Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_nats_capture.py test_pub_sub
 """
 import os
+import json
 import signal
+import subprocess
 import sys
 import time
 
@@ -249,11 +251,13 @@ def test_read_blocked_at_attach():
     message is recorded. With the arguments remembered at the syscall's
     enter, this read was never seen (README: kernels before 5.15 still
     miss it; msgscope check says which path runs)."""
+    h.require_tools(['bpftool'])
     with h.NatsServer() as ns:
         sub = h.spawn(['python3', '-c', BLOCKED_SUB, str(ns.port)])
         sub.wait_for('READY')
         time.sleep(0.2)            # into its recv()
         with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+            progs = loaded_prog_names()
             h.natsc(ns.url, 'pub', 'e2e.blocked', 'waited-for', 1).wait_ok()
             sub.wait_for('GOT')
             time.sleep(0.3)
@@ -261,6 +265,43 @@ def test_read_blocked_at_attach():
         expect(len(msgs) == 1 and msgs[0].get('payload') == 'waited-for',
                'the MSG read by a recv() that was blocked before the trace started is recorded',
                dump(t.messages()))
+    expect('exit_read' in progs and 'enter_read' not in progs,
+           'the data syscalls are followed from their exit alone', sorted(progs))
+
+
+
+def loaded_prog_names():
+    out = subprocess.run([h.tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    return {p.get('name') for p in json.loads(out)}
+
+
+def test_enter_hooks_fallback():
+    """Kernels before 5.15 have no bpf_task_pt_regs: an enter hook per data
+    syscall remembers its arguments for the exit. That path (forced here with
+    MSGSCOPE_ENTER_HOOKS=1) records every end of a publication, except at the
+    subscriber the read that was already waiting when the trace started."""
+    h.require_tools(['bpftool'])
+    os.environ['MSGSCOPE_ENTER_HOOKS'] = '1'
+    try:
+        with h.NatsServer() as ns:
+            sub = h.natsc(ns.url, 'sub', 'e2e.enter', '--count', 2, '--timeout', 30)
+            sub.wait_for('READY')
+            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+                h.natsc(ns.url, 'pub', 'e2e.enter', 'first', 1).wait_ok()
+                time.sleep(0.3)    # the subscriber is in its next read
+                h.natsc(ns.url, 'pub', 'e2e.enter', 'second', 1).wait_ok()
+                sub.wait_ok()
+                progs = loaded_prog_names()
+                time.sleep(0.3)
+    finally:
+        del os.environ['MSGSCOPE_ENTER_HOOKS']
+    expect('enter_read' in progs and 'exit_read' in progs,
+           'the enter hooks are loaded beside the exit hooks', sorted(progs))
+    got = {(r.get('op'), r.get('dir')) for r in t.nats(subject='e2e.enter', payload='second')}
+    expect({('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got,
+           'with the enter hooks, the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+           dump(t.messages()))
 
 
 # A bare NATS subscriber that reads its stream in pieces of exactly one
@@ -406,6 +447,7 @@ TESTS = [
     test_big_payload,
     test_client_connected_before_trace,
     test_read_blocked_at_attach,
+    test_enter_hooks_fallback,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
