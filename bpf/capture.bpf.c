@@ -25,12 +25,6 @@
 #include "filter.bpf.h"
 #include "classify.bpf.h"
 
-#define AF_INET 2
-#define AF_INET6 10
-#define SOCK_STREAM 1
-#define IPPROTO_TCP 6
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 #define EINPROGRESS 115
 #define MSG_PEEK 2
 
@@ -66,29 +60,6 @@ struct {
 const volatile bool args_at_exit = false;
 
 /* ---- which sockets ------------------------------------------------------ */
-
-/* The sock behind a file if it is a TCP socket over IPv4/IPv6, else NULL. */
-static __always_inline struct sock *file_tcp_sock(struct file *file)
-{
-	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-	struct socket *socket;
-	struct sock *sk;
-	__u16 family;
-
-	if ((mode & S_IFMT) != S_IFSOCK)
-		return NULL;
-	socket = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(socket, sk);
-	if (!sk)
-		return NULL;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return NULL;
-	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM ||
-	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return NULL;
-	return sk;
-}
 
 static __always_inline void read_tuple(struct sock *sk, struct ms_tuple *t)
 {

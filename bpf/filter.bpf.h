@@ -92,6 +92,40 @@ static __always_inline struct file *fd_to_file(__u32 fd)
 	return file;
 }
 
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#endif
+#ifndef S_IFSOCK
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#endif
+
+/* The sock behind a file if it is a TCP socket over IPv4/IPv6, else NULL. */
+static __always_inline struct sock *file_tcp_sock(struct file *file)
+{
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	struct socket *socket;
+	struct sock *sk;
+	__u16 family;
+
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	socket = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(socket, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM ||
+	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
 /* --port PORT:PROTO, either end of the connection. */
 static __always_inline __u8 port_override(const struct ms_tuple *t)
 {

@@ -23,10 +23,13 @@
  *  - Any TLS stack: a ClientHello/ServerHello written by a followed process
  *    on a tracked socket marks it, so even a TLS library we do not hook
  *    stops having its ciphertext shipped.
- * The syscall hooks here run after capture's own enter hooks on the same
- * tracepoints (programs run in attach order), so the entry exists and
- * st->tls is set before capture's exit hook decides whether to ship: the
- * handshake ciphertext never leaves the kernel.
+ * The syscall hooks here are enter hooks, so st->tls is set before
+ * capture's exit hook on the same syscall decides whether to ship: the
+ * handshake ciphertext never leaves the kernel. (Where capture has enter
+ * hooks too, they run first, in attach order.) A socket older than the
+ * trace is not tracked before its first syscall's exit: inside an SSL call
+ * its fd is remembered all the same, and it is bound when the call returns
+ * its plaintext.
  *
  * On binding, the stream offsets restart at 0: from then on they count
  * plaintext (capture.bpf.c no longer advances them on a TLS socket).
@@ -52,8 +55,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 #define PROT_EXEC 4
 
 /* conn_state.tls bits. Any non-zero value stops capture.bpf.c shipping. */
@@ -508,9 +509,12 @@ static __always_inline int sys_data_enter(__s32 fd, __u64 buf, bool send)
 	if (fd < 0)
 		return 0;
 	if (c) {
-		/* Only a tracked TCP socket counts: a keylog write to a file
-		 * or a log line on stderr inside an SSL call does not. */
-		if (!conn_find(tgid, fd))
+		/* Only a TCP socket counts: a keylog write to a file or a log
+		 * line on stderr inside an SSL call does not. One not tracked
+		 * yet (older than the trace, this is its first syscall since)
+		 * is tracked by capture's exit hook, and bound when the SSL call
+		 * returns its plaintext (tls_data). */
+		if (!conn_find(tgid, fd) && !file_tcp_sock(fd_to_file(fd)))
 			return 0;
 		c->fd = fd;
 		key.ssl = c->ssl;

@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -224,6 +225,31 @@ def test_nats_tls_client_and_server():
                'server: INFO sent in the clear on both connections', dump(srv))
         check_clean(t, recs, 'NATS over TLS')
 
+
+
+def test_nats_tls_client_connected_before_trace():
+    """A libnats TLS client whose connection (and handshake) predates the
+    trace: what it publishes afterwards is recorded as TLS plaintext, and
+    nothing of its ciphertext is."""
+    ca = cert()[0]
+    with TlsNatsServer() as ns:
+        early = h.natsc(ns.url, '--tls-ca', ca, 'idle', 30, '--then-pub', 'tls.early',
+                        'early-secret', stdin=True)
+        early.wait_for('READY')
+        with h.Trace(['-p', f'{ns.pid},{early.pid}']) as t:
+            early.send('go')
+            early.wait_for('PUBLISHED')
+            early.wait_ok()
+            time.sleep(0.3)
+        recs = on_port(t, ns.port)
+        pubs = [r for r in recs if r.get('op') == 'PUB' and r.get('pid') == early.pid]
+        expect(len(pubs) == 1 and pubs[0].get('tls') is True and pubs[0].get('payload') == 'early-secret',
+               'the PUB of a TLS connection older than the trace is recorded as TLS plaintext', dump(recs))
+        tls_conns = {(r['pid'], r['conn']) for r in recs if r.get('tls')}
+        bad = [r for r in recs if (r['pid'], r['conn']) in tls_conns and not r.get('tls')]
+        expect(not bad, 'every record on its connection is TLS plaintext', dump(bad))
+        # joined mid-stream: the parsers may resynchronise, never fail
+        expect(t.end.get('parse_errors') == 0, 'no parse errors', h.short(t.end))
 
 def test_https_nginx_curl():
     """nginx (OpenSSL, server) and curl (OpenSSL with its own BIO, client)."""
@@ -469,6 +495,7 @@ def test_ciphertext_never_parsed():
 
 
 if __name__ == '__main__':
-    h.main([test_nats_tls_client_and_server, test_https_nginx_curl, test_libssl_loaded_later,
+    h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
+            test_https_nginx_curl, test_libssl_loaded_later,
             test_go_https_client, test_ciphertext_never_parsed],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
