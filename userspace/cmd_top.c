@@ -494,10 +494,12 @@ static int open_session(struct top *t)
 	t->args.s.interval_ns = TICK_NS;
 	t->args.s.watch_stdin = !t->ui.batch;
 	if (session_open(&t->s, &t->args.s, &hooks)) {
-		if (t->out_path && strcmp(t->out_path, "-"))
-			unlink(t->out_path);   /* nothing was traced: leave no empty file */
+		trace_writer_abandon(t->out);   /* nothing was traced: no empty file */
+		t->out = NULL;
 		return 1;
 	}
+	if (t->out && trace_writer_begin(t->out))
+		return 1;
 	return 0;
 }
 

@@ -316,9 +316,12 @@ int cmd_trace(int argc, char **argv)
 	if (trace_writer_open(&t.out, path))
 		goto fail;
 	if (session_open(&s, &args.s, &hooks)) {
-		trace_writer_close(t.out);
-		if (path && strcmp(path, "-"))
-			unlink(path); /* nothing was traced: leave no empty file */
+		trace_writer_abandon(t.out); /* nothing was traced: no empty file */
+		goto fail;
+	}
+	if (trace_writer_begin(t.out)) {
+		trace_writer_abandon(t.out);
+		session_close(s);
 		goto fail;
 	}
 	write_meta(&t, s);

@@ -15,6 +15,7 @@
 struct trace_writer {
 	int fd;
 	bool is_file;        /* regular file: can be cut back to whole lines */
+	bool created;        /* by us: abandoning it may remove it */
 	char *path;
 	char *buf;
 	size_t len;
@@ -23,6 +24,32 @@ struct trace_writer {
 	uint64_t buffered;   /* of those, still in buf */
 	int err;
 };
+
+/*
+ * Open path for writing without truncating it: the trace may still fail to
+ * start, and a file that was there must then be left as it was. O_EXCL first
+ * tells whether the file is ours to remove again.
+ */
+static int open_output(struct trace_writer *w, const char *path)
+{
+	const int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC;
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		w->fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+		if (w->fd >= 0) {
+			w->created = true;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+		w->fd = open(path, flags);
+		if (w->fd >= 0 || errno != ENOENT)
+			break;
+		/* removed between the two opens: create it after all */
+	}
+	return w->fd < 0 ? -errno : 0;
+}
 
 int trace_writer_open(struct trace_writer **out, const char *path)
 {
@@ -38,9 +65,8 @@ int trace_writer_open(struct trace_writer **out, const char *path)
 		w->fd = STDOUT_FILENO;
 		w->path = strdup("<stdout>");
 	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (w->fd < 0) {
-			err = -errno;
+		err = open_output(w, path);
+		if (err) {
 			fprintf(stderr, "msgscope: cannot write %s: %s\n", path,
 				err == -ELOOP ? "is a symlink (refusing to follow it)" :
 				strerror(-err));
@@ -49,9 +75,10 @@ int trace_writer_open(struct trace_writer **out, const char *path)
 		w->path = strdup(path);
 	}
 	w->is_file = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
-	/* An existing file keeps its mode through O_TRUNC: tighten it. Only a
+	/* An existing file keeps its mode: tighten it now, while msgscope still
+	 * owns it (privileges are dropped before the trace begins). Only a
 	 * regular file: `-o /dev/null` must not make /dev/null root-only. */
-	if (w->is_file && fchmod(w->fd, 0600)) {
+	if (w->is_file && !w->created && fchmod(w->fd, 0600)) {
 		err = -errno;
 		fprintf(stderr, "msgscope: cannot chmod %s: %s\n", path, strerror(-err));
 		close(w->fd);
@@ -65,6 +92,35 @@ fail:
 		free(w->buf);
 	free(w);
 	return err;
+}
+
+int trace_writer_begin(struct trace_writer *w)
+{
+	int err;
+
+	if (!w->is_file)
+		return 0;
+	if (ftruncate(w->fd, 0)) {
+		err = -errno;
+		fprintf(stderr, "msgscope: cannot write %s: %s\n", w->path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void trace_writer_abandon(struct trace_writer *w)
+{
+	if (!w)
+		return;
+	/* Only a regular file this writer created: never a device such as
+	 * /dev/null, never a file that was there before. */
+	if (w->created && w->is_file)
+		unlink(w->path);
+	if (w->fd != STDOUT_FILENO)
+		close(w->fd);
+	free(w->buf);
+	free(w->path);
+	free(w);
 }
 
 /* Write the buffer, which holds whole lines only. A short write leaves a

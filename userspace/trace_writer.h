@@ -12,10 +12,17 @@
 struct trace_writer;
 
 /*
- * path NULL or "-" is stdout. A file is created mode 0600, truncated, and
- * never opened through a symlink. Returns 0 or -errno (one line printed).
+ * path NULL or "-" is stdout. A new file is created mode 0600; a file never
+ * opened through a symlink. Nothing is truncated yet: open early to fail
+ * early, then call trace_writer_begin once the trace has really started, or
+ * trace_writer_abandon if it did not. Returns 0 or -errno (one line printed).
  */
 int trace_writer_open(struct trace_writer **out, const char *path);
+/* The trace starts: an existing regular file is emptied (open made it 0600). */
+int trace_writer_begin(struct trace_writer *w);
+/* The trace never started: close, and remove the file only if open created
+ * it (an existing file keeps its contents; /dev/null stays a device). */
+void trace_writer_abandon(struct trace_writer *w);
 
 /* Append obj as one line (obj is not consumed). After the first write error
  * every call returns that error: the caller stops. */

@@ -140,6 +140,23 @@ def test_cli_errors():
     out = os.path.join(d, 'x.jsonl')
     _expect_cli_error([exe, 'trace', '-o', out, '-p', str(pid), '--duration', '5'],
                       f'-p {pid} (no such process)')
+    expect(not os.path.exists(out), 'a trace that never started leaves no file')
+    # A trace that never started must not touch what -o names: an existing
+    # file keeps its contents, and /dev/null (what benchmarks write to) stays
+    # the device. Removing it once broke every later daemon(3) on the host.
+    kept = os.path.join(d, 'kept.jsonl')
+    with open(kept, 'w') as f:
+        f.write('earlier trace\n')
+    for cmd in ('trace', 'top'):
+        extra = ['-b', '-n', '1'] if cmd == 'top' else ['--duration', '5']
+        for target in (kept, '/dev/null'):
+            _expect_cli_error([exe, cmd, '-o', target, '-p', str(pid)] + extra,
+                              f'{cmd} -o {target} -p {pid}')
+        with open(kept) as f:
+            expect(f.read() == 'earlier trace\n', f'{cmd}: an existing -o file is left as it was')
+        st = os.stat('/dev/null')
+        expect(stat.S_ISCHR(st.st_mode), f'{cmd}: /dev/null is still a character device',
+               oct(st.st_mode))
     bad = '/nonexistent/dir/x'
     assert not os.path.exists('/nonexistent'), '/nonexistent exists on this machine'
     _expect_cli_error([exe, 'trace', '-o', bad, '--duration', '5'], f'-o {bad}')
