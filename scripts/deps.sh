@@ -7,6 +7,15 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "scripts/deps.sh: run as root (sudo)" >&2
 	exit 1
 fi
+# Some machine images ship /dev/null as a plain file (a redirect into a
+# missing /dev/null creates one). Everything "discarded" then piles up in it,
+# and daemon(3) refuses to start, so tmux, which the tests drive the live
+# view with, cannot start its server. Put the device back.
+if [ ! -c /dev/null ]; then
+	echo "scripts/deps.sh: /dev/null is not a character device; recreating it" >&2
+	rm -f /dev/null
+	mknod -m 666 /dev/null c 1 3
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config meson ninja-build clang llvm bpftool \

@@ -38,6 +38,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -850,6 +851,13 @@ class Trace:
 # ---------------------------------------------------------------------------
 # running a test file
 
+def _dev_null_is_device():
+    try:
+        return stat.S_ISCHR(os.stat('/dev/null').st_mode)
+    except OSError:
+        return False
+
+
 def main(tests, needs=()):
     """Run test functions in order; exit 0 / 1 / 77."""
     signal.signal(signal.SIGTERM, _on_term)
@@ -875,7 +883,12 @@ def main(tests, needs=()):
         del _traces[:]
         start = time.monotonic()
         try:
+            dev_null_was_ok = _dev_null_is_device()
             fn()
+            # Removing /dev/null breaks daemon(3) for every later test (tmux
+            # refuses to start): the test during which it happened fails.
+            assert _dev_null_is_device() or not dev_null_was_ok, \
+                '/dev/null is no longer a character device after this test'
         except Unavailable as e:
             if in_ci():
                 log(f'FAIL {fn.__name__}: prerequisite missing and CI=true: {e}')
