@@ -3,11 +3,12 @@
 #
 # bench/run.sh — msgscope's overhead and completeness benchmark. One command:
 #
-#   bench/run.sh [--quick] [--runs N] [--only REGEX] [--no-profile] [--soak]
-#                [--soak-only] [--modes LIST]
+#   bench/run.sh [--quick] [--runs N] [--secs S] [--only REGEX] [--no-profile]
+#                [--soak] [--soak-only] [--modes LIST]
 #
 #   --quick        2 runs per mode, shorter NATS/HTTP runs (3 s / 5 s)
 #   --runs N       runs per mode (default 5, --quick 2)
+#   --secs S       seconds per NATS and HTTP run (default 5 / 10, --quick 3 / 5)
 #   --only REGEX   only the cases whose name matches (e.g. 'nats-256')
 #   --modes LIST   comma list of untraced,sys,sys0,pid,tui (default: all
 #                  available; sys0 is system-wide at --nice 0)
@@ -32,11 +33,18 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
+# The summary's command line says how the run was made, quoted to paste.
+ARGS_GIVEN=""
+for a in "$@"; do
+	[[ "$a" =~ ^[A-Za-z0-9_./,=:+-]+$ ]] || a="'${a//\'/\'\\\'\'}'"
+	ARGS_GIVEN+=" $a"
+done
 QUICK=0 RUNS="" ONLY="" PROFILE=1 SOAK=0 SOAK_ONLY=0 MODES_WANTED="" PROFILE_ONLY=0 COMPLETE_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 ;;
 	--runs) RUNS=$2; shift ;;
+	--secs) SECS=$2; shift ;;
 	--only) ONLY=$2; shift ;;
 	--modes) MODES_WANTED=$2; shift ;;
 	--no-profile) PROFILE=0 ;;
@@ -53,6 +61,10 @@ if [ "$QUICK" = 1 ]; then
 	: "${RUNS:=2}"; NATS_DUR=3; WRK_DUR=5
 else
 	: "${RUNS:=5}"; NATS_DUR=5; WRK_DUR=10
+fi
+if [ -n "${SECS:-}" ]; then
+	[[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --secs wants a whole number of seconds" >&2; exit 2; }
+	NATS_DUR=$SECS; WRK_DUR=$SECS
 fi
 SOAK_MIN=${SOAK_MIN:-10}
 SOAK_RATE=${SOAK_RATE:-20000}
@@ -661,7 +673,7 @@ main() {
 		echo "libnats: $(grep -m1 'NATS_VERSION_STRING' /usr/include/nats/version.h | awk '{print $3}')"
 		echo "runs per mode: $RUNS; NATS run: ${NATS_DUR}s; HTTP run: ${WRK_DUR}s; modes: ${modes[*]}"
 		[ "$HAVE_TOP" = 1 ] || echo "tui: msgscope top -b not available yet ('msgscope top --help' fails in this build): TUI batch case skipped"
-		echo "command: bench/run.sh $([ "$QUICK" = 1 ] && echo --quick) ${ONLY:+--only '$ONLY'}"
+		echo "command: bench/run.sh$ARGS_GIVEN"
 		echo "settings: WAIT_TRACER=${WAIT_TRACER:-120} WAIT_BUSY=${WAIT_BUSY:-30} ATTEMPTS=$ATTEMPTS FOREIGN_MAX=$FOREIGN_MAX DRAIN_MAX=${DRAIN_MAX:-10} STOP_MAX=${STOP_MAX:-15} STOP_MAX_COMPLETE=${STOP_MAX_COMPLETE:-180}"
 	} >"$WORK/env.txt"
 	cat "$WORK/env.txt" >>"$OUT/env.txt"
