@@ -24,7 +24,7 @@
 # (bench/RESULTS.md is written by hand from it).
 #
 # msgscope binary: $MSGSCOPE if set; else a meson build of this tree in
-# /tmp/msgscope-bench-build; else /tmp/bench_build.sh (-> /tmp/bb/msgscope).
+# /tmp/msgscope-bench-build; else a direct gcc build of it.
 # It is copied into the work directory first, so a rebuild during the run
 # does not change what is measured; its git commit and sha256 are recorded.
 
@@ -224,10 +224,6 @@ build() {
 			log "meson build failed (see run.log): built directly, every userspace/*.c, -O2 -g"
 			ms=$WORK/msbuild/msgscope
 			MS_BUILD="direct gcc -O2 -g of bpf/capture.bpf.c + userspace/*.c (meson build of this tree failed)"
-		elif [ -f /tmp/bench_build.sh ] && bash /tmp/bench_build.sh >>"$LOG" 2>&1; then
-			log "meson and direct builds failed (see run.log); used /tmp/bench_build.sh"
-			ms=/tmp/bb/msgscope
-			MS_BUILD="/tmp/bench_build.sh"
 		else
 			log "cannot build msgscope (see $LOG); set MSGSCOPE=/path/to/msgscope"
 			return 1
