@@ -493,13 +493,12 @@ static int open_session(struct top *t)
 
 	t->args.s.interval_ns = TICK_NS;
 	t->args.s.watch_stdin = !t->ui.batch;
-	if (session_open(&t->s, &t->args.s, &hooks)) {
+	if (session_open(&t->s, &t->args.s, &hooks) ||
+	    (t->out && trace_writer_begin(t->out))) {
 		trace_writer_abandon(t->out);   /* nothing was traced: no empty file */
 		t->out = NULL;
-		return 1;
+		return 1;               /* the caller closes an opened session */
 	}
-	if (t->out && trace_writer_begin(t->out))
-		return 1;
 	return 0;
 }
 

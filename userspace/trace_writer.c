@@ -108,6 +108,19 @@ int trace_writer_begin(struct trace_writer *w)
 	return 0;
 }
 
+/* Close the descriptor (never stdout) and free the writer: 0 or -errno. */
+static int writer_release(struct trace_writer *w)
+{
+	int err = 0;
+
+	if (w->fd != STDOUT_FILENO && close(w->fd))
+		err = -errno;
+	free(w->buf);
+	free(w->path);
+	free(w);
+	return err;
+}
+
 void trace_writer_abandon(struct trace_writer *w)
 {
 	if (!w)
@@ -116,11 +129,7 @@ void trace_writer_abandon(struct trace_writer *w)
 	 * /dev/null, never a file that was there before. */
 	if (w->created && w->is_file)
 		unlink(w->path);
-	if (w->fd != STDOUT_FILENO)
-		close(w->fd);
-	free(w->buf);
-	free(w->path);
-	free(w);
+	writer_release(w);
 }
 
 /* Write the buffer, which holds whole lines only. A short write leaves a
@@ -206,19 +215,15 @@ int trace_writer_put(struct trace_writer *w, const json_t *obj)
 
 int trace_writer_close(struct trace_writer *w)
 {
-	int err;
+	int err, closed;
 
 	if (!w)
 		return 0;
 	err = trace_writer_flush(w);
 	if (!err && w->is_file && fsync(w->fd) && errno != EINVAL)
 		err = -errno;
-	if (w->fd != STDOUT_FILENO && close(w->fd) && !err)
-		err = -errno;
-	free(w->buf);
-	free(w->path);
-	free(w);
-	return err;
+	closed = writer_release(w);
+	return err ?: closed;   /* the first error seen */
 }
 
 uint64_t trace_writer_lines(const struct trace_writer *w)
