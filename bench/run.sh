@@ -39,7 +39,7 @@ for a in "$@"; do
 	[[ "$a" =~ ^[A-Za-z0-9_./,=:+-]+$ ]] || a="'${a//\'/\'\\\'\'}'"
 	ARGS_GIVEN+=" $a"
 done
-QUICK=0 RUNS="" ONLY="" PROFILE=1 SOAK=0 SOAK_ONLY=0 MODES_WANTED="" PROFILE_ONLY=0 COMPLETE_ONLY=0
+QUICK=0 RUNS="" SECS="" ONLY="" PROFILE=1 SOAK=0 SOAK_ONLY=0 MODES_WANTED="" PROFILE_ONLY=0 COMPLETE_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 ;;
@@ -62,7 +62,7 @@ if [ "$QUICK" = 1 ]; then
 else
 	: "${RUNS:=5}"; NATS_DUR=5; WRK_DUR=10
 fi
-if [ -n "${SECS:-}" ]; then
+if [ -n "$SECS" ]; then
 	[[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --secs wants a whole number of seconds" >&2; exit 2; }
 	NATS_DUR=$SECS; WRK_DUR=$SECS
 fi

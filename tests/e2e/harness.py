@@ -313,8 +313,7 @@ def free_port():
     server's bind, or one handed to two servers in a row, once made nginx
     proxy to a nats-server (curl: "Received HTTP/0.9")."""
     lo, _ = _ephemeral_range()
-    first = 20000 if lo > 21000 else 1024
-    last = lo - 1 if lo > 21000 else 19999
+    first, last = (20000 if lo > 21000 else 1024), lo - 1
     for _ in range(200):
         port = random.randint(first, last)
         if port in _ports_given:
@@ -880,7 +879,7 @@ class Trace:
 # ---------------------------------------------------------------------------
 # running a test file
 
-def _dev_null_is_device():
+def dev_null_is_device():
     try:
         return stat.S_ISCHR(os.stat('/dev/null').st_mode)
     except OSError:
@@ -912,11 +911,11 @@ def main(tests, needs=()):
         del _traces[:]
         start = time.monotonic()
         try:
-            dev_null_was_ok = _dev_null_is_device()
+            dev_null_was_ok = dev_null_is_device()
             fn()
             # Removing /dev/null breaks daemon(3) for every later test (tmux
             # refuses to start): the test during which it happened fails.
-            assert _dev_null_is_device() or not dev_null_was_ok, \
+            assert dev_null_is_device() or not dev_null_was_ok, \
                 '/dev/null is no longer a character device after this test'
         except Unavailable as e:
             if in_ci():

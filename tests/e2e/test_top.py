@@ -80,7 +80,7 @@ class Tmux:
         cmd = "trap : INT; " + shlex.join(self.argv) + '; echo "MSGSCOPE-EXIT=$?"; sleep 600'
         # tmux's server daemonizes, and daemon(3) refuses a /dev/null that
         # is not the device; tmux then only says "server exited unexpectedly".
-        assert h._dev_null_is_device(), \
+        assert h.dev_null_is_device(), \
             '/dev/null is not a character device, so tmux cannot start (scripts/deps.sh repairs it)'
         self.tmux('new-session', '-d', '-s', 'e2e', '-x', self.cols, '-y', self.rows, 'sh', '-c', cmd)
         self.socket_path = self.tmux('display-message', '-p', '#{socket_path}').strip()
