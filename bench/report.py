@@ -201,7 +201,7 @@ def summary(out):
              "nats-reqrep-256", "http-wrk", "http-rate-10k"]
     cases.sort(key=lambda c: order.index(c) if c in order else 99)
     mode_names = {"untraced": "untraced", "sys": "trace, system-wide",
-                  "sys0": "trace, system-wide, --nice 0",
+                  "sys0": "trace, system-wide, --nice 0", "sys19": "trace, system-wide, --nice 19",
                   "pid": "trace -p clients", "tui": "top -b (TUI batch)"}
     lines += ["## Overhead (medians of the timed runs, trace written to /dev/null)", "",
               "| case | mode | runs | throughput /s | ratio | p50 us | p99 us | p99 ratio "
@@ -214,7 +214,7 @@ def summary(out):
     detail = ["## Completeness per observation point", ""]
     for case in cases:
         base = None
-        for mode in ["untraced", "sys", "sys0", "pid", "tui"]:
+        for mode in ["untraced", "sys", "sys19", "sys0", "pid", "tui"]:
             md = os.path.join(raw, case, mode)
             if not os.path.isdir(md):
                 continue

@@ -10,8 +10,9 @@
 #   --runs N       runs per mode (default 5, --quick 2)
 #   --secs S       seconds per NATS and HTTP run (default 5 / 10, --quick 3 / 5)
 #   --only REGEX   only the cases whose name matches (e.g. 'nats-256')
-#   --modes LIST   comma list of untraced,sys,sys0,pid,tui (default: all
-#                  available; sys0 is system-wide at --nice 0)
+#   --modes LIST   comma list of untraced,sys,sys0,sys19,pid,tui (default:
+#                  all available but sys19; sys0 and sys19 are system-wide
+#                  at --nice 0 and 19 instead of the default SCHED_IDLE)
 #   --no-profile   skip the perf / bpf_stats profile of nats-256-max
 #   --soak         also the 10-minute memory soak (20k msgs/s, system-wide)
 #   --soak-only    only the soak
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--soak-only) SOAK=1; SOAK_ONLY=1 ;;
 	--profile-only) PROFILE_ONLY=1 ;;
 	--complete-only) COMPLETE_ONLY=1 ;;
-	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -337,6 +338,8 @@ start_tracer() {
 	sys) echo "$MS trace -o $out" >"$dir/cmd"
 	     if [ "$complete" = 1 ]; then "$MS" trace -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
 	     else "$MS" trace -o /dev/null 2>"$dir/ms.err" & fi ;;
+	sys19) echo "$MS trace --nice 19 -o $out" >"$dir/cmd"
+	     "$MS" trace --nice 19 -o /dev/null 2>"$dir/ms.err" & ;;
 	sys0) echo "$MS trace --nice 0 -o $out" >"$dir/cmd"
 	     "$MS" trace --nice 0 -o /dev/null 2>"$dir/ms.err" & ;;
 	pid) echo "$MS trace -p $pids -o $out" >"$dir/cmd"

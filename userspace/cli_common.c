@@ -22,6 +22,7 @@ void live_args_init(struct live_args *a)
 	a->s.max_conns = 16384;
 	a->s.interval_ns = 10ull * 1000000000ull;
 	a->s.nice = DEFAULT_NICE;
+	a->s.sched_idle = true;
 }
 
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -170,9 +171,17 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		a->s.max_conns = v;
 		return 0;
 	case LOPT_NICE:
-		if (parse_uint("--nice", arg, 0, 19, &v))
+		a->s.sched_idle = !strcmp(arg, "idle");
+		if (a->s.sched_idle) {
+			a->s.nice = DEFAULT_NICE;
+			return 0;
+		}
+		if (!*arg || arg[strspn(arg, "0123456789")] || strtoul(arg, NULL, 10) > 19) {
+			fprintf(stderr, "msgscope: --nice: expected idle or a niceness from 0 to 19, got '%s'\n",
+				arg);
 			return 2;
-		a->s.nice = (int)v;
+		}
+		a->s.nice = (int)strtoul(arg, NULL, 10);
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;

@@ -12,8 +12,18 @@
 #define DEFAULT_MAX_PAYLOAD 4096
 
 /* Storage behind the pointers in session_opts. */
-/* Niceness of msgscope's own work once attached (--nice). */
+/* Niceness of msgscope's own work once attached (--nice); by default it
+ * also runs as SCHED_IDLE (--nice idle, priority.h). */
 #define DEFAULT_NICE 19
+
+/* --nice in trace's and top's --help. */
+#define NICE_HELP \
+"      --nice N|idle       msgscope's own priority once attached (default idle):\n" \
+"                          idle runs it only on CPU the traced processes leave\n" \
+"                          free (SCHED_IDLE); N is a niceness 0-19. Either way\n" \
+"                          it runs at nice 0 while its ring buffer fills up, and\n" \
+"                          what it still cannot keep up with is dropped and\n" \
+"                          counted. 0: compete for the CPU as an equal\n"
 
 struct live_args {
 	struct session_opts s;

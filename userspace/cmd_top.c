@@ -90,11 +90,7 @@ static void usage(FILE *f)
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
-"      --nice N            msgscope's own niceness, 0-19 (default %d): when the\n"
-"                          host is short of CPU the traced processes come first;\n"
-"                          it runs at 0 only while its ring buffer fills up, and\n"
-"                          what it still cannot keep up with is dropped and\n"
-"                          counted. 0: compete for the CPU as an equal\n"
+NICE_HELP
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -106,7 +102,7 @@ static void usage(FILE *f)
 "  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
 "  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
 "                                             shows it again later\n",
-		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD, DEFAULT_NICE);
+		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 /* ---- the trace file (-o) ------------------------------------------------ */

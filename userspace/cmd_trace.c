@@ -62,11 +62,7 @@ static void usage(FILE *f)
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
-"      --nice N            msgscope's own niceness, 0-19 (default %d): when the\n"
-"                          host is short of CPU the traced processes come first;\n"
-"                          it runs at 0 only while its ring buffer fills up, and\n"
-"                          what it still cannot keep up with is dropped and\n"
-"                          counted. 0: compete for the CPU as an equal\n"
+NICE_HELP
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -74,7 +70,7 @@ static void usage(FILE *f)
 "  msgscope trace -o trace.jsonl                    everything, to a file\n"
 "  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
 "  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
-		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD, DEFAULT_NICE);
+		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 static json_t *options_json(const struct live_args *a)
@@ -98,6 +94,7 @@ static json_t *options_json(const struct live_args *a)
 	json_object_set_new(o, "command", json_boolean(a->s.cmd != NULL));
 	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
 	json_object_set_new(o, "nice", json_integer(a->s.nice));
+	json_object_set_new(o, "sched", json_string(a->s.sched_idle ? "idle" : "other"));
 	return o;
 }
 

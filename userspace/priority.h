@@ -2,9 +2,13 @@
 /*
  * priority.h — when msgscope may take the CPU from the processes it observes.
  *
- * msgscope runs at a low priority (--nice, default 19) so that a host short
- * of CPU serves its own work first. But a short burst can then fill the ring
- * buffer while msgscope waits its turn, and what the ring cannot hold is
+ * msgscope runs at a low priority so that a host short of CPU serves its
+ * own work first: by default SCHED_IDLE (--nice idle), below any niceness.
+ * A nice-19 task still runs out its time slice before a waking task of the
+ * load gets the CPU; a SCHED_IDLE one is preempted at once, and the
+ * scheduler places wakeups on a CPU that runs only it as if that CPU were
+ * idle (bench/RESULTS.md has the numbers). But a short burst can then fill
+ * the ring buffer while msgscope waits its turn, and what the ring cannot hold is
  * lost. So while the ring is filling up, msgscope runs at nice 0 until it
  * has caught up. If events are dropped even so, the load outruns msgscope at
  * any priority; boosting then only slows the load down without saving the
@@ -14,7 +18,8 @@
  * the ring); only a run of them says the load outruns msgscope.
  *
  * Pure policy: fed the ring's fill level, the drop counter and the time,
- * it says what to do. session.c applies it (setpriority).
+ * it says what to do. session.c applies it (sched_setscheduler,
+ * setpriority).
  */
 #ifndef MSGSCOPE_PRIORITY_H
 #define MSGSCOPE_PRIORITY_H

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,30 @@ static int open_loop(struct session *s)
 	return 0;
 }
 
+/* msgscope's priority while it keeps up: --nice, and SCHED_IDLE on top
+ * unless a niceness was asked for (priority.h says why). */
+static int rest_priority(const struct session_opts *o)
+{
+	if (setpriority(PRIO_PROCESS, 0, o->nice))
+		return -errno;
+	if (o->sched_idle &&
+	    sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 }))
+		return -errno;
+	return 0;
+}
+
+/* ... and while it catches up: an ordinary process at nice 0. Leaving
+ * SCHED_IDLE is allowed within RLIMIT_NICE, like raising the niceness. */
+static int catch_up_priority(const struct session_opts *o)
+{
+	if (o->sched_idle &&
+	    sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 }))
+		return -errno;
+	if (setpriority(PRIO_PROCESS, 0, 0))
+		return -errno;
+	return 0;
+}
+
 int session_open(struct session **out, const struct session_opts *opts,
 		 const struct session_hooks *hooks)
 {
@@ -295,14 +320,12 @@ int session_open(struct session **out, const struct session_opts *opts,
 		fprintf(stderr, "msgscope: event loop set-up failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	/* The observed processes come first: under CPU contention msgscope
-	 * falls behind and what the ring cannot hold is dropped and counted,
-	 * rather than the host slowing down for its observer (bench/: at
-	 * saturation, NATS throughput 0.78 of untraced at nice 0, 0.88 at 19).
-	 * A -- CMD child was forked before and keeps its own. */
-	if (opts->nice && setpriority(PRIO_PROCESS, 0, opts->nice))
-		fprintf(stderr, "msgscope: warning: cannot lower priority (nice %d): %s\n",
-			opts->nice, strerror(errno));
+	/* The observed processes come first (priority.h). A -- CMD child was
+	 * forked before and keeps its own priority. */
+	err = opts->nice ? rest_priority(opts) : 0;
+	if (err)
+		fprintf(stderr, "msgscope: warning: cannot lower priority (%s): %s\n",
+			opts->sched_idle ? "SCHED_IDLE" : "nice", strerror(-err));
 	else if (opts->nice)
 		prio_gov_init(&s->gov, opts->nice);
 	/* ... except while the ring fills up (priority.h): nice 0, which the
@@ -385,6 +408,7 @@ static void govern_priority(struct session *s)
 {
 	uint64_t now;
 	double fill;
+	int err;
 
 	if (!s->gov.nice)
 		return;
@@ -393,11 +417,17 @@ static void govern_priority(struct session *s)
 	switch (prio_gov_step(&s->gov, fill, s->gov.boosted ? kernel_drops(s, now) : 0, now)) {
 	case PRIO_BOOST:
 		s->gov_drops_read = 0;
-		if (setpriority(PRIO_PROCESS, 0, 0))
+		err = catch_up_priority(&s->opts);
+		if (err) {
+			fprintf(stderr, "msgscope: warning: cannot raise priority to catch up: %s; "
+				"staying low, events it cannot keep up with are dropped and counted\n",
+				strerror(-err));
+			rest_priority(&s->opts);
 			s->gov.nice = 0;
+		}
 		break;
 	case PRIO_RELAX:
-		setpriority(PRIO_PROCESS, 0, s->opts.nice);
+		rest_priority(&s->opts);
 		break;
 	case PRIO_KEEP:
 		break;

@@ -32,6 +32,7 @@ struct session_opts {
 	uint64_t interval_ns;    /* tick period */
 	bool watch_stdin;        /* deliver keys to the key hook */
 	int nice;                /* msgscope's own niceness once attached */
+	bool sched_idle;         /* ... and SCHED_IDLE on top (priority.h) */
 };
 
 /* Counters at one instant; rates are the sinks' business. */

@@ -352,11 +352,20 @@ def max_nice(pid):
     return 0
 
 
-def check_dropped(ns, allowed, label, extra=(), nice=19):
+POLICY_NAMES = {os.SCHED_OTHER: 'SCHED_OTHER', os.SCHED_IDLE: 'SCHED_IDLE'}
+
+
+def policy(pid):
+    p = os.sched_getscheduler(pid)
+    return POLICY_NAMES.get(p, str(p))
+
+
+def check_dropped(ns, allowed, label, extra=(), nice=19, sched='SCHED_IDLE'):
     with h.Trace(['-p', ns.pid, '-v', *extra]) as t:
         st = status(t.proc.pid)
-        expect(niceness(t.proc.pid) == nice, f'{label}: runs at nice {nice} once attached',
-               str(niceness(t.proc.pid)))
+        expect(niceness(t.proc.pid) == nice and policy(t.proc.pid) == sched,
+               f'{label}: runs as {sched} at nice {nice} once attached',
+               f'{policy(t.proc.pid)}, nice {niceness(t.proc.pid)}')
         uid = st['Uid'].split()
         eff, prm, bnd = caps(st['CapEff']), caps(st['CapPrm']), caps(st['CapBnd'])
         h.log(f'    {label}: Uid {st["Uid"]}, CapEff {sorted(eff)}, NoNewPrivs {st["NoNewPrivs"]}')
@@ -384,7 +393,32 @@ def check_dropped(ns, allowed, label, extra=(), nice=19):
 def test_privileges_dropped():
     with h.NatsServer() as ns:
         check_dropped(ns, ALLOWED_TLS, 'TLS capture on')
-        check_dropped(ns, ALLOWED_NO_TLS, 'with no-tls and --nice 0', ['--no-tls', '--nice', '0'], nice=0)
+        check_dropped(ns, ALLOWED_NO_TLS, 'with no-tls and --nice 0', ['--no-tls', '--nice', '0'], nice=0,
+                      sched='SCHED_OTHER')
+
+
+def test_catches_up_after_privdrop():
+    """Stopped while a burst fills more than a quarter of its ring buffer,
+    msgscope, unprivileged by then, leaves SCHED_IDLE for nice 0 until it has
+    caught up, then goes back (userspace/priority.h)."""
+    with h.NatsServer() as ns:
+        with h.Trace(['-p', ns.pid, '-b', '1']) as t:
+            expect(policy(t.proc.pid) == 'SCHED_IDLE', 'runs as SCHED_IDLE by default', policy(t.proc.pid))
+            os.kill(t.proc.pid, signal.SIGSTOP)
+            try:
+                h.natsc(ns.url, 'pubsize', 'boost.burst', 600000).wait_ok()
+            finally:
+                os.kill(t.proc.pid, signal.SIGCONT)
+            deadline = time.time() + 10
+            while policy(t.proc.pid) != 'SCHED_IDLE' and time.time() < deadline:
+                time.sleep(0.05)
+            expect(policy(t.proc.pid) == 'SCHED_IDLE', 'back to SCHED_IDLE once caught up', policy(t.proc.pid))
+    expect(t.end.get('boosts', 0) >= 1 and t.end.get('futile_boosts') == 0,
+           'the burst made it run at nice 0 (the end line counts the boost), and nothing was dropped',
+           h.short(t.end))
+    expect('cannot raise priority' not in t.stderr, 'the boost was allowed after the privilege drop', t.stderr)
+    expect(len(t.nats(op='PUB', subject='boost.burst')) == 1, 'the burst was recorded',
+           str(len(t.nats(op='PUB', subject='boost.burst'))))
 
 
 def test_command_child_still_stopped():
@@ -395,9 +429,9 @@ def test_command_child_still_stopped():
                                  'sleep', '600']) as t:
         time.sleep(0.5)
         kids = [int(x) for x in open(f'/proc/{t.proc.pid}/task/{t.proc.pid}/children').read().split()]
-        expect(kids and all(niceness(k) == 0 for k in kids),
+        expect(kids and all(niceness(k) == 0 and policy(k) == 'SCHED_OTHER' for k in kids),
                'the command keeps its own priority (msgscope lowers only its own)',
-               str([niceness(k) for k in kids]))
+               str([(niceness(k), policy(k)) for k in kids]))
         rc = t.wait_exit(timeout=60)
     expect(rc == 0 and t.end.get('reason') == 'duration', '--duration with a command: exit 0', h.short(t.end))
     time.sleep(0.5)
@@ -408,5 +442,5 @@ def test_command_child_still_stopped():
 
 if __name__ == '__main__':
     h.main([test_redacted_by_default, test_shown_with_show_secrets, test_privileges_dropped,
-            test_command_child_still_stopped],
+            test_catches_up_after_privdrop, test_command_child_still_stopped],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
