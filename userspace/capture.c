@@ -83,6 +83,28 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	return c->budget > 0 ? 0 : -EAGAIN;
 }
 
+/* The TLS side's shared state lives in this object (bpf/tls_state.bpf.h).
+ * Where the exit hooks read the arguments, they also do the TLS side's
+ * syscall work; with TLS capture off its maps only take kernel memory. */
+static int configure_tls(struct capture *c, const struct capture_opts *o)
+{
+	struct capture_bpf *s = c->skel;
+	bool tls = false;
+	int err;
+
+#ifdef HAVE_TLS_CAPTURE
+	tls = tls_attach_wanted(o);
+#endif
+	(void)o;
+	s->rodata->tls_at_exit = tls && s->rodata->args_at_exit;
+	if (tls)
+		return 0;
+	err = bpf_map__set_max_entries(s->maps.ssl_calls, 1);
+	if (!err)
+		err = bpf_map__set_max_entries(s->maps.ssl_fds, 1);
+	return err;
+}
+
 static int configure(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
@@ -117,6 +139,9 @@ static int configure(struct capture *c, const struct capture_opts *o)
 		for (size_t i = 0; i < sizeof(enters) / sizeof(enters[0]); i++)
 			bpf_program__set_autoload(enters[i], false);
 	}
+	err = configure_tls(c, o);
+	if (err)
+		return err;
 	/* Without a pid filter nothing forks into it: skip the hook. */
 	if (!o->filter_pids)
 		bpf_program__set_autoload(s->progs.on_fork, false);
@@ -238,7 +263,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	tls_attach_open(&c->tls, &(struct tls_shared_maps){
 			.events = c->skel->maps.events, .conns = c->skel->maps.conns,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
-			.ports = c->skel->maps.ports }, opts);
+			.ports = c->skel->maps.ports, .ssl_calls = c->skel->maps.ssl_calls,
+			.ssl_fds = c->skel->maps.ssl_fds, .tls_stats = c->skel->maps.tls_stats,
+			.syscalls_seen_at_exit = c->skel->rodata->tls_at_exit }, opts);
 #endif
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
 	if (!c->rb) {

@@ -436,17 +436,37 @@ static int reuse(struct bpf_map *ours, struct bpf_map *theirs)
 	return bpf_map__reuse_fd(ours, bpf_map__fd(theirs));
 }
 
+bool tls_attach_wanted(const struct capture_opts *o)
+{
+	const char *off = getenv("MSGSCOPE_NO_TLS");
+
+	return !o->no_tls && !(off && *off && strcmp(off, "0"));
+}
+
+/* The sys_enter hooks, which capture's exit hooks may stand in for. */
+static void no_syscall_hooks(struct tls_bpf *s)
+{
+	struct bpf_program *enters[] = {
+		s->progs.tls_enter_read, s->progs.tls_enter_write,
+		s->progs.tls_enter_recvfrom, s->progs.tls_enter_sendto,
+		s->progs.tls_enter_readv, s->progs.tls_enter_writev,
+		s->progs.tls_enter_recvmsg, s->progs.tls_enter_sendmsg,
+	};
+
+	for (size_t i = 0; i < sizeof(enters) / sizeof(enters[0]); i++)
+		bpf_program__set_autoload(enters[i], false);
+}
+
 int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		    const struct capture_opts *o)
 {
-	const char *off = getenv("MSGSCOPE_NO_TLS");
 	struct tls_attach *t;
 	struct tls_bpf *s;
 	struct bpf_program *prog;
 	int err;
 
 	*out = NULL;
-	if (o->no_tls || (off && *off && strcmp(off, "0")))
+	if (!tls_attach_wanted(o))
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -478,11 +498,19 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		err = reuse(s->maps.pids, m->pids);
 	if (!err)
 		err = reuse(s->maps.ports, m->ports);
+	if (!err)
+		err = reuse(s->maps.ssl_calls, m->ssl_calls);
+	if (!err)
+		err = reuse(s->maps.ssl_fds, m->ssl_fds);
+	if (!err)
+		err = reuse(s->maps.tls_stats, m->tls_stats);
 	if (err) {
 		fprintf(stderr, "msgscope: warning: TLS capture off: cannot share maps: %s\n",
 			strerror(-err));
 		goto fail;
 	}
+	if (m->syscalls_seen_at_exit)
+		no_syscall_hooks(s);
 	err = tls_bpf__load(s);
 	if (err) {
 		fprintf(stderr, "msgscope: warning: TLS capture off: cannot load its BPF programs: %s\n",
@@ -495,7 +523,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *l;
 
-		if (strncmp(sec, "tracepoint/", 11))
+		if (strncmp(sec, "tracepoint/", 11) || !bpf_program__autoload(prog))
 			continue;
 		l = bpf_program__attach(prog);
 		if (!l) {

@@ -35,10 +35,17 @@ struct bpf_map;
 struct ring_buffer;
 struct capture_opts;
 
-/* The capture object's maps the TLS object must share. */
+/* The capture object's maps the TLS object must share, and whether its
+ * exit hooks do the TLS side's syscall work (bpf/tls_state.bpf.h): the TLS
+ * object's sys_enter hooks are then not loaded. */
 struct tls_shared_maps {
 	struct bpf_map *events, *conns, *stats, *pids, *ports;
+	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats;
+	bool syscalls_seen_at_exit;
 };
+
+/* TLS capture asked for: not --no-tls, not MSGSCOPE_NO_TLS=1. */
+bool tls_attach_wanted(const struct capture_opts *o);
 
 struct tls_attach;
 

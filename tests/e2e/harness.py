@@ -360,6 +360,13 @@ def tool(name):
     return shutil.which(name) or os.path.join('/usr/sbin', name)
 
 
+def loaded_prog_names():
+    """Names of the BPF programs loaded now (bpftool prog show)."""
+    out = subprocess.run([tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    return {p.get('name') for p in json.loads(out)}
+
+
 def require_msgscope():
     if os.geteuid() != 0:
         raise Unavailable('msgscope needs root (running as uid %d)' % os.geteuid())

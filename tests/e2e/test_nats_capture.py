@@ -7,9 +7,7 @@ Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_nats_capture.py test_pub_sub
 """
 import os
-import json
 import signal
-import subprocess
 import sys
 import time
 
@@ -257,7 +255,7 @@ def test_read_blocked_at_attach():
         sub.wait_for('READY')
         time.sleep(0.2)            # into its recv()
         with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
-            progs = loaded_prog_names()
+            progs = h.loaded_prog_names()
             h.natsc(ns.url, 'pub', 'e2e.blocked', 'waited-for', 1).wait_ok()
             sub.wait_for('GOT')
             time.sleep(0.3)
@@ -268,12 +266,6 @@ def test_read_blocked_at_attach():
     expect('exit_read' in progs and 'enter_read' not in progs,
            'the data syscalls are followed from their exit alone', sorted(progs))
 
-
-
-def loaded_prog_names():
-    out = subprocess.run([h.tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
-                         check=True, text=True).stdout
-    return {p.get('name') for p in json.loads(out)}
 
 
 def test_enter_hooks_fallback():
@@ -292,7 +284,7 @@ def test_enter_hooks_fallback():
                 time.sleep(0.3)    # the subscriber is in its next read
                 h.natsc(ns.url, 'pub', 'e2e.enter', 'second', 1).wait_ok()
                 sub.wait_ok()
-                progs = loaded_prog_names()
+                progs = h.loaded_prog_names()
                 time.sleep(0.3)
     finally:
         del os.environ['MSGSCOPE_ENTER_HOOKS']

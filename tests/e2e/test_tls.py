@@ -255,6 +255,7 @@ def test_https_nginx_curl():
     """nginx (OpenSSL, server) and curl (OpenSSL with its own BIO, client)."""
     with TlsNginx() as ng:
         with h.Trace(['-p', ng.pid]) as t:
+            progs = h.loaded_prog_names()
             g = curl('-o', '/dev/null', ng.url + '/hello.txt')
             p = curl('-o', '/dev/null', '-d', 'x=1&y=2', ng.url + '/post')
             b = curl('-o', '/dev/null', ng.url + '/big.bin')
@@ -293,6 +294,25 @@ def test_https_nginx_curl():
                and cresp[0]['size'] == 3334 and cresp[0]['conn'] == creq[0]['conn'],
                'curl: 200 response with its size, same connection', dump(crecs))
         check_clean(tc, crecs, 'curl')
+    # Which syscall hooks told which sockets are TLS (bpf/tls_state.bpf.h).
+    if os.environ.get('MSGSCOPE_ENTER_HOOKS'):
+        expect('tls_enter_write' in progs, 'the TLS side\'s own sys_enter hooks are loaded', sorted(progs))
+    elif tuple(int(x) for x in os.uname().release.split('.')[:2]) >= (5, 15):
+        expect('tls_enter_write' not in progs and 'exit_write' in progs,
+               'from 5.15 capture\'s exit hooks do it: no TLS sys_enter hooks', sorted(progs))
+
+
+def test_https_on_enter_hooks_path():
+    """Kernels before 5.15 (no bpf_task_pt_regs): the TLS side's own
+    sys_enter hooks bind sockets to SSL calls and spot hellos, before
+    capture's exit decides. MSGSCOPE_ENTER_HOOKS=1 forces that path here;
+    the same HTTPS exchanges must come out the same."""
+    h.require_tools(['bpftool'])
+    os.environ['MSGSCOPE_ENTER_HOOKS'] = '1'
+    try:
+        test_https_nginx_curl()
+    finally:
+        del os.environ['MSGSCOPE_ENTER_HOOKS']
 
 
 _LATE_PY = r'''
@@ -496,6 +516,6 @@ def test_ciphertext_never_parsed():
 
 if __name__ == '__main__':
     h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
-            test_https_nginx_curl, test_libssl_loaded_later,
+            test_https_nginx_curl, test_https_on_enter_hooks_path, test_libssl_loaded_later,
             test_go_https_client, test_ciphertext_never_parsed],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
