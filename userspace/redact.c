@@ -6,9 +6,15 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const secret_headers[] = {
-	"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
+#define HEADER(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} secret_headers[] = {
+	HEADER("Authorization"), HEADER("Proxy-Authorization"), HEADER("Cookie"),
+	HEADER("Set-Cookie"),
 };
+#undef HEADER
 
 static const char *const secret_connect_fields[] = {
 	"pass", "auth_token", "jwt", "sig",
@@ -33,12 +39,18 @@ void redactor_free(struct redactor *r)
 
 bool redact_is_secret_header(struct slice name)
 {
-	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(*secret_headers); i++) {
-		const char *h = secret_headers[i];
-
-		if (name.len == strlen(h) && !strncasecmp(name.ptr, h, name.len))
+	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(*secret_headers); i++)
+		if (name.len == secret_headers[i].len &&
+		    !strncasecmp(name.ptr, secret_headers[i].name, name.len))
 			return true;
-	}
+	return false;
+}
+
+static bool http_has_secret(const struct http_msg *m)
+{
+	for (int i = 0; i < m->n_headers; i++)
+		if (redact_is_secret_header(m->headers[i].name))
+			return true;
 	return false;
 }
 
@@ -132,8 +144,9 @@ static bool redact_connect(struct redactor *r, struct nats_msg *m)
 
 bool redact_applies(const struct msg_record *rec)
 {
-	return rec->proto == PROTO_HTTP ||
-	       (rec->proto == PROTO_NATS && rec->nats.op == NATS_CONNECT);
+	if (rec->proto == PROTO_HTTP)
+		return http_has_secret(&rec->http);
+	return rec->proto == PROTO_NATS && rec->nats.op == NATS_CONNECT;
 }
 
 bool redact_record(struct redactor *r, struct msg_record *rec)

@@ -27,8 +27,9 @@ void redactor_free(struct redactor *r);
  */
 bool redact_record(struct redactor *r, struct msg_record *rec);
 
-/* False when redact_record() would leave rec as it is whatever it holds
- * (NATS messages other than CONNECT): no copy needed to call it. */
+/* False when redact_record() would leave rec as it is (NATS messages other
+ * than CONNECT, HTTP messages without a secret header): no copy of the
+ * record (2 KiB) is needed to call it. */
 bool redact_applies(const struct msg_record *rec);
 
 /* True for HTTP header names whose values are secret. */

@@ -127,6 +127,8 @@ static void test_http_redacted(void)
 	r.http.headers[2] = (struct http_header){ SLICE_LIT("Proxy-Authorization"), SLICE_LIT("Basic Zm9v") };
 	r.http.headers[3] = (struct http_header){ SLICE_LIT("Host"), SLICE_LIT("api") };
 	r.http.n_headers = 4;
+	/* The caller copies the record only when this says so. */
+	CHECK(redact_applies(&r));
 	CHECK(redact_record(red, &r));
 	s = dump(&r);
 	CHECK(!strstr(s, "abc.def"));
@@ -140,11 +142,23 @@ static void test_http_redacted(void)
 	r.http.status = 200;
 	r.http.headers[0] = (struct http_header){ SLICE_LIT("Set-Cookie"), SLICE_LIT("sid=zzz") };
 	r.http.n_headers = 1;
+	CHECK(redact_applies(&r));
 	CHECK(redact_record(red, &r));
 	s = dump(&r);
 	CHECK(!strstr(s, "zzz"));
 	CHECK(strstr(s, "\"status\":200"));
 	free(s);
+
+	/* Nothing secret (a name only as long as one, a value that looks
+	 * like one): nothing to copy, nothing rewritten. */
+	r.http.headers[0] = (struct http_header){ SLICE_LIT("Server"), SLICE_LIT("nginx") };
+	r.http.headers[1] = (struct http_header){ SLICE_LIT("X-Note"), SLICE_LIT("Cookie: a=b") };
+	r.http.n_headers = 2;
+	CHECK(!redact_applies(&r));
+	CHECK(!redact_record(red, &r));
+	r.http.headers[2] = (struct http_header){ SLICE_LIT("COOKIE"), SLICE_LIT("a=b") };
+	r.http.n_headers = 3;
+	CHECK(redact_applies(&r));
 	redactor_free(red);
 }
 
