@@ -116,8 +116,9 @@ static bool is_bad_ctl(uint8_t c)
 /*
  * The length of the run of plain text at s: up to the first CTL (CR, LF,
  * HTAB and the bad ones alike) or DEL. Eight bytes at a time: every byte
- * of a head passes through here. A word flagged by mistake (a borrow from
- * a lower byte) only sends it to the byte loop early.
+ * of a head passes through here. In each word's mask a borrow can flag
+ * bytes above a true hit, never below, so the lowest flag is exact
+ * (little-endian: the first byte in memory is the lowest).
  */
 static size_t text_run(const uint8_t *s, size_t n)
 {
@@ -125,12 +126,13 @@ static size_t text_run(const uint8_t *s, size_t n)
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x, del;
+		uint64_t x, del, hit;
 
 		memcpy(&x, s + i, 8);
 		del = x ^ (0x7f * ones);
-		if (((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs))
-			break;
+		hit = ((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs);
+		if (hit)
+			return i + ((size_t)__builtin_ctzll(hit) >> 3);
 	}
 	while (i < n && s[i] >= 0x20 && s[i] != 0x7f)
 		i++;

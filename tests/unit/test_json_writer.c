@@ -186,6 +186,39 @@ static void test_roundtrip_against_jansson(void)
 	}
 }
 
+/* Keys up to and past the short path's 32 bytes, with one special byte
+ * at every offset (each word and the padded tail of the short path). */
+static void test_keys_every_offset(void)
+{
+	static const char *const specials[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9" };
+
+	for (size_t n = 1; n <= 40; n++) {
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof(specials) / sizeof(*specials); k++) {
+				char key[48];
+				size_t l = strlen(specials[k]), len = n + l - 1;
+				struct jw w;
+				json_t *j;
+
+				memset(key, 'k', n);
+				memcpy(key + at, specials[k], l);
+				memset(key + at + l, 'k', n - at - 1);
+				jw_init(&w);
+				jw_object_begin(&w);
+				jw_key_n(&w, key, len);
+				jw_uint(&w, 1);
+				jw_object_end(&w);
+				j = json_loadb(w.buf, w.len, 0, NULL);
+				CHECK_MSG(j && json_object_size(j) == 1 &&
+					  json_object_getn(j, key, len) != NULL,
+					  "key of %zu bytes, %s at %zu", len, specials[k], at);
+				json_decref(j);
+				jw_free(&w);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	test_nesting_and_commas();
@@ -195,5 +228,6 @@ int main(void)
 	test_base64();
 	test_random_bytes_never_break_json();
 	test_roundtrip_against_jansson();
+	test_keys_every_offset();
 	return check_summary("json_writer");
 }
