@@ -120,6 +120,9 @@ static bool is_bad_ctl(uint8_t c)
  * bytes above a true hit, never below, so the lowest flag is exact
  * (little-endian: the first byte in memory is the lowest).
  */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "text_run() takes a word's first byte for its lowest");
+
 static size_t text_run(const uint8_t *s, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
