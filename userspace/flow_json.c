@@ -103,10 +103,40 @@ static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
 
 /* The same, from the cache: rendered into a scratch object once, its
  * text after the '{' kept (it starts with the first member, no comma). */
+/* Equal as rendered: the strings up to their NUL. What follows a NUL is
+ * left over (the correlator clears only first bytes), so equal structs
+ * are the same endpoint but the same endpoint need not be equal structs. */
+static bool same_endpoint(struct endpoint_info *cached, const struct endpoint_info *ep)
+{
+	if (!memcmp(cached, ep, sizeof(*ep)))
+		return true;
+	if (cached->pid != ep->pid || strcmp(cached->addr, ep->addr) ||
+	    strcmp(cached->comm, ep->comm) || strcmp(cached->name, ep->name) ||
+	    strcmp(cached->lang, ep->lang) || strcmp(cached->version, ep->version) ||
+	    strcmp(cached->exe, ep->exe) || strcmp(cached->cgroup, ep->cgroup))
+		return false;
+	*cached = *ep; /* the next one with these leftovers is a memcmp */
+	return true;
+}
+
+/* The slot of an endpoint: its pid and the last 8 bytes of its address,
+ * where the port is (loopback addresses share their first bytes). */
+static size_t endpoint_slot(const struct endpoint_info *ep)
+{
+	size_t len = strnlen(ep->addr, sizeof(ep->addr));
+	uint64_t tail = 0;
+
+	if (len >= 8)
+		memcpy(&tail, ep->addr + len - 8, 8);
+	else
+		memcpy(&tail, ep->addr, len);
+	return (size_t)(((ep->pid * 0x100000001b3ULL) ^ tail) * 0x9E3779B97F4A7C15ULL >> 59) %
+	       FLOW_JSON_CACHE_SLOTS;
+}
+
 static void endpoint_fields_cached(struct jw *w, const struct endpoint_info *ep,
 				   struct flow_json_cache *cache)
 {
-	uint64_t addr8 = 0;
 	struct flow_json_endpoint *s;
 	struct jw tmp;
 
@@ -114,10 +144,8 @@ static void endpoint_fields_cached(struct jw *w, const struct endpoint_info *ep,
 		endpoint_fields(w, ep);
 		return;
 	}
-	memcpy(&addr8, ep->addr, sizeof(addr8));
-	s = &cache->slot[((ep->pid + addr8) * 0x9E3779B97F4A7C15ULL >> 59) %
-			 FLOW_JSON_CACHE_SLOTS];
-	if (!s->valid || memcmp(&s->ep, ep, sizeof(*ep))) {
+	s = &cache->slot[endpoint_slot(ep)];
+	if (!s->valid || !same_endpoint(&s->ep, ep)) {
 		jw_init(&tmp);
 		jw_object_begin(&tmp);
 		endpoint_fields(&tmp, ep);

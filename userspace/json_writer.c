@@ -91,9 +91,22 @@ static bool word_special(uint64_t x)
  * spaces (which need none). */
 static bool tail_plain(const unsigned char *s, size_t n)
 {
-	uint64_t x = ONES * ' ';
+	unsigned char b[8] = "        ";
+	size_t i = 0;
+	uint64_t x;
 
-	memcpy(&x, s, n);
+	/* fixed-size pieces: a memcpy of n bytes would be a libc call */
+	if (n & 4) {
+		memcpy(b, s, 4);
+		i = 4;
+	}
+	if (n & 2) {
+		memcpy(b + i, s + i, 2);
+		i += 2;
+	}
+	if (n & 1)
+		b[i] = s[i];
+	memcpy(&x, b, 8);
 	return !word_special(x);
 }
 
