@@ -108,9 +108,42 @@ static void test_exchange_lines(void)
 	json_decref(j);
 }
 
+/* The correlator clears only the first byte of each string, so the same
+ * endpoint comes with other bytes past its NULs; and the clients of one
+ * process differ only in their port. Both must render as they are. */
+static void test_cache_leftovers_and_ports(void)
+{
+	static struct flow_json_cache cache;
+	struct endpoint_info cl = ep(100, "wrk", "", "127.0.0.1:40001");
+	struct endpoint_info sv = ep(200, "nginx", "", "127.0.0.1:8080");
+	struct flow_event ev = { .type = FLOW_EV_EXCHANGE, .ts_ns = 5 };
+	json_t *j;
+
+	ev.exchange = (struct flow_exchange){ .proto = PROTO_HTTP, .answered = true,
+		.status = 200, .method = "GET", .path = "/small", .endpoint = "/small",
+		.client = &cl, .server = &sv };
+	for (int round = 0; round < 40; round++) {
+		char want[32];
+
+		/* leftovers past the NULs, different each round */
+		memset(cl.comm + 4, 'a' + round % 26, sizeof(cl.comm) - 4);
+		memset(cl.name + 1, 'A' + round % 26, sizeof(cl.name) - 1);
+		memset(sv.addr + strlen(sv.addr) + 1, round, sizeof(sv.addr) - strlen(sv.addr) - 1);
+		/* a client port per round, some ports again */
+		snprintf(cl.addr, sizeof(cl.addr), "127.0.0.1:%d", 40001 + round % 7);
+		snprintf(want, sizeof(want), "127.0.0.1:%d", 40001 + round % 7);
+		j = write_both(&cache, &ev);
+		CHECK_MSG(!strcmp(json_string_value(json_object_get(json_object_get(j, "client"), "addr")), want),
+			  "round %d: client %s", round, want);
+		CHECK(!strcmp(json_string_value(json_object_get(json_object_get(j, "client"), "comm")), "wrk"));
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	test_delivery_lines();
 	test_exchange_lines();
+	test_cache_leftovers_and_ports();
 	return check_summary("flow_json");
 }
