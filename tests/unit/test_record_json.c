@@ -211,8 +211,34 @@ static void test_conn_cache(void)
 	expect_same_line(&cache, &r);
 }
 
+/* A name given several times becomes an array of its values at its first
+ * place; names given once stay plain members (dump() sorts the keys). */
+static void test_http_repeated_headers(void)
+{
+	struct msg_record r = { .proto = PROTO_HTTP };
+	char *s;
+
+	r.http.kind = HTTP_RESPONSE;
+	r.http.status = 200;
+	r.http.version = SLICE_LIT("HTTP/1.1");
+	r.http.headers[0] = (struct http_header){ SLICE_LIT("Server"), SLICE_LIT("nginx") };
+	r.http.headers[1] = (struct http_header){ SLICE_LIT("Vary"), SLICE_LIT("Accept") };
+	r.http.headers[2] = (struct http_header){ SLICE_LIT("Date"), SLICE_LIT("today") };
+	r.http.headers[3] = (struct http_header){ SLICE_LIT("Vary"), SLICE_LIT("Origin") };
+	r.http.n_headers = 4;
+	s = dump(&r);
+	CHECK_MSG(strstr(s, "\"headers\":{\"Date\":\"today\",\"Server\":\"nginx\","
+			    "\"Vary\":[\"Accept\",\"Origin\"]}") != NULL, "%s", s);
+	free(s);
+	r.http.headers[3] = (struct http_header){ SLICE_LIT("Varx"), SLICE_LIT("Origin") };
+	s = dump(&r);
+	CHECK_MSG(strstr(s, "\"Varx\":\"Origin\",\"Vary\":\"Accept\"}") != NULL, "%s", s);
+	free(s);
+}
+
 int main(void)
 {
+	test_http_repeated_headers();
 	test_conn_cache();
 	test_nats_pub();
 	test_binary_payload_is_base64();
