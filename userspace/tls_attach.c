@@ -431,9 +431,21 @@ static int on_notify(void *ctx, void *data, size_t size)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static int reuse(struct bpf_map *ours, struct bpf_map *theirs)
+/* The TLS object's copies of the capture object's maps take the capture's
+ * (the ring buffer sized like it first). */
+static int share_maps(struct tls_bpf *s, const struct tls_shared_maps *m)
 {
-	return bpf_map__reuse_fd(ours, bpf_map__fd(theirs));
+	struct { struct bpf_map *ours, *theirs; } pairs[] = {
+		{ s->maps.events, m->events }, { s->maps.conns, m->conns },
+		{ s->maps.stats, m->stats }, { s->maps.pids, m->pids },
+		{ s->maps.ports, m->ports }, { s->maps.ssl_calls, m->ssl_calls },
+		{ s->maps.ssl_fds, m->ssl_fds }, { s->maps.tls_stats, m->tls_stats },
+	};
+	int err = bpf_map__set_max_entries(s->maps.events, bpf_map__max_entries(m->events));
+
+	for (size_t i = 0; !err && i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		err = bpf_map__reuse_fd(pairs[i].ours, bpf_map__fd(pairs[i].theirs));
+	return err;
 }
 
 bool tls_attach_wanted(const struct capture_opts *o)
@@ -487,23 +499,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		s->rodata->filter_comm = true;
 		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);
 	}
-	err = bpf_map__set_max_entries(s->maps.events, bpf_map__max_entries(m->events));
-	if (!err)
-		err = reuse(s->maps.events, m->events);
-	if (!err)
-		err = reuse(s->maps.conns, m->conns);
-	if (!err)
-		err = reuse(s->maps.stats, m->stats);
-	if (!err)
-		err = reuse(s->maps.pids, m->pids);
-	if (!err)
-		err = reuse(s->maps.ports, m->ports);
-	if (!err)
-		err = reuse(s->maps.ssl_calls, m->ssl_calls);
-	if (!err)
-		err = reuse(s->maps.ssl_fds, m->ssl_fds);
-	if (!err)
-		err = reuse(s->maps.tls_stats, m->tls_stats);
+	err = share_maps(s, m);
 	if (err) {
 		fprintf(stderr, "msgscope: warning: TLS capture off: cannot share maps: %s\n",
 			strerror(-err));
