@@ -176,12 +176,13 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 			a->s.nice = DEFAULT_NICE;
 			return 0;
 		}
-		if (!*arg || arg[strspn(arg, "0123456789")] || strtoul(arg, NULL, 10) > 19) {
+		if (!*arg || arg[strspn(arg, "0123456789")] ||
+		    (v = strtoull(arg, NULL, 10)) > 19) {
 			fprintf(stderr, "msgscope: --nice: expected idle or a niceness from 0 to 19, got '%s'\n",
 				arg);
 			return 2;
 		}
-		a->s.nice = (int)strtoul(arg, NULL, 10);
+		a->s.nice = (int)v;
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;

@@ -101,8 +101,6 @@ static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
 	put_str(w, JW_KEY("addr"), ep->addr);
 }
 
-/* The same, from the cache: rendered into a scratch object once, its
- * text after the '{' kept (it starts with the first member, no comma). */
 /* Equal as rendered: the strings up to their NUL. What follows a NUL is
  * left over (the correlator clears only first bytes), so equal structs
  * are the same endpoint but the same endpoint need not be equal structs. */
@@ -134,6 +132,8 @@ static size_t endpoint_slot(const struct endpoint_info *ep)
 	       FLOW_JSON_CACHE_SLOTS;
 }
 
+/* endpoint_fields() from the cache: rendered into a scratch object once,
+ * its text after the '{' kept (it starts with the first member, no comma). */
 static void endpoint_fields_cached(struct jw *w, const struct endpoint_info *ep,
 				   struct flow_json_cache *cache)
 {

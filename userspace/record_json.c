@@ -60,11 +60,6 @@ static bool same_name(struct slice a, struct slice b)
 	return a.len == b.len && !memcmp(a.ptr, b.ptr, a.len);
 }
 
-/*
- * Write headers as one object. A name given several times becomes an array
- * of its values, at the place of its first occurrence. Names that are not
- * UTF-8 are skipped rather than misreported.
- */
 /* Whether a name comes twice: most heads have none, and then each header
  * is its own member, found without looking for its other values. */
 static bool names_repeat(const struct header_view *h, int n)
@@ -76,6 +71,18 @@ static bool names_repeat(const struct header_view *h, int n)
 	return false;
 }
 
+/* A value that is not UTF-8 is written empty rather than misreported. */
+static void put_header_value(struct jw *w, struct slice v)
+{
+	if (!jw_string_utf8(w, v.ptr, v.len))
+		jw_string(w, "");
+}
+
+/*
+ * Write headers as one object. A name given several times becomes an array
+ * of its values, at the place of its first occurrence. Names that are not
+ * UTF-8 are skipped rather than misreported.
+ */
 static void write_headers(struct jw *w, const struct header_view *h, int n)
 {
 	bool repeats = names_repeat(h, n);
@@ -98,8 +105,7 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 			continue;
 		if (!repeats) {
 			jw_key_n(w, h[i].name.ptr, kn);
-			if (!jw_string_utf8(w, h[i].value.ptr, h[i].value.len))
-				jw_string(w, "");
+			put_header_value(w, h[i].value);
 			continue;
 		}
 		for (int j = i; j < n; j++)
@@ -108,10 +114,8 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 		if (count > 1)
 			jw_array_begin(w);
 		for (int j = i; j < n; j++) {
-			if (!same_name(h[j].name, h[i].name))
-				continue;
-			if (!jw_string_utf8(w, h[j].value.ptr, h[j].value.len))
-				jw_string(w, "");
+			if (same_name(h[j].name, h[i].name))
+				put_header_value(w, h[j].value);
 		}
 		if (count > 1)
 			jw_array_end(w);

@@ -34,6 +34,7 @@ Environment:
 """
 
 import atexit
+import contextlib
 import json
 import os
 import random
@@ -358,6 +359,22 @@ def require_tools(names):
 
 def tool(name):
     return shutil.which(name) or os.path.join('/usr/sbin', name)
+
+
+@contextlib.contextmanager
+def env(**changes):
+    """Environment variables set for what starts inside the block (msgscope
+    reads MSGSCOPE_* ones), restored after it."""
+    old = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def loaded_prog_names():

@@ -274,8 +274,7 @@ def test_enter_hooks_fallback():
     MSGSCOPE_ENTER_HOOKS=1) records every end of a publication, except at the
     subscriber the read that was already waiting when the trace started."""
     h.require_tools(['bpftool'])
-    os.environ['MSGSCOPE_ENTER_HOOKS'] = '1'
-    try:
+    with h.env(MSGSCOPE_ENTER_HOOKS='1'):
         with h.NatsServer() as ns:
             sub = h.natsc(ns.url, 'sub', 'e2e.enter', '--count', 2, '--timeout', 30)
             sub.wait_for('READY')
@@ -286,8 +285,6 @@ def test_enter_hooks_fallback():
                 sub.wait_ok()
                 progs = h.loaded_prog_names()
                 time.sleep(0.3)
-    finally:
-        del os.environ['MSGSCOPE_ENTER_HOOKS']
     expect('enter_read' in progs and 'exit_read' in progs,
            'the enter hooks are loaded beside the exit hooks', sorted(progs))
     got = {(r.get('op'), r.get('dir')) for r in t.nats(subject='e2e.enter', payload='second')}

@@ -253,6 +253,7 @@ def test_nats_tls_client_connected_before_trace():
 
 def test_https_nginx_curl():
     """nginx (OpenSSL, server) and curl (OpenSSL with its own BIO, client)."""
+    h.require_tools(['bpftool'])
     with TlsNginx() as ng:
         with h.Trace(['-p', ng.pid]) as t:
             progs = h.loaded_prog_names()
@@ -307,12 +308,8 @@ def test_https_on_enter_hooks_path():
     sys_enter hooks bind sockets to SSL calls and spot hellos, before
     capture's exit decides. MSGSCOPE_ENTER_HOOKS=1 forces that path here;
     the same HTTPS exchanges must come out the same."""
-    h.require_tools(['bpftool'])
-    os.environ['MSGSCOPE_ENTER_HOOKS'] = '1'
-    try:
+    with h.env(MSGSCOPE_ENTER_HOOKS='1'):
         test_https_nginx_curl()
-    finally:
-        del os.environ['MSGSCOPE_ENTER_HOOKS']
 
 
 _LATE_PY = r'''
@@ -488,9 +485,7 @@ def test_ciphertext_never_parsed():
     handshake ciphertext, and none of it becomes a record."""
     natsc = h.natsc_path()
     ca = cert()[0]
-    old = os.environ.get('MSGSCOPE_NO_TLS')
-    os.environ['MSGSCOPE_NO_TLS'] = '1'
-    try:
+    with h.env(MSGSCOPE_NO_TLS='1'):
         with TlsNatsServer() as ns, TlsNginx() as ng:
             sh = h.spawn(['/bin/sh', '-c',
                           f'read go; {natsc} -s {ns.url} --tls-ca {ca} pub tls.x "p" 3 && '
@@ -500,11 +495,6 @@ def test_ciphertext_never_parsed():
                           '-P', f'{ng.port}:http']) as t:
                 sh.send('go')
                 sh.wait_ok(30)
-    finally:
-        if old is None:
-            del os.environ['MSGSCOPE_NO_TLS']
-        else:
-            os.environ['MSGSCOPE_NO_TLS'] = old
     nrecs = on_port(t, ns.port)
     expect(all(r.get('op') == 'INFO' for r in nrecs) and len(nrecs) >= 1,
            'NATS: only the clear INFO, nothing from the ciphertext after it', dump(nrecs))
