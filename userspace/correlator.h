@@ -21,7 +21,8 @@
  * that has not yet been seen from that end (first-in first-out per end, which
  * is exact as long as no end lost a message).
  *
- * Records may arrive out of time order by up to cfg.skew_ns (several CPUs):
+ * Records may arrive out of time order by up to cfg.skew_ns (several CPUs,
+ * messages split across reads and stamped with their first byte):
  * they are held in a reorder buffer and processed in timestamp order once
  * the newest record seen is skew_ns ahead of them. Time is record time:
  * nothing here reads a clock; corr_advance() moves time on when no records
@@ -262,7 +263,7 @@ typedef void (*flow_event_cb)(const struct flow_event *ev, void *ctx);
 
 struct corr_config {
 	uint64_t timeout_ns;     /* pending request/publication lifetime (5 s) */
-	uint64_t skew_ns;        /* reorder window (5 ms) */
+	uint64_t skew_ns;        /* reorder window (1 ms) */
 	uint64_t settle_ns;      /* grace for a publication that cannot be
 				  * known complete (100 ms), see pub_check() */
 	uint64_t interval_ns;    /* rate window, periodic flows (1 s) */
