@@ -3116,8 +3116,8 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	c->obs_keep = c->cfg.payload_keep > PUB_MATCH_BYTES ? c->cfg.payload_keep :
 							      PUB_MATCH_BYTES;
 	/* an observation block: the struct, room for its strings, the payload
-	 * bytes it carries (320 bytes for trace); 5 ms of 400k records a
-	 * second are 2000 in flight */
+	 * bytes it carries (320 bytes for trace); the 1 ms window holds 400 of
+	 * them at 400k records a second */
 	pool_init(&c->obs_pool, (sizeof(struct obs) + 96 + c->obs_keep + 63) & ~(size_t)63,
 		  4096);
 	/* a publication: the struct, its payload key bytes, room for subject,
