@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/ab_cpu.sh — msgscope's CPU at a fixed NATS rate, two or more
+# builds interleaved: the way to tell whether a userspace change helps
+# live, where cache misses count and the host's noise is larger than most
+# single changes (the same binary gave 23-30% in one hour, 26-39% the next).
+#
+#   bench/ab_cpu.sh [--rounds N] [--rate R] [--size B] [--secs S] [--pid]
+#                   BIN_A BIN_B [BIN...]
+#
+# Each round runs every BIN once, in order, on the same load: one libnats
+# publisher at R msgs/s (default 100000) of B bytes (256) for S seconds
+# (10), one subscriber, a nats-server on 127.0.0.1, and
+# `BIN trace -o /dev/null` system-wide (--pid: -p on the two clients),
+# started after the clients are connected. msgscope's CPU is its
+# utime + stime over the load, as % of one core. Prints each round and the
+# medians (default 6 rounds). A BIN may be a script that execs msgscope
+# with a setting in its environment, to A/B one switch in one build.
+# Needs root, nats-server and libnats (-lnats).
+
+set -u -o pipefail
+BENCH_DIR=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+ROUNDS=6 RATE=100000 SIZE=256 SECS=10 PIDMODE=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) ROUNDS=$2; shift ;;
+	--rate) RATE=$2; shift ;;
+	--size) SIZE=$2; shift ;;
+	--secs) SECS=$2; shift ;;
+	--pid) PIDMODE=1 ;;
+	-h|--help) sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "ab_cpu.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -ge 2 ] || { echo "ab_cpu.sh: give two or more msgscope binaries (--help)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "ab_cpu.sh: needs root" >&2; exit 1; }
+for b in "$@"; do
+	[ -x "$b" ] || { echo "ab_cpu.sh: $b is not executable" >&2; exit 1; }
+done
+command -v nats-server >/dev/null || { echo "ab_cpu.sh: no nats-server" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/msgscope-abcpu.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+gcc -O2 -std=gnu11 -o "$WORK/nats_bench" "$BENCH_DIR/nats_bench.c" -lnats -lpthread ||
+	{ echo "ab_cpu.sh: cannot build nats_bench (libnats-dev?)" >&2; exit 1; }
+PORT=$(( 20000 + RANDOM % 20000 ))
+nats-server -a 127.0.0.1 -p "$PORT" >"$WORK/nats.log" 2>&1 &
+PIDS+=($!)
+URL=nats://127.0.0.1:$PORT
+sleep 0.5
+
+ticks() { local f; read -r -a f <"/proc/$1/stat" && echo $(( f[13] + f[14] )); }
+
+wait_line() { # FILE TEXT SECONDS
+	local i
+	for i in $(seq 1 $(( $3 * 10 ))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# one_run BIN -> prints "CPU% DROPS" (or "fail")
+one_run() {
+	local bin=$1 sub pub ms t0 t1 c0 c1 drops scope=()
+	: >"$WORK/sub.out"; : >"$WORK/pub.out"; : >"$WORK/ms.err"
+	"$WORK/nats_bench" sub -s "$URL" -S ab.cpu -n "$SIZE" -t $(( SECS + 30 )) >"$WORK/sub.out" 2>&1 &
+	sub=$!
+	wait_line "$WORK/sub.out" READY 10 || { kill $sub; echo fail; return; }
+	"$WORK/nats_bench" pub -s "$URL" -S ab.cpu -n "$SIZE" -r "$RATE" -d "$SECS" -w >"$WORK/pub.out" 2>&1 &
+	pub=$!
+	wait_line "$WORK/pub.out" READY 10 || { kill $sub $pub; echo fail; return; }
+	[ "$PIDMODE" = 1 ] && scope=(-p "$pub,$sub")
+	"$bin" trace -o /dev/null "${scope[@]}" 2>"$WORK/ms.err" &
+	ms=$!
+	wait_line "$WORK/ms.err" "tracing" 60 || { kill $sub $pub $ms; echo fail; return; }
+	c0=$(ticks $ms); t0=$(date +%s.%N)
+	kill -USR1 $pub
+	wait $pub; wait $sub
+	c1=$(ticks $ms); t1=$(date +%s.%N)
+	kill -INT $ms; wait $ms
+	drops=$(grep -o 'total [0-9]*' "$WORK/ms.err" | tail -1 | grep -o '[0-9]*')
+	python3 -c "print('%.1f' % (100.0 * ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)), end=' ')"
+	echo "${drops:-0}"
+}
+
+declare -A CPU
+printf '%-6s' round
+for b in "$@"; do printf ' %18s' "$(basename "$b")"; done
+echo
+for r in $(seq 1 "$ROUNDS"); do
+	printf '%-6s' "$r"
+	for b in "$@"; do
+		read -r cpu drops <<<"$(one_run "$b")"
+		[ "$cpu" = fail ] && { printf ' %18s' fail; continue; }
+		CPU[$b]="${CPU[$b]:-} $cpu"
+		printf ' %18s' "$cpu% ($drops drops)"
+	done
+	echo
+done
+printf '%-6s' median
+for b in "$@"; do
+	printf ' %18s' "$(python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print('%.1f%%' % statistics.median(v) if v else '-')" ${CPU[$b]:-})"
+done
+echo
