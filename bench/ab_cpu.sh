@@ -60,16 +60,8 @@ PIDS+=($!)
 URL=nats://127.0.0.1:$PORT
 sleep 0.5
 
-ticks() { local f; read -r -a f <"/proc/$1/stat" && echo $(( f[13] + f[14] )); }
-
-wait_line() { # FILE TEXT SECONDS
-	local i
-	for i in $(seq 1 $(( $3 * 10 ))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# wait_line, cpu_ticks
+. "$BENCH_DIR/lib.sh"
 
 # one_run BIN -> prints "CPU% DROPS" (or "fail")
 one_run() {
@@ -84,11 +76,11 @@ one_run() {
 	[ "$PIDMODE" = 1 ] && scope=(-p "$pub,$sub")
 	"$bin" trace -o /dev/null "${scope[@]}" 2>"$WORK/ms.err" &
 	ms=$!
-	wait_line "$WORK/ms.err" "tracing" 60 || { kill $sub $pub $ms; echo fail; return; }
-	c0=$(ticks $ms); t0=$(date +%s.%N)
+	wait_line "$WORK/ms.err" "msgscope: tracing" 60 || { kill $sub $pub $ms; echo fail; return; }
+	c0=$(cpu_ticks $ms); t0=$(date +%s.%N)
 	kill -USR1 $pub
 	wait $pub; wait $sub
-	c1=$(ticks $ms); t1=$(date +%s.%N)
+	c1=$(cpu_ticks $ms); t1=$(date +%s.%N)
 	kill -INT $ms; wait $ms
 	drops=$(grep -o 'total [0-9]*' "$WORK/ms.err" | tail -1 | grep -o '[0-9]*')
 	python3 -c "print('%.1f' % (100.0 * ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)), end=' ')"

@@ -125,16 +125,8 @@ wait_pid() {
 	wait "$pid" 2>/dev/null
 }
 
-# Wait until FILE has a line starting with PATTERN (at most SECS).
-wait_line() {
-	local file=$1 pat=$2 secs=$3 i=0
-	while ! grep -q "^$pat" "$file" 2>/dev/null; do
-		i=$((i + 1)); [ $i -ge $(( secs * 20 )) ] && return 1
-		sleep 0.05
-	done
-}
-
-cpu_ticks() { local f; read -r -a f < "/proc/$1/stat" 2>/dev/null || { echo -1; return; }; echo $(( f[13] + f[14] )); }
+# wait_line, cpu_ticks
+. "$BENCH_DIR/lib.sh"
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # CPU ticks: the whole machine's busy time, and ours (this script's reaped
