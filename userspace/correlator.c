@@ -396,6 +396,11 @@ struct lconn {
 	struct htab subs;       /* sid -> struct sub */
 	uint64_t err_hash, err_ts;
 	uint8_t err_sides;
+	/* Publications and deliveries on this connection seen from one end
+	 * only, oldest first, queued by the end yet to see them: both ends
+	 * read one byte stream, so an end's next sight is nearly always the
+	 * front of its queue, found without hashing (pub_wait_front). */
+	struct list pub_wait[2], dlv_wait[2];
 	/* HTTP */
 	struct list http_q;     /* struct hx, oldest first */
 	size_t http_n;
@@ -421,6 +426,7 @@ struct pub;
 
 struct delivery {
 	struct hnode h;     /* c->dlvs, by (publication, connection, sid) */
+	struct list wait;   /* lc->dlv_wait[the end yet to see it] */
 	struct pub *pub;
 	struct lconn *lc;   /* referenced */
 	struct comp *to;
@@ -455,6 +461,7 @@ struct pub {
 	struct hnode hc;      /* c->pub_class: every pub, by class */
 	struct list age;      /* c->pub_age */
 	struct list settle;   /* c->pub_settle until settle_ns after first_ts */
+	struct list wait;     /* lc->pub_wait[the end yet to see it] */
 	bool settle_due;      /* past that: may go out incomplete */
 	uint64_t seq, first_ts;
 	struct lconn *lc;     /* publisher's connection, referenced; NULL: not seen */
@@ -1176,6 +1183,10 @@ static struct lconn *lconn_new(struct correlator *c, const char *client,
 	copy_str(lc->addr[SIDE_CLIENT], ADDR_STRLEN, client);
 	copy_str(lc->addr[SIDE_SERVER], ADDR_STRLEN, server);
 	list_init(&lc->http_q);
+	for (int side = 0; side < 2; side++) {
+		list_init(&lc->pub_wait[side]);
+		list_init(&lc->dlv_wait[side]);
+	}
 	list_add_tail(&c->conn_lru, &lc->lru);
 	htab_add(&c->conns, &lc->h, lconn_hash(client, server));
 	c->nconns++;
@@ -1912,12 +1923,58 @@ static bool pub_same_content(const struct pub *p, const struct obs *o)
 	       (n == 0 || memcmp(p->payload, o->payload, n) == 0);
 }
 
+/*
+ * The wait queues (lconn.pub_wait, lconn.dlv_wait). What is queued there
+ * is still pending and hashed as always: a queue only saves the lookup.
+ */
+
+/* n was seen from the end whose queue q is. Found by hashing rather than
+ * at the front, what is ahead of it was missed by that end (its records
+ * dropped, or cut too short to match): it leaves the queue, and is still
+ * found by hashing should it turn up after all. */
+static void wait_done(struct list *q, struct list *n)
+{
+	if (list_empty(n))
+		return; /* not queued */
+	while (q->next != n && q->next != q)
+		list_del(q->next);
+	list_del(n);
+}
+
+/* The publication on lc an observation from `side` is most likely another
+ * sight of: the oldest one that end has yet to see, if o is its content. */
+static struct pub *pub_wait_front(struct lconn *lc, int side,
+				  const struct obs *o)
+{
+	const struct list *q = &lc->pub_wait[side];
+	struct pub *p;
+
+	if (list_empty(q))
+		return NULL;
+	p = container_of(q->next, struct pub, wait);
+	return pub_same_content(p, o) ? p : NULL;
+}
+
+/* The same for a delivery on lc: the sid must be the observation's too. */
+static struct delivery *dlv_wait_front(struct lconn *lc, int side,
+				       const struct obs *o)
+{
+	const struct list *q = &lc->dlv_wait[side];
+	struct delivery *d;
+
+	if (list_empty(q))
+		return NULL;
+	d = container_of(q->next, struct delivery, wait);
+	return !strcmp(d->sid, o->sid) && pub_same_content(d->pub, o) ? d : NULL;
+}
+
 static void pub_free(struct correlator *c, struct pub *p)
 {
 	htab_del(is_short(p->payload_len, p->size) ? &c->short_pubs : &c->pubs, &p->h);
 	htab_del(&c->pub_class, &p->hc);
 	list_del(&p->age);
 	list_del(&p->settle);
+	list_del(&p->wait);
 	c->npubs--;
 	if (p->req)
 		p->req->pub = NULL;
@@ -1925,6 +1982,7 @@ static void pub_free(struct correlator *c, struct pub *p)
 		struct delivery *d = p->dlv[i];
 
 		htab_del(&c->dlvs, &d->h);
+		list_del(&d->wait);
 		lconn_unref(d->lc);
 		free(d->queue);
 		pool_put(&c->dlv_pool, d, d->pooled);
@@ -2248,9 +2306,11 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	p->hdr_size = o->hdr_size;
 	p->status = o->status;
 	p->is_request = lr > 0;
+	list_init(&p->wait);
 	if (lc) {
 		p->lc = lconn_ref(lc);
 		p->sides = SBIT(side);
+		list_add_tail(&lc->pub_wait[!side], &p->wait);
 	}
 	h = class_hash(p->subj_h, p->reply, p->size);
 	htab_add(&c->pub_class, &p->hc, h);
@@ -2369,11 +2429,16 @@ static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
 static void pub_obs(struct correlator *c, struct lconn *lc, int side,
 		    const struct obs *o)
 {
-	struct pub *p = pub_match(c, lc, side, o);
+	struct pub *p = pub_wait_front(lc, side, o);
 
+	if (p)
+		list_del(&p->wait);
+	else if ((p = pub_match(c, lc, side, o)) && p->lc)
+		wait_done(&lc->pub_wait[side], &p->wait);
 	if (p) {
 		if (!p->lc) { /* the deliveries came first */
 			p->lc = lconn_ref(lc);
+			list_add_tail(&lc->pub_wait[!side], &p->wait);
 			pub_set_publisher(c, p);
 		} else {
 			c->ctr.merged++;
@@ -2419,6 +2484,7 @@ static struct delivery *delivery_add(struct correlator *c, struct pub *p,
 	d->pub = p;
 	d->lc = lconn_ref(lc);
 	d->sides = SBIT(side);
+	list_add_tail(&lc->dlv_wait[!side], &d->wait);
 	d->first_ts = o->ts;
 	htab_add(&c->dlvs, &d->h, dlv_hash(p, lc, d->sid));
 	p->dlv[p->n_dlv++] = d;
@@ -2470,24 +2536,45 @@ static bool queue_taken(const struct pub *p, const char *queue)
 	return false;
 }
 
+/* The other end of d's connection saw it too. */
+static void delivery_merge(struct correlator *c, struct delivery *d, int side,
+			   const struct obs *o)
+{
+	d->sides |= SBIT(side);
+	delivery_refresh(d->pub, d);
+	if (o->ts < d->first_ts)
+		d->first_ts = o->ts;
+	c->ctr.merged++;
+	pub_check(c, d->pub);
+}
+
 /*
  * A MSG observation: another view of a delivery we have (same connection
- * and sid, not yet seen from this end), or a new delivery of the oldest
+ * and sid, not yet seen from this end: first the front of that end's
+ * queue, then by hashing), or a new delivery of the oldest
  * matching publication that has none on this subscription yet, or — when
  * the publication was not seen — the first delivery of an inferred one.
  */
 static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		    const struct obs *o)
 {
-	struct sub *s = sub_find(lc, o->sid);
+	struct delivery *best_d = dlv_wait_front(lc, side, o), *d;
+	struct pub *cand[MATCH_WINDOW], *best = NULL;
 	const char *queue;
+	struct sub *s;
+	size_t k;
 
+	if (best_d) {
+		/* its first sight learned the subscription, if that was new */
+		list_del(&best_d->wait);
+		delivery_merge(c, best_d, side, o);
+		return;
+	}
+	s = sub_find(lc, o->sid);
 	if (!lc->registry_known)
 		s = sub_learn(c, lc, s, o);
 	queue = s ? s->queue : NULL;
-	struct pub *cand[MATCH_WINDOW], *best = NULL;
-	struct delivery *best_d = NULL, *d;
-	size_t k = pub_candidates(c, o, cand);
+	k = pub_candidates(c, o, cand);
 
 	for (size_t i = 0; i < k; i++) {
 		struct pub *p = cand[i];
@@ -2505,12 +2592,8 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		}
 	}
 	if (best_d) {
-		best_d->sides |= SBIT(side);
-		delivery_refresh(best, best_d);
-		if (o->ts < best_d->first_ts)
-			best_d->first_ts = o->ts;
-		c->ctr.merged++;
-		pub_check(c, best);
+		wait_done(&lc->dlv_wait[side], &best_d->wait);
+		delivery_merge(c, best_d, side, o);
 		return;
 	}
 	if (!best) {

@@ -654,6 +654,64 @@ static void test_nats_cut_captures(void)
 	sink_clear(&k);
 }
 
+/* One end's record of a message only, as when the other's was dropped. */
+static void n_one_end(struct sim *s, const struct proc *cl, bool client_sends,
+		      bool at_sender, struct nats_msg m)
+{
+	struct msg_record r = { .proto = PROTO_NATS, .nats = m };
+	const struct proc *from = client_sends ? cl : &SRV;
+	const struct proc *to = client_sends ? &SRV : cl;
+	bool client_end = at_sender == client_sends;
+
+	s->t += MS;
+	r.ts_ns = at_sender ? s->t : s->t + s->hop;
+	r.dir = at_sender ? DIR_SEND : DIR_RECV;
+	r.conn = sim_conn(s, at_sender ? from : to, at_sender ? to : from,
+			  client_end ? ROLE_CLIENT : ROLE_SERVER);
+	sim_push(s, &r);
+}
+
+/* Each end's next sight of a message is matched at the front of its wait
+ * queue; one end missing a record (dropped) must not shift what the other
+ * messages are matched to, and identical messages stay two. */
+static void test_nats_lost_sights(void)
+{
+	static const char *const pay[] = { "m0", "m1", "m2", "m3", "m4", "mm", "mm" };
+	struct sink k = { 0 };
+	struct sim s;
+
+	sim_init(&s, VIEW_ALL, &k, NULL);
+	n_connect(&s, &PA);
+	n_connect(&s, &PB);
+	n_sub(&s, &PB, "foo", NULL, "1");
+	for (size_t i = 0; i < 7; i++) {
+		struct nats_msg pub = { .op = NATS_PUB, .subject = S("foo"),
+					.payload = S(pay[i]), .size = 2, .max_msgs = -1 };
+		struct nats_msg msg = { .op = NATS_MSG, .subject = S("foo"), .sid = S("1"),
+					.payload = S(pay[i]), .size = 2, .max_msgs = -1 };
+
+		if (i == 1) /* the server's read of the PUB lost */
+			n_one_end(&s, &PA, true, true, pub);
+		else
+			sim_nats(&s, &PA, true, pub);
+		if (i == 3) /* the subscriber's read of the MSG lost */
+			n_one_end(&s, &PB, false, true, msg);
+		else
+			sim_nats(&s, &PB, false, msg);
+	}
+	sim_done(&s);
+	CHECK_EQ_INT(k.deliveries, 7);
+	CHECK_EQ_INT(corr_counters(s.c)->publications, 7);
+	CHECK_EQ_INT(corr_counters(s.c)->merged, 12);
+	CHECK_EQ_INT(corr_counters(s.c)->orphan_deliveries, 0);
+	CHECK_EQ_INT(sink_count_prefix(&k, "D foo reply= size=2 " EP_A " -> " EP_B "#1 complete=1"), 5);
+	CHECK_EQ_INT(sink_count_prefix(&k, "D foo reply= size=2 " EP_A " -> " EP_B "#1 complete=0"), 2);
+	if (check_failed)
+		sink_dump(&k, "lost sights");
+	corr_free(s.c);
+	sink_clear(&k);
+}
+
 static void test_nats_timeout_and_errors(void)
 {
 	struct sink k = { 0 };
@@ -1233,6 +1291,7 @@ int main(void)
 	test_nats_preexisting();
 	test_nats_learned_subscriptions();
 	test_nats_cut_captures();
+	test_nats_lost_sights();
 	test_nats_timeout_and_errors();
 	test_nats_orphan_adoption();
 	test_wide_fanout();
