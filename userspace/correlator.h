@@ -105,6 +105,9 @@ struct endpoint_info {
 	char addr[ADDR_STRLEN];          /* "ip:port" of this end */
 	char exe[CORR_EXE_LEN];          /* /proc/PID/exe */
 	char cgroup[CORR_CGROUP_LEN];    /* container id when one is found, else cgroup path */
+	/* Nonzero: the correlator's name for exactly this content, so that
+	 * what renders endpoints can cache by it; 0: compare the strings. */
+	uint64_t key;
 };
 
 /*
@@ -222,7 +225,7 @@ struct flow_exchange {
 };
 
 struct flow_receiver {
-	struct endpoint_info ep;
+	const struct endpoint_info *ep;
 	const char *sid;
 	const char *queue;       /* NULL: not a queue subscription */
 	uint64_t ts_ns;          /* first sight of the delivery */

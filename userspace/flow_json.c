@@ -106,6 +106,8 @@ static void endpoint_fields(struct jw *w, const struct endpoint_info *ep)
  * are the same endpoint but the same endpoint need not be equal structs. */
 static bool same_endpoint(struct endpoint_info *cached, const struct endpoint_info *ep)
 {
+	if (ep->key && cached->key == ep->key)
+		return true; /* the correlator says so */
 	if (!memcmp(cached, ep, sizeof(*ep)))
 		return true;
 	if (cached->pid != ep->pid || strcmp(cached->addr, ep->addr) ||
@@ -117,13 +119,18 @@ static bool same_endpoint(struct endpoint_info *cached, const struct endpoint_in
 	return true;
 }
 
-/* The slot of an endpoint: its pid and the last 8 bytes of its address,
- * where the port is (loopback addresses share their first bytes). */
+/* The slot of an endpoint: by its key, given out in sequence (the ends
+ * of one line were built together: they do not collide), else by its pid
+ * and the last 8 bytes of its address, where the port is (loopback
+ * addresses share their first bytes). */
 static size_t endpoint_slot(const struct endpoint_info *ep)
 {
-	size_t len = strnlen(ep->addr, sizeof(ep->addr));
+	size_t len;
 	uint64_t tail = 0;
 
+	if (ep->key)
+		return ep->key % FLOW_JSON_CACHE_SLOTS;
+	len = strnlen(ep->addr, sizeof(ep->addr));
 	if (len >= 8)
 		memcpy(&tail, ep->addr + len - 8, 8);
 	else
@@ -233,7 +240,7 @@ static void delivery_write(struct jw *w, uint64_t ts, const struct flow_delivery
 		const struct flow_receiver *r = &d->to[i];
 
 		jw_object_begin(w);
-		endpoint_fields_cached(w, &r->ep, cache);
+		endpoint_fields_cached(w, r->ep, cache);
 		put_str(w, JW_KEY("sid"), r->sid);
 		put_str(w, JW_KEY("queue"), r->queue);
 		if (d->from)

@@ -114,7 +114,7 @@ static void on_event(const struct flow_event *ev, void *ctx)
 		touch_endpoint(d->server);
 		FZ_CHECK(d->n_to == 0 || d->to, "receivers missing");
 		for (size_t i = 0; i < d->n_to; i++) {
-			touch_endpoint(&d->to[i].ep);
+			touch_endpoint(d->to[i].ep);
 			fz_touch_str(d->to[i].sid);
 			fz_touch_str(d->to[i].queue);
 		}

@@ -103,7 +103,7 @@ static void sink_cb(const struct flow_event *ev, void *ctx)
 				     ev->delivery.subject, ev->delivery.reply,
 				     ev->delivery.size, a);
 		for (size_t i = 0; i < ev->delivery.n_to && w < sizeof(buf); i++) {
-			ep_str(b, sizeof(b), &ev->delivery.to[i].ep);
+			ep_str(b, sizeof(b), ev->delivery.to[i].ep);
 			w += (size_t)snprintf(buf + w, sizeof(buf) - w, " %s#%s%s%s", b,
 					      ev->delivery.to[i].sid,
 					      ev->delivery.to[i].queue ? "@" : "",

@@ -49,11 +49,11 @@ static void test_delivery_lines(void)
 	static struct flow_json_cache cache;
 	struct endpoint_info pub = ep(100, "publisher", "", "127.0.0.1:40001");
 	struct endpoint_info srv = ep(200, "nats-server", "hub", "127.0.0.1:4222");
+	struct endpoint_info sub = ep(300, "sub\"q", "name\\x", "127.0.0.1:40002");
+	struct endpoint_info remote = ep(0, "", "", "10.0.0.9:5000");
 	struct flow_receiver to[2] = {
-		{ .ep = ep(300, "sub\"q", "name\\x", "127.0.0.1:40002"), .sid = "1",
-		  .ts_ns = 1000 + 30 },
-		{ .ep = ep(0, "", "", "10.0.0.9:5000"), .sid = "7", .queue = "workers",
-		  .ts_ns = 1000 + 50 },
+		{ .ep = &sub, .sid = "1", .ts_ns = 1000 + 30 },
+		{ .ep = &remote, .sid = "7", .queue = "workers", .ts_ns = 1000 + 50 },
 	};
 	struct flow_event ev = { .type = FLOW_EV_DELIVERY, .ts_ns = 1000 };
 	json_t *j;
@@ -61,18 +61,24 @@ static void test_delivery_lines(void)
 	ev.delivery = (struct flow_delivery){ .subject = "orders.new", .reply = "",
 		.size = 5, .from = &pub, .server = &srv, .to = to, .n_to = 2,
 		.complete = true };
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 4; round++) {
 		j = write_both(&cache, &ev);
 		CHECK(!strcmp(json_string_value(json_object_get(j, "type")), "delivery"));
 		CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "from"), "pid")), 100);
 		CHECK(!strcmp(json_string_value(json_object_get(json_object_get(j, "server"), "name")), "hub"));
-		CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "to"), 0), "comm")), to[0].ep.comm));
+		CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "to"), 0), "comm")), sub.comm));
 		CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(json_object_get(j, "to"), 0), "latency_ns")), 30);
 		CHECK(!json_object_get(json_array_get(json_object_get(j, "to"), 1), "pid"));
 		CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "to"), 1), "queue")), "workers"));
 		json_decref(j);
-		/* the same pid and address, another process name */
-		snprintf(to[0].ep.comm, sizeof(to[0].ep.comm), "sub-%d", round);
+		/* the same pid and address, another process name: without a
+		 * key, and then with the correlator's keys (a new one for the
+		 * new content), the cache must not serve the old name */
+		snprintf(sub.comm, sizeof(sub.comm), "sub-%d", round);
+		if (round >= 1) {
+			srv.key = 41;
+			sub.key = 42 + round;
+		}
 	}
 	ev.delivery.from = NULL; /* the publication was not seen */
 	j = write_both(&cache, &ev);
