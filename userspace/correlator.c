@@ -491,6 +491,9 @@ struct pub {
 	struct delivery *dlv_inline[PUB_INLINE];
 	struct expect exp_inline[PUB_INLINE];
 	bool pooled;
+	/* a PUB could still be another sight of it that no wait queue front
+	 * will show: its publisher not seen yet, or left its queue unseen */
+	bool off_queue;
 	char data[];
 };
 
@@ -582,6 +585,7 @@ struct correlator {
 	struct htab pubs, short_pubs, pub_class;
 	struct list pub_age, pub_settle;
 	size_t npubs;
+	size_t npubs_off_queue;   /* pubs with off_queue */
 	struct htab dlvs;
 	struct htab reqs;
 	struct list req_age;
@@ -1959,6 +1963,29 @@ static void wait_done(struct list *q, struct list *n)
 	list_del(n);
 }
 
+static void pub_off_queue(struct correlator *c, struct pub *p, bool off)
+{
+	if (p->off_queue != off) {
+		p->off_queue = off;
+		if (off)
+			c->npubs_off_queue++;
+		else
+			c->npubs_off_queue--;
+	}
+}
+
+/* wait_done() for a publication: those it skips are off the queue. */
+static void pub_wait_done(struct correlator *c, struct list *q, struct pub *p)
+{
+	if (list_empty(&p->wait))
+		return;
+	while (q->next != &p->wait && q->next != q) {
+		pub_off_queue(c, container_of(q->next, struct pub, wait), true);
+		list_del(q->next);
+	}
+	list_del(&p->wait);
+}
+
 /* The publication on lc an observation from `side` is most likely another
  * sight of: the oldest one that end has yet to see, if o is its content. */
 static struct pub *pub_wait_front(struct lconn *lc, int side,
@@ -1993,6 +2020,7 @@ static void pub_free(struct correlator *c, struct pub *p)
 	list_del(&p->age);
 	list_del(&p->settle);
 	list_del(&p->wait);
+	pub_off_queue(c, p, false);
 	c->npubs--;
 	if (p->req)
 		p->req->pub = NULL;
@@ -2325,6 +2353,8 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 		p->lc = lconn_ref(lc);
 		p->sides = SBIT(side);
 		list_add_tail(&lc->pub_wait[!side], &p->wait);
+	} else {
+		pub_off_queue(c, p, true);
 	}
 	h = class_hash(p->subj_h, p->reply, p->size);
 	htab_add(&c->pub_class, &p->hc, h);
@@ -2447,11 +2477,14 @@ static void pub_obs(struct correlator *c, struct lconn *lc, int side,
 
 	if (p)
 		list_del(&p->wait);
+	else if (list_empty(&lc->pub_wait[side]) && !c->npubs_off_queue)
+		p = NULL; /* a first sight: nothing pending could be it */
 	else if ((p = pub_match(c, lc, side, o)) && p->lc)
-		wait_done(&lc->pub_wait[side], &p->wait);
+		pub_wait_done(c, &lc->pub_wait[side], p);
 	if (p) {
 		if (!p->lc) { /* the deliveries came first */
 			p->lc = lconn_ref(lc);
+			pub_off_queue(c, p, false);
 			list_add_tail(&lc->pub_wait[!side], &p->wait);
 			pub_set_publisher(c, p);
 		} else {
