@@ -374,14 +374,19 @@ struct end {
 	struct comp *comp;  /* cache; NULL: recompute */
 	/* What events show of this end, built once (end_info): each delivery
 	 * line names three ends, and building and comparing 580-byte structs
-	 * per line was a twentieth of msgscope's time at 100k msgs/s. */
-	struct endpoint_info info;
-	bool info_ok;        /* until end_forget() */
-	uint64_t info_gen;   /* comp->gen it was built at */
+	 * per line was a twentieth of msgscope's time at 100k msgs/s. Only
+	 * the ENDPOINT_CACHE ends used last keep one (10000 connections with
+	 * one each were 12 MiB); the others give theirs up. */
+	struct endpoint_info *info;
+	struct list info_lru;  /* c->info_lru while info is set */
+	uint64_t info_epoch;   /* c->epoch when last handed out */
+	bool info_ok;          /* until end_forget() */
+	uint64_t info_gen;     /* comp->gen it was built at */
 };
 
 struct lconn {
 	struct hnode h;
+	struct correlator *corr; /* for its ends' endpoint objects */
 	struct list lru;        /* least recently seen first */
 	uint64_t id;
 	unsigned refs;          /* the table's own + pending units */
@@ -561,6 +566,9 @@ struct correlator {
 	size_t obs_keep;          /* payload bytes an observation carries */
 	struct corr_counters ctr;
 	uint64_t obs_seq, pub_seq, conn_seq, endpoint_seq;
+	struct list info_lru;     /* ends holding an endpoint, least recent first */
+	size_t ninfos;
+	uint64_t epoch;           /* events emitted: what the current one holds */
 	uint64_t latest;          /* newest timestamp fed */
 	uint64_t clock;           /* processed up to */
 	uint64_t interval_start;
@@ -604,6 +612,7 @@ static void emit(struct correlator *c, const struct flow_event *ev)
 {
 	if (c->cfg.emit)
 		c->cfg.emit(ev, c->cfg.emit_ctx);
+	c->epoch++; /* its endpoints may be given to other ends now */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1065,6 +1074,49 @@ static struct comp *end_comp(struct correlator *c, struct lconn *lc, int side)
 	return e->comp;
 }
 
+#define ENDPOINT_CACHE 512
+
+/* Give end e an endpoint object: the one of the end used least recently
+ * when ENDPOINT_CACHE ends have one, unless that one is in the event
+ * being built (it was handed out since the last emit()). */
+static bool end_take_info(struct correlator *c, struct end *e)
+{
+	struct end *old = list_empty(&c->info_lru) ? NULL :
+			  container_of(c->info_lru.next, struct end, info_lru);
+
+	if (c->ninfos >= ENDPOINT_CACHE && old && old->info_epoch != c->epoch) {
+		e->info = old->info;
+		old->info = NULL;
+		old->info_ok = false;
+		list_del(&old->info_lru);
+	} else {
+		e->info = malloc(sizeof(*e->info));
+		if (!e->info)
+			return false;
+		c->ninfos++;
+	}
+	list_add_tail(&c->info_lru, &e->info_lru);
+	e->info_epoch = c->epoch;
+	e->info_ok = false;
+	return true;
+}
+
+/* The connection is going: its ends' endpoint objects go back. */
+static void lconn_drop_info(struct correlator *c, struct lconn *lc)
+{
+	for (int side = 0; side < 2; side++) {
+		struct end *e = &lc->end[side];
+
+		if (!e->info)
+			continue;
+		list_del(&e->info_lru);
+		free(e->info);
+		e->info = NULL;
+		e->info_ok = false;
+		c->ninfos--;
+	}
+}
+
 /* The endpoint object of one connection end, for events: built when the
  * end or its component changed, else the one built before. Its key tells
  * writers that cache rendered endpoints (flow_json) that it is the same. */
@@ -1073,12 +1125,20 @@ static const struct endpoint_info *end_info(struct correlator *c,
 {
 	struct comp *k = end_comp(c, lc, side);
 	struct end *e = &lc->end[side];
-	struct endpoint_info *out = &e->info;
+	static const struct endpoint_info none; /* out of memory */
+	struct endpoint_info *out;
 
 	if (!c->cfg.emit)
-		return out; /* no event is read (top): the component was the point */
-	if (e->info_ok && e->info_gen == (k ? k->gen : 0))
-		return out;
+		return &none; /* no event is read (top): the component was the point */
+	if (e->info) {
+		list_move_tail(&c->info_lru, &e->info_lru);
+		e->info_epoch = c->epoch;
+		if (e->info_ok && e->info_gen == (k ? k->gen : 0))
+			return e->info;
+	} else if (!end_take_info(c, e)) {
+		return &none;
+	}
+	out = e->info;
 	memset(out, 0, sizeof(*out));
 	if (k && k != c->other) {
 		const struct endpoint_info *i = &k->pub.info;
@@ -1136,11 +1196,14 @@ static struct lconn *lconn_ref(struct lconn *lc)
 	return lc;
 }
 
+static void lconn_drop_info(struct correlator *c, struct lconn *lc);
+
 static void lconn_unref(struct lconn *lc)
 {
 	if (!lc || --lc->refs)
 		return;
 	htab_fini(&lc->subs);
+	lconn_drop_info(lc->corr, lc); /* taken again after lconn_kill */
 	free(lc);
 }
 
@@ -1182,6 +1245,7 @@ static void lconn_kill(struct correlator *c, struct lconn *lc)
 		hx_free(c, hx);
 	}
 	lc->dead = true;
+	lconn_drop_info(c, lc);
 	lconn_unref(lc);
 }
 
@@ -1202,6 +1266,7 @@ static struct lconn *lconn_new(struct correlator *c, const char *client,
 		return NULL;
 	}
 	lc->id = ++c->conn_seq;
+	lc->corr = c;
 	lc->refs = 1;
 	lc->proto = proto;
 	copy_str(lc->addr[SIDE_CLIENT], ADDR_STRLEN, client);
@@ -3261,6 +3326,7 @@ struct correlator *corr_new(const struct corr_config *cfg)
 	list_init(&c->comp_list);
 	list_init(&c->wild_subs);
 	list_init(&c->pub_age);
+	list_init(&c->info_lru);
 	list_init(&c->pub_settle);
 	list_init(&c->req_age);
 	list_init(&c->hx_age);

@@ -834,35 +834,36 @@ static void wide_rec(struct correlator *c, struct conn_meta *m, uint64_t ts,
 struct wide_sink {
 	size_t deliveries, receivers;
 	bool complete;
+	size_t wrong_ends;  /* receivers whose endpoint is not their own */
 };
 
 static void wide_cb(const struct flow_event *ev, void *ctx)
 {
 	struct wide_sink *w = ctx;
+	char want[COMM_LEN];
 
 	if (ev->type != FLOW_EV_DELIVERY)
 		return;
 	w->deliveries++;
 	w->receivers = ev->delivery.n_to;
 	w->complete = ev->delivery.complete;
+	for (size_t i = 0; i < ev->delivery.n_to; i++) {
+		snprintf(want, sizeof(want), "c%s", ev->delivery.to[i].sid);
+		w->wrong_ends += strcmp(ev->delivery.to[i].ep->comm, want) != 0;
+	}
+	if (ev->delivery.from)
+		w->wrong_ends += strcmp(ev->delivery.from->comm, "c0") != 0;
 }
 
-static void test_wide_fanout(void)
+/* Client 0 and n subscribers of "wide.>" (those after queue_from in
+ * queue group "grp") connected to one server, every end traced. */
+static uint64_t wide_connect(struct correlator *c, struct conn_meta *cl,
+			     struct conn_meta *sv, char (*sid)[12], int n,
+			     int queue_from, uint64_t t)
 {
-	struct conn_meta *cl = calloc(WIDE + 1, sizeof(*cl));
-	struct conn_meta *sv = calloc(WIDE + 1, sizeof(*sv));
 	struct nats_msg connect = { .op = NATS_CONNECT, .json = S("{}"), .max_msgs = -1 };
-	struct wide_sink w = { 0 };
-	struct corr_config cfg;
-	struct correlator *c;
-	uint64_t t = T0;
-	char sid[WIDE + 1][12];
 
-	corr_config_default(&cfg);
-	cfg.emit = wide_cb;
-	cfg.emit_ctx = &w;
-	c = corr_new(&cfg);
-	for (int i = 0; i <= WIDE; i++) { /* 0 publishes, 1..WIDE subscribe */
+	for (int i = 0; i <= n; i++) { /* 0 publishes, 1..n subscribe */
 		cl[i].id = 2 * i + 1;
 		cl[i].pid = 1000 + i;
 		snprintf(cl[i].comm, sizeof(cl[i].comm), "c%d", i);
@@ -879,21 +880,52 @@ static void test_wide_fanout(void)
 		if (!i)
 			continue;
 		struct nats_msg sub = { .op = NATS_SUB, .subject = S("wide.>"), .sid = S(sid[i]),
-					.queue = i > 200 ? S("grp") : SLICE_NULL, .max_msgs = -1 };
+					.queue = i > queue_from ? S("grp") : SLICE_NULL,
+					.max_msgs = -1 };
 		wide_rec(c, &cl[i], t += 1000, DIR_SEND, sub);
 		wide_rec(c, &sv[i], t += 1000, DIR_RECV, sub);
 	}
-	struct nats_msg pub = { .op = NATS_PUB, .subject = S("wide.x"), .payload = S("p"),
-				.size = 1, .max_msgs = -1 };
+	return t;
+}
+
+/* One publication by client 0, delivered to subscribers 1..n. */
+static uint64_t wide_publish(struct correlator *c, struct conn_meta *cl,
+			     struct conn_meta *sv, char (*sid)[12], int n,
+			     const char *payload, uint64_t t)
+{
+	struct nats_msg pub = { .op = NATS_PUB, .subject = S("wide.x"), .payload = S(payload),
+				.size = strlen(payload), .max_msgs = -1 };
+
 	wide_rec(c, &cl[0], t += 1000, DIR_SEND, pub);
 	wide_rec(c, &sv[0], t += 1000, DIR_RECV, pub);
-	for (int i = 1; i <= 201; i++) { /* 200 plain + one member of "grp" */
+	for (int i = 1; i <= n; i++) {
 		struct nats_msg msg = { .op = NATS_MSG, .subject = S("wide.x"), .sid = S(sid[i]),
-					.payload = S("p"), .size = 1, .max_msgs = -1 };
+					.payload = S(payload), .size = strlen(payload),
+					.max_msgs = -1 };
 
 		wide_rec(c, &sv[i], t += 1000, DIR_SEND, msg);
 		wide_rec(c, &cl[i], t += 1000, DIR_RECV, msg);
 	}
+	return t;
+}
+
+static void test_wide_fanout(void)
+{
+	struct conn_meta *cl = calloc(WIDE + 1, sizeof(*cl));
+	struct conn_meta *sv = calloc(WIDE + 1, sizeof(*sv));
+	struct wide_sink w = { 0 };
+	struct corr_config cfg;
+	struct correlator *c;
+	uint64_t t = T0;
+	char sid[WIDE + 1][12];
+
+	corr_config_default(&cfg);
+	cfg.emit = wide_cb;
+	cfg.emit_ctx = &w;
+	c = corr_new(&cfg);
+	t = wide_connect(c, cl, sv, sid, WIDE, 200, t);
+	/* 200 plain + one member of "grp" */
+	t = wide_publish(c, cl, sv, sid, 201, "p", t);
 	corr_advance(c, t + 10 * MS);
 	CHECK_EQ_INT(w.deliveries, 1); /* complete before the timeout */
 	CHECK_EQ_INT(w.receivers, 201);
@@ -902,9 +934,46 @@ static void test_wide_fanout(void)
 	CHECK_EQ_INT(w.deliveries, 1);
 	CHECK_EQ_INT(corr_counters(c)->deliveries, 201);
 	CHECK_EQ_INT(corr_counters(c)->merged, 202); /* the PUB and each MSG, seen twice */
+	CHECK_EQ_INT(w.wrong_ends, 0);
 	corr_free(c);
 	free(cl);
 	free(sv);
+}
+
+/* More receivers in one event than ends keep an endpoint object: none may
+ * be handed on while the event holds it, and later events still name
+ * every end right. */
+#define WIDER 700
+
+static void test_endpoint_objects_shared(void)
+{
+	struct conn_meta *cl = calloc(WIDER + 1, sizeof(*cl));
+	struct conn_meta *sv = calloc(WIDER + 1, sizeof(*sv));
+	char (*sid)[12] = calloc(WIDER + 1, sizeof(*sid));
+	struct wide_sink w = { 0 };
+	struct corr_config cfg;
+	struct correlator *c;
+	uint64_t t = T0;
+
+	corr_config_default(&cfg);
+	cfg.emit = wide_cb;
+	cfg.emit_ctx = &w;
+	c = corr_new(&cfg);
+	t = wide_connect(c, cl, sv, sid, WIDER, WIDER, t);
+	t = wide_publish(c, cl, sv, sid, WIDER, "one", t);
+	t = wide_publish(c, cl, sv, sid, WIDER, "two", t);
+	/* and a few at a time, each taking objects others had */
+	for (int i = 0; i < 3; i++)
+		t = wide_publish(c, cl, sv, sid, 40, "few", t);
+	corr_advance(c, t + 10 * MS);
+	corr_finish(c);
+	CHECK_EQ_INT(w.deliveries, 5);
+	CHECK_EQ_INT(corr_counters(c)->deliveries, 2 * WIDER + 3 * 40);
+	CHECK_EQ_INT(w.wrong_ends, 0);
+	corr_free(c);
+	free(cl);
+	free(sv);
+	free(sid);
 }
 
 /* ---- HTTP ---- */
@@ -1295,6 +1364,7 @@ int main(void)
 	test_nats_timeout_and_errors();
 	test_nats_orphan_adoption();
 	test_wide_fanout();
+	test_endpoint_objects_shared();
 	test_http_views();
 	test_http_unresolved();
 	test_http_timeout();
