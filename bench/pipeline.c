@@ -43,7 +43,6 @@ struct sink {
 	struct redactor *redactor;
 	struct trace_writer *out;
 	struct correlator *corr;
-	struct jw line;
 	struct record_json_cache jcache;
 	struct flow_json_cache fcache;
 	uint64_t records, flow_lines;
@@ -53,9 +52,8 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 {
 	struct sink *s = ctx;
 
-	jw_reset(&s->line);
-	if (flow_event_write_cached(&s->line, ev, &s->fcache) && !s->line.oom)
-		trace_writer_put_raw(s->out, s->line.buf, s->line.len);
+	if (flow_event_write_cached(trace_writer_line(s->out), ev, &s->fcache))
+		trace_writer_commit(s->out);
 	s->flow_lines++;
 }
 
@@ -70,10 +68,8 @@ static void on_record(const struct msg_record *rec, void *ctx)
 		redact_record(s->redactor, &r);
 		rec = &r;
 	}
-	jw_reset(&s->line);
-	record_write_json_cached(&s->line, rec, &s->jcache);
-	if (!s->line.oom)
-		trace_writer_put_raw(s->out, s->line.buf, s->line.len);
+	record_write_json_cached(trace_writer_line(s->out), rec, &s->jcache);
+	trace_writer_commit(s->out);
 	corr_record(s->corr, rec);
 	s->records++;
 }
@@ -291,7 +287,6 @@ int main(int argc, char **argv)
 	cfg.payload_keep = 0; /* as cmd_trace.c */
 	cfg.emit = on_flow_event;
 	cfg.emit_ctx = &s;
-	jw_init(&s.line);
 	s.redactor = redactor_new();
 	s.corr = corr_new(&cfg);
 	ct = conntrack_new(&cto, on_record, &s);
@@ -321,7 +316,6 @@ int main(int argc, char **argv)
 	trace_writer_close(s.out);
 	corr_free(s.corr);
 	redactor_free(s.redactor);
-	jw_free(&s.line);
 	free(ev);
 	return 0;
 }

@@ -45,7 +45,6 @@ struct top {
 	struct live_args args;
 	const char *out_path;
 	struct trace_writer *out;
-	struct jw line;
 	struct record_json_cache jcache;
 	int write_err;
 	struct tui_model m;
@@ -219,10 +218,8 @@ static void on_record(const struct msg_record *rec, void *ctx)
 	tui_model_add_record(&t->m, rec);
 	if (!t->out || t->write_err)
 		return;
-	jw_reset(&t->line);
-	record_write_json_cached(&t->line, rec, &t->jcache);
-	if (!t->line.oom)
-		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
+	record_write_json_cached(trace_writer_line(t->out), rec, &t->jcache);
+	t->write_err = trace_writer_commit(t->out);
 }
 
 static void on_drops(const struct session_counters *prev,
@@ -553,7 +550,6 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	}
 	live_args_init(&t->args);
-	jw_init(&t->line);
 	t->ui.delay_ns = DEFAULT_DELAY_NS;
 	t->ui.color = true;
 	rc = parse_args(argc, argv, t);
@@ -578,7 +574,6 @@ cleanup:
 	if (t->m.ring)
 		tui_model_free(&t->m);
 	sock_resolver_free(t->resolver);   /* after the correlator that calls it */
-	jw_free(&t->line);
 	free(t);
 	return rc;
 }

@@ -27,7 +27,6 @@
 struct trace_ctx {
 	struct live_args *args;
 	struct trace_writer *out;
-	struct jw line;          /* reused for every record: no allocation */
 	struct record_json_cache jcache;
 	struct flow_json_cache fcache;
 	struct correlator *corr; /* exchange/delivery/flow lines */
@@ -136,10 +135,8 @@ static void on_record(const struct msg_record *rec, void *ctx)
 
 	if (t->write_err)
 		return;
-	jw_reset(&t->line);
-	record_write_json_cached(&t->line, rec, &t->jcache);
-	if (!t->line.oom)
-		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
+	record_write_json_cached(trace_writer_line(t->out), rec, &t->jcache);
+	t->write_err = trace_writer_commit(t->out);
 	corr_record(t->corr, rec);
 }
 
@@ -149,9 +146,8 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 
 	if (t->write_err)
 		return;
-	jw_reset(&t->line);
-	if (flow_event_write_cached(&t->line, ev, &t->fcache) && !t->line.oom)
-		t->write_err = trace_writer_put_raw(t->out, t->line.buf, t->line.len);
+	if (flow_event_write_cached(trace_writer_line(t->out), ev, &t->fcache))
+		t->write_err = trace_writer_commit(t->out);
 }
 
 static int open_correlator(struct trace_ctx *t)
@@ -300,7 +296,6 @@ int cmd_trace(int argc, char **argv)
 	int ret, err;
 
 	live_args_init(&args);
-	jw_init(&t.line);
 	t.args = &args;
 	optind = 1;
 	ret = parse_args(argc, argv, &args, &path);
@@ -339,11 +334,9 @@ int cmd_trace(int argc, char **argv)
 	err = trace_writer_close(t.out) ?: t.write_err ?: err;
 	corr_free(t.corr);
 	sock_resolver_free(t.resolver);
-	jw_free(&t.line);
 	return err ? 1 : 0;
 fail:
 	corr_free(t.corr);
 	sock_resolver_free(t.resolver);
-	jw_free(&t.line);
 	return 1;
 }

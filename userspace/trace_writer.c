@@ -10,14 +10,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BUF_SIZE (256 * 1024)
+/* Buffered lines are written once they reach this many bytes. */
+#define FLUSH_AT (256 * 1024)
 
 struct trace_writer {
 	int fd;
 	bool is_file;        /* regular file: can be cut back to whole lines */
 	bool created;        /* by us: abandoning it may remove it */
 	char *path;
-	char *buf;
+	/* The buffer. Hot lines are written straight into it (trace_writer_line):
+	 * serialising into a line of their own and copying that here moved
+	 * 250 MB/s at 100k msgs/s. len: its bytes that are whole lines; a line
+	 * being written follows them, up to buf.len. */
+	struct jw buf;
 	size_t len;
 	off_t committed;     /* file size holding only whole lines */
 	uint64_t lines;      /* accepted, buffered or written */
@@ -57,7 +62,12 @@ int trace_writer_open(struct trace_writer **out, const char *path)
 	struct stat st;
 	int err;
 
-	if (!w || !(w->buf = malloc(BUF_SIZE))) {
+	if (!w) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	jw_init(&w->buf);
+	if (!jw_reserve(&w->buf, FLUSH_AT + 4096)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -89,7 +99,7 @@ int trace_writer_open(struct trace_writer **out, const char *path)
 	return 0;
 fail:
 	if (w)
-		free(w->buf);
+		jw_free(&w->buf);
 	free(w);
 	return err;
 }
@@ -115,7 +125,7 @@ static int writer_release(struct trace_writer *w)
 
 	if (w->fd != STDOUT_FILENO && close(w->fd))
 		err = -errno;
-	free(w->buf);
+	jw_free(&w->buf);
 	free(w->path);
 	free(w);
 	return err;
@@ -141,7 +151,7 @@ int trace_writer_flush(struct trace_writer *w)
 	if (w->err)
 		return w->err;
 	while (done < w->len) {
-		ssize_t n = write(w->fd, w->buf + done, w->len - done);
+		ssize_t n = write(w->fd, w->buf.buf + done, w->len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -157,40 +167,41 @@ int trace_writer_flush(struct trace_writer *w)
 		done += n;
 	}
 	w->committed += w->len;
-	w->len = 0;
+	w->len = w->buf.len = 0;
 	w->buffered = 0;
 	return 0;
 }
 
-static int put_line(struct trace_writer *w, const char *s, size_t n)
+struct jw *trace_writer_line(struct trace_writer *w)
 {
-	if (w->len + n + 1 > BUF_SIZE && trace_writer_flush(w))
-		return w->err;
-	if (n + 1 > BUF_SIZE) { /* a giant line: write it on its own */
-		char *big = malloc(n + 1);
-		char *saved = w->buf;
-		int err;
+	struct jw *j = &w->buf;
 
-		if (!big)
-			return -ENOMEM;
-		memcpy(big, s, n);
-		big[n] = '\n';
-		w->buf = big;
-		w->len = n + 1;
-		w->lines++;
-		w->buffered = 1;
-		err = trace_writer_flush(w);
-		w->buf = saved;
-		w->len = 0;
-		free(big);
-		return err;
+	jw_reset(j);
+	j->len = w->len;
+	return j;
+}
+
+int trace_writer_commit(struct trace_writer *w)
+{
+	if (w->err || w->buf.oom) {
+		w->buf.len = w->len; /* out of memory: the line is lost, not cut */
+		return w->err;
 	}
-	memcpy(w->buf + w->len, s, n);
-	w->buf[w->len + n] = '\n';
-	w->len += n + 1;
+	jw_put(&w->buf, "\n", 1);
+	if (w->buf.oom) {
+		w->buf.len = w->len;
+		return 0;
+	}
+	w->len = w->buf.len;
 	w->lines++;
 	w->buffered++;
-	return 0;
+	return w->len >= FLUSH_AT ? trace_writer_flush(w) : 0;
+}
+
+static int put_line(struct trace_writer *w, const char *s, size_t n)
+{
+	jw_put(trace_writer_line(w), s, n);
+	return trace_writer_commit(w);
 }
 
 int trace_writer_put_raw(struct trace_writer *w, const char *line, size_t n)

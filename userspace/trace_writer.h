@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "json_writer.h"
+
 struct trace_writer;
 
 /*
@@ -29,6 +31,12 @@ void trace_writer_abandon(struct trace_writer *w);
 int trace_writer_put(struct trace_writer *w, const json_t *obj);
 /* Append one line of already-serialised JSON (no newline in it). */
 int trace_writer_put_raw(struct trace_writer *w, const char *line, size_t n);
+/* Or write a line in place: the JSON writer returned is positioned after
+ * the buffered lines; write one value, then commit it (a newline, a flush
+ * when the buffer is full: 0 or the error). A line not committed is not
+ * kept: whatever is called next on w starts after the last whole line. */
+struct jw *trace_writer_line(struct trace_writer *w);
+int trace_writer_commit(struct trace_writer *w);
 int trace_writer_flush(struct trace_writer *w);
 /* Flush and close; returns the first error seen, if any. */
 int trace_writer_close(struct trace_writer *w);
