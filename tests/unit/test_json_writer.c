@@ -64,6 +64,12 @@ static void test_uint_digits(void)
 			jw_free(&w);
 		}
 	}
+	struct jw w;
+
+	jw_init(&w);
+	jw_uint(&w, UINT64_MAX); /* 20 digits */
+	CHECK(w.len == 20 && !memcmp(w.buf, "18446744073709551615", 20));
+	jw_free(&w);
 }
 
 static void test_escaping(void)
