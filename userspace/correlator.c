@@ -470,7 +470,8 @@ struct pub {
 	struct hnode h;       /* c->pubs by content key, or c->short_pubs by
 			       * class when its payload is shorter than the
 			       * key bytes (cut by the snaplen) */
-	struct hnode hc;      /* c->pub_class: every pub, by class */
+	struct hnode hc;      /* c->pub_class: every pub, by class, once a
+			       * short capture needed it (class_index) */
 	struct list age;      /* c->pub_age */
 	struct list settle;   /* c->pub_settle until settle_ns after first_ts */
 	struct list wait;     /* lc->pub_wait[the end yet to see it] */
@@ -591,6 +592,7 @@ struct correlator {
 	size_t nsocks;
 	struct pool obs_pool, pub_pool, dlv_pool;
 	struct htab pubs, short_pubs, pub_class;
+	bool class_indexed;       /* pub_class holds every pending pub */
 	struct list pub_age, pub_settle;
 	size_t npubs;
 	size_t npubs_off_queue;   /* pubs with off_queue */
@@ -2119,11 +2121,28 @@ static uint64_t dlv_hash(const struct pub *p, const struct lconn *lc,
 	return hash_str(hash_bytes(HASH_INIT, k, sizeof(k)), sid);
 }
 
+/* Deliveries of a publication are looked through in its array while
+ * there are this few; beyond, they go into c->dlvs too (a wide fan-out).
+ * Hashing every delivery was an insert and a delete on a cold slot for
+ * one or two entries that the array holds inline. */
+#define DLV_SCAN 8
+
 static struct delivery *pub_delivery(const struct correlator *c,
 				     const struct pub *p,
 				     const struct lconn *lc, const char *sid)
 {
-	uint64_t h = dlv_hash(p, lc, sid);
+	uint64_t h;
+
+	if (p->n_dlv <= DLV_SCAN) {
+		for (size_t i = 0; i < p->n_dlv; i++) {
+			struct delivery *d = p->dlv[i];
+
+			if (d->lc == lc && !strcmp(d->sid, sid))
+				return d;
+		}
+		return NULL;
+	}
+	h = dlv_hash(p, lc, sid);
 
 	for (struct hnode *n = htab_chain(&c->dlvs, h); n; n = n->next) {
 		struct delivery *d = container_of(n, struct delivery, h);
@@ -2422,7 +2441,8 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 		pub_off_queue(c, p, true);
 	}
 	h = class_hash(p->subj_h, p->reply, p->size);
-	htab_add(&c->pub_class, &p->hc, h);
+	if (c->class_indexed)
+		htab_add(&c->pub_class, &p->hc, h);
 	if (is_short(p->payload_len, p->size))
 		htab_add(&c->short_pubs, &p->h, h);
 	else
@@ -2491,6 +2511,28 @@ static size_t collect_chain(struct correlator *c, struct hnode *n, size_t off,
 	return k;
 }
 
+/*
+ * Publications by class (subject, reply, size) serve only captures cut
+ * short within their key bytes, which are rare: a table kept for every
+ * message was an insert and a delete on a cold slot each. It is filled
+ * with every pending publication when the first short capture comes, and
+ * kept from then on.
+ */
+static void class_index(struct correlator *c)
+{
+	struct list *n;
+
+	if (c->class_indexed)
+		return;
+	c->class_indexed = true;
+	for (n = c->pub_age.next; n != &c->pub_age; n = n->next) {
+		struct pub *p = container_of(n, struct pub, age);
+
+		htab_add(&c->pub_class, &p->hc,
+			 class_hash(p->subj_h, p->reply, p->size));
+	}
+}
+
 /* The pending publications o could be another capture of. */
 static size_t pub_candidates(struct correlator *c, const struct obs *o,
 			     struct pub **cand)
@@ -2504,10 +2546,12 @@ static size_t pub_candidates(struct correlator *c, const struct obs *o,
 	 * to thousands, walked by every message of the class. The capture
 	 * a message matches is recent, so only the newest few are looked at
 	 * (SHORT_VISIT; the rest counted in match_window). */
-	if (is_short(o->payload_len, o->size))
+	if (is_short(o->payload_len, o->size)) {
+		class_index(c);
 		return collect_chain(c, htab_chain(&c->pub_class, ch),
 				     offsetof(struct pub, hc), ch, o, cand, 0,
 				     MATCH_WINDOW);
+	}
 	kh = key_hash(ch, (const unsigned char *)o->payload, o->size);
 	k = collect_chain(c, htab_chain(&c->pubs, kh), offsetof(struct pub, h),
 			  kh, o, cand, 0, SIZE_MAX);
@@ -2598,8 +2642,14 @@ static struct delivery *delivery_add(struct correlator *c, struct pub *p,
 	d->sides = SBIT(side);
 	list_add_tail(&lc->dlv_wait[!side], &d->wait);
 	d->first_ts = o->ts;
-	htab_add(&c->dlvs, &d->h, dlv_hash(p, lc, d->sid));
 	p->dlv[p->n_dlv++] = d;
+	if (p->n_dlv == DLV_SCAN + 1) { /* from now on by hash: all of them */
+		for (size_t i = 0; i < p->n_dlv; i++)
+			htab_add(&c->dlvs, &p->dlv[i]->h,
+				 dlv_hash(p, p->dlv[i]->lc, p->dlv[i]->sid));
+	} else if (p->n_dlv > DLV_SCAN + 1) {
+		htab_add(&c->dlvs, &d->h, dlv_hash(p, lc, d->sid));
+	}
 	delivery_refresh(p, d);
 	return d;
 }

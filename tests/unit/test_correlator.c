@@ -712,6 +712,44 @@ static void test_nats_lost_sights(void)
 	sink_clear(&k);
 }
 
+/* One connection subscribed ten times gets one publication ten times
+ * (more than a publication looks through without hashing), and its reads
+ * come in another order than the server's writes: every one is still
+ * the other sight of its delivery. */
+static void test_nats_many_sids_reordered(void)
+{
+	static const char *const sids[] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
+	struct sink k = { 0 };
+	struct sim s;
+
+	sim_init(&s, VIEW_ALL, &k, NULL);
+	n_connect(&s, &PA);
+	n_connect(&s, &PB);
+	for (size_t i = 0; i < 10; i++)
+		n_sub(&s, &PB, "foo", NULL, sids[i]);
+	n_pub(&s, &PA, "foo", NULL, "hello");
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < 10; i++) {
+			size_t j = pass ? 9 - i : i;
+			struct nats_msg msg = { .op = NATS_MSG, .subject = S("foo"),
+						.sid = S(sids[j]), .payload = S("hello"),
+						.size = 5, .max_msgs = -1 };
+
+			n_one_end(&s, &PB, false, !pass, msg);
+		}
+	}
+	sim_done(&s);
+	CHECK_EQ_INT(k.deliveries, 1);
+	CHECK_EQ_INT(corr_counters(s.c)->deliveries, 10);
+	CHECK_EQ_INT(corr_counters(s.c)->merged, 11);
+	CHECK_EQ_INT(corr_counters(s.c)->orphan_deliveries, 0);
+	CHECK_EQ_INT(sink_count_prefix(&k, "D foo reply= size=5 " EP_A " -> "), 1);
+	if (check_failed)
+		sink_dump(&k, "many sids");
+	corr_free(s.c);
+	sink_clear(&k);
+}
+
 static void test_nats_timeout_and_errors(void)
 {
 	struct sink k = { 0 };
@@ -1361,6 +1399,7 @@ int main(void)
 	test_nats_learned_subscriptions();
 	test_nats_cut_captures();
 	test_nats_lost_sights();
+	test_nats_many_sids_reordered();
 	test_nats_timeout_and_errors();
 	test_nats_orphan_adoption();
 	test_wide_fanout();
