@@ -621,6 +621,14 @@ static void n_cut(struct sim *s, const struct proc *cl, bool client_sends,
 	sim_push(s, &r);
 }
 
+/* Every end traced; publisher A and subscriber B connected (CONNECT seen). */
+static void sim_a_and_b(struct sim *s, struct sink *k)
+{
+	sim_init(s, VIEW_ALL, k, NULL);
+	n_connect(s, &PA);
+	n_connect(s, &PB);
+}
+
 /* Captures of one message are one message however they were cut, also when
  * the cut falls inside the payload bytes of its hash key; messages that
  * differ only after the cut are still told apart by their order. */
@@ -634,9 +642,7 @@ static void test_nats_cut_captures(void)
 	struct sink k = { 0 };
 	struct sim s;
 
-	sim_init(&s, VIEW_ALL, &k, NULL);
-	n_connect(&s, &PA);
-	n_connect(&s, &PB);
+	sim_a_and_b(&s, &k);
 	n_sub(&s, &PB, "foo", NULL, "1");
 	for (size_t i = 0; i < 4; i++) {
 		n_cut(&s, &PA, true, "foo", NULL, pay[i], cut[i]);
@@ -680,9 +686,7 @@ static void test_nats_lost_sights(void)
 	struct sink k = { 0 };
 	struct sim s;
 
-	sim_init(&s, VIEW_ALL, &k, NULL);
-	n_connect(&s, &PA);
-	n_connect(&s, &PB);
+	sim_a_and_b(&s, &k);
 	n_sub(&s, &PB, "foo", NULL, "1");
 	for (size_t i = 0; i < 7; i++) {
 		struct nats_msg pub = { .op = NATS_PUB, .subject = S("foo"),
@@ -722,9 +726,7 @@ static void test_nats_many_sids_reordered(void)
 	struct sink k = { 0 };
 	struct sim s;
 
-	sim_init(&s, VIEW_ALL, &k, NULL);
-	n_connect(&s, &PA);
-	n_connect(&s, &PB);
+	sim_a_and_b(&s, &k);
 	for (size_t i = 0; i < 10; i++)
 		n_sub(&s, &PB, "foo", NULL, sids[i]);
 	n_pub(&s, &PA, "foo", NULL, "hello");
@@ -1146,9 +1148,7 @@ static void test_unfinished(void)
 	struct sink k = { 0 };
 	struct sim s;
 
-	sim_init(&s, VIEW_ALL, &k, NULL);
-	n_connect(&s, &PA);
-	n_connect(&s, &PB);
+	sim_a_and_b(&s, &k);
 	n_sub(&s, &PB, "svc.x", NULL, "1");
 	n_pub(&s, &PA, "svc.x", "_INBOX.q.1", "?");
 	n_msg(&s, &PB, "svc.x", "1", "_INBOX.q.1", "?");
