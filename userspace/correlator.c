@@ -2017,19 +2017,6 @@ static bool pub_same_content(const struct pub *p, const struct obs *o)
  * is still pending and hashed as always: a queue only saves the lookup.
  */
 
-/* n was seen from the end whose queue q is. Found by hashing rather than
- * at the front, what is ahead of it was missed by that end (its records
- * dropped, or cut too short to match): it leaves the queue, and is still
- * found by hashing should it turn up after all. */
-static void wait_done(struct list *q, struct list *n)
-{
-	if (list_empty(n))
-		return; /* not queued */
-	while (q->next != n && q->next != q)
-		list_del(q->next);
-	list_del(n);
-}
-
 static void pub_off_queue(struct correlator *c, struct pub *p, bool off)
 {
 	if (p->off_queue != off) {
@@ -2041,16 +2028,27 @@ static void pub_off_queue(struct correlator *c, struct pub *p, bool off)
 	}
 }
 
-/* wait_done() for a publication: those it skips are off the queue. */
-static void pub_wait_done(struct correlator *c, struct list *q, struct pub *p)
+static void pub_skipped(struct correlator *c, struct list *n)
 {
-	if (list_empty(&p->wait))
-		return;
-	while (q->next != &p->wait && q->next != q) {
-		pub_off_queue(c, container_of(q->next, struct pub, wait), true);
+	pub_off_queue(c, container_of(n, struct pub, wait), true);
+}
+
+/* n was seen from the end whose queue q is. Found by hashing rather than
+ * at the front, what is ahead of it was missed by that end (its records
+ * dropped, or cut too short to match): it leaves the queue (told to
+ * `skipped`, when given), and is still found by hashing should it turn up
+ * after all. */
+static void wait_done(struct correlator *c, struct list *q, struct list *n,
+		      void (*skipped)(struct correlator *c, struct list *n))
+{
+	if (list_empty(n))
+		return; /* not queued */
+	while (q->next != n && q->next != q) {
+		if (skipped)
+			skipped(c, q->next);
 		list_del(q->next);
 	}
-	list_del(&p->wait);
+	list_del(n);
 }
 
 /* The publication on lc an observation from `side` is most likely another
@@ -2589,7 +2587,7 @@ static void pub_obs(struct correlator *c, struct lconn *lc, int side,
 	else if (list_empty(&lc->pub_wait[side]) && !c->npubs_off_queue)
 		p = NULL; /* a first sight: nothing pending could be it */
 	else if ((p = pub_match(c, lc, side, o)) && p->lc)
-		pub_wait_done(c, &lc->pub_wait[side], p);
+		wait_done(c, &lc->pub_wait[side], &p->wait, pub_skipped);
 	if (p) {
 		if (!p->lc) { /* the deliveries came first */
 			p->lc = lconn_ref(lc);
@@ -2643,12 +2641,13 @@ static struct delivery *delivery_add(struct correlator *c, struct pub *p,
 	list_add_tail(&lc->dlv_wait[!side], &d->wait);
 	d->first_ts = o->ts;
 	p->dlv[p->n_dlv++] = d;
-	if (p->n_dlv == DLV_SCAN + 1) { /* from now on by hash: all of them */
-		for (size_t i = 0; i < p->n_dlv; i++)
+	if (p->n_dlv > DLV_SCAN) {
+		/* by hash from now on: this one, and the first time all before it */
+		size_t i = p->n_dlv == DLV_SCAN + 1 ? 0 : p->n_dlv - 1;
+
+		for (; i < p->n_dlv; i++)
 			htab_add(&c->dlvs, &p->dlv[i]->h,
 				 dlv_hash(p, p->dlv[i]->lc, p->dlv[i]->sid));
-	} else if (p->n_dlv > DLV_SCAN + 1) {
-		htab_add(&c->dlvs, &d->h, dlv_hash(p, lc, d->sid));
 	}
 	delivery_refresh(p, d);
 	return d;
@@ -2754,7 +2753,7 @@ static void msg_obs(struct correlator *c, struct lconn *lc, int side,
 		}
 	}
 	if (best_d) {
-		wait_done(&lc->dlv_wait[side], &best_d->wait);
+		wait_done(c, &lc->dlv_wait[side], &best_d->wait, NULL);
 		delivery_merge(c, best_d, side, o);
 		return;
 	}
