@@ -183,14 +183,11 @@ struct jw *trace_writer_line(struct trace_writer *w)
 
 int trace_writer_commit(struct trace_writer *w)
 {
+	if (!w->err)
+		jw_put(&w->buf, "\n", 1);
 	if (w->err || w->buf.oom) {
 		w->buf.len = w->len; /* out of memory: the line is lost, not cut */
 		return w->err;
-	}
-	jw_put(&w->buf, "\n", 1);
-	if (w->buf.oom) {
-		w->buf.len = w->len;
-		return 0;
 	}
 	w->len = w->buf.len;
 	w->lines++;
