@@ -406,6 +406,8 @@ struct lconn {
 	uint64_t connect_ts;
 	uint8_t connect_sides;
 	struct htab subs;       /* sid -> struct sub */
+	struct sub *last_sub;   /* the one sub_find() found last: a MSG's
+				 * sid is looked up at each of its sights */
 	uint64_t err_hash, err_ts;
 	uint8_t err_sides;
 	/* Publications and deliveries on this connection seen from one end
@@ -486,6 +488,8 @@ struct pub {
 	char *subject, *reply;
 	uint64_t subj_h;      /* hash_str(HASH_INIT, subject) */
 	char *tpl;            /* subject template, computed once */
+	uint64_t tpl_h;       /* hash_str(HASH_INIT, tpl): subject and edge
+			       * tables are looked up by it at each delivery */
 	unsigned char *payload;
 	size_t payload_len;
 	struct request *req;
@@ -754,7 +758,10 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 	if (r->proto == PROTO_NATS) {
 		o->op = n->op;
 		o->subject = put_slice(&w, n->subject);
-		o->subj_h = hash_str(HASH_INIT, o->subject);
+		/* printable_line() lets no NUL into a control line: the
+		 * slice's length is the string's */
+		o->subj_h = hash_bytes(HASH_INIT, o->subject,
+				       n->subject.ptr ? n->subject.len : 0);
 		o->reply = put_slice(&w, n->reply);
 		o->sid = put_slice(&w, n->sid);
 		o->queue = put_slice(&w, n->queue);
@@ -1319,7 +1326,9 @@ static struct lconn *lconn_get(struct correlator *c, const struct obs *o,
 	}
 	lc->observed |= SBIT(side);
 	e = &lc->end[side];
-	if (e->pid != sv->meta.pid || strcmp(e->comm, sv->comm) != 0) {
+	/* both zero-padded (a calloc'd view, copied whole): a fixed-size
+	 * compare the compiler inlines */
+	if (e->pid != sv->meta.pid || memcmp(e->comm, sv->comm, COMM_LEN)) {
 		e->pid = sv->meta.pid;
 		memcpy(e->comm, sv->comm, sizeof(e->comm));
 		end_forget(e);
@@ -1393,21 +1402,26 @@ static struct sock_view *sock_view_get(struct correlator *c,
 /* Subscription registry                                               */
 /* ------------------------------------------------------------------ */
 
-static struct sub *sub_find(const struct lconn *lc, const char *sid)
+static struct sub *sub_find(struct lconn *lc, const char *sid)
 {
-	uint64_t h = hash_str(HASH_INIT, sid);
+	uint64_t h;
 
+	if (lc->last_sub && strcmp(lc->last_sub->sid, sid) == 0)
+		return lc->last_sub;
+	h = hash_str(HASH_INIT, sid);
 	for (struct hnode *n = htab_chain(&lc->subs, h); n; n = n->next) {
 		struct sub *s = container_of(n, struct sub, by_sid);
 
 		if (n->hash == h && strcmp(s->sid, sid) == 0)
-			return s;
+			return lc->last_sub = s;
 	}
 	return NULL;
 }
 
 static void sub_remove(struct correlator *c, struct sub *s)
 {
+	if (s->lc->last_sub == s)
+		s->lc->last_sub = NULL;
 	htab_del(&s->lc->subs, &s->by_sid);
 	if (s->wildcard)
 		list_del(&s->wild);
@@ -1600,18 +1614,16 @@ static const char *subject_tpl(const char *s, char *buf, size_t n)
 	return buf;
 }
 
+/* subject_h: hash_str(HASH_INIT, subject), which callers often have */
 static uint64_t edge_hash(enum proto p, enum flow_kind k, const void *from,
-			  const void *to, const char *subject, const char *method)
+			  const void *to, uint64_t subject_h, const char *method)
 {
-	uint64_t h = HASH_INIT;
-	uintptr_t f = (uintptr_t)from, t = (uintptr_t)to;
-	int pk[2] = { (int)p, (int)k };
+	uintptr_t key[3] = { (uintptr_t)from, (uintptr_t)to,
+			     (uintptr_t)p << 8 | (uintptr_t)k };
+	uint64_t h = hash_bytes(subject_h, key, sizeof(key));
 
-	h = hash_bytes(h, pk, sizeof(pk));
-	h = hash_bytes(h, &f, sizeof(f));
-	h = hash_bytes(h, &t, sizeof(t));
-	h = hash_str(h, subject);
-	return hash_str(h, method);
+	/* NULL and "" are one method (edge_get compares with nz) */
+	return method && *method ? hash_str(h, method) : h;
 }
 
 static void stats_free(struct edge_stats *s)
@@ -1634,12 +1646,12 @@ static void edge_free(struct correlator *c, struct edge *e)
 static struct edge *edge_get(struct correlator *c, enum proto p,
 			     enum flow_kind k, struct comp *from,
 			     struct comp *to, const char *subject,
-			     const char *method)
+			     uint64_t subject_h, const char *method)
 {
 	const struct corr_component *fp = from ? &from->pub : NULL;
 	const struct corr_component *tp = to ? &to->pub : NULL;
-	uint64_t h = edge_hash(p, k, fp, tp, subject, method);
-	size_t ls = strlen(nz(subject)), lm = strlen(nz(method));
+	uint64_t h = edge_hash(p, k, fp, tp, subject_h, method);
+	size_t ls, lm;
 	struct edge *e;
 
 	for (struct hnode *n = htab_chain(&c->edges, h); n; n = n->next) {
@@ -1654,6 +1666,8 @@ static struct edge *edge_get(struct correlator *c, enum proto p,
 		edge_free(c, container_of(c->edge_lru.next, struct edge, lru));
 		c->ctr.evicted_edges++;
 	}
+	ls = strlen(nz(subject));
+	lm = strlen(nz(method));
 	e = calloc(1, sizeof(*e) + ls + lm + 2);
 	if (!e)
 		return NULL;
@@ -1687,13 +1701,9 @@ static void stats_add(struct edge_stats *s, uint64_t bytes, bool error,
 }
 
 /* One message/exchange on an edge. lat NULL: no latency sample. */
-static void edge_account(struct correlator *c, enum proto p, enum flow_kind k,
-			 struct comp *from, struct comp *to,
-			 const char *subject, const char *method,
-			 uint64_t bytes, bool error, const uint64_t *lat)
+static void edge_count(struct correlator *c, struct edge *e, uint64_t bytes,
+		       bool error, const uint64_t *lat)
 {
-	struct edge *e = edge_get(c, p, k, from, to, subject, method);
-
 	if (!e)
 		return;
 	stats_add(&e->total, bytes, error, lat);
@@ -1701,6 +1711,16 @@ static void edge_account(struct correlator *c, enum proto p, enum flow_kind k,
 	if (c->clock > e->pub.last_ts)
 		e->pub.last_ts = c->clock;
 	list_move_tail(&c->edge_lru, &e->lru);
+}
+
+static void edge_account(struct correlator *c, enum proto p, enum flow_kind k,
+			 struct comp *from, struct comp *to,
+			 const char *subject, const char *method,
+			 uint64_t bytes, bool error, const uint64_t *lat)
+{
+	edge_count(c, edge_get(c, p, k, from, to, subject,
+			       hash_str(HASH_INIT, subject), method),
+		   bytes, error, lat);
 }
 
 static void subj_free(struct correlator *c, struct subj *s)
@@ -1712,10 +1732,10 @@ static void subj_free(struct correlator *c, struct subj *s)
 	free(s);
 }
 
-static struct subj *subj_get(struct correlator *c, const char *tpl)
+/* h: hash_str(HASH_INIT, tpl), kept in the pub */
+static struct subj *subj_get(struct correlator *c, const char *tpl, uint64_t h)
 {
-	uint64_t h = hash_str(HASH_INIT, tpl);
-	size_t lt = strlen(tpl);
+	size_t lt;
 	struct subj *s;
 
 	for (struct hnode *n = htab_chain(&c->subjs, h); n; n = n->next) {
@@ -1729,6 +1749,7 @@ static struct subj *subj_get(struct correlator *c, const char *tpl)
 		subj_free(c, container_of(c->subj_lru.next, struct subj, lru));
 		c->ctr.evicted_subjects++;
 	}
+	lt = strlen(tpl);
 	s = calloc(1, sizeof(*s) + lt + 1 + c->cfg.payload_keep);
 	if (!s)
 		return NULL;
@@ -1759,7 +1780,7 @@ static void peer_add(const struct corr_component **arr, size_t *n, bool *more,
 static void subject_publish(struct correlator *c, const struct pub *p,
 			    const struct obs *o)
 {
-	struct subj *s = subj_get(c, p->tpl);
+	struct subj *s = subj_get(c, p->tpl, p->tpl_h);
 	size_t keep;
 	char *ls;
 
@@ -1790,7 +1811,7 @@ static void subject_publish(struct correlator *c, const struct pub *p,
 static void subject_deliver(struct correlator *c, const struct pub *p,
 			    const struct comp *to)
 {
-	struct subj *s = subj_get(c, p->tpl);
+	struct subj *s = subj_get(c, p->tpl, p->tpl_h);
 
 	if (!s)
 		return;
@@ -2277,8 +2298,9 @@ static void pub_finalize(struct correlator *c, struct pub *p, bool complete)
 	if (to != few)
 		free(to);
 	if (!p->n_dlv && !p->is_request && !p->is_reply)
-		edge_account(c, PROTO_NATS, FLOW_KIND_MSG, p->from, NULL,
-			     p->tpl, NULL, p->size + p->hdr_size, false, NULL);
+		edge_count(c, edge_get(c, PROTO_NATS, FLOW_KIND_MSG, p->from,
+				       NULL, p->tpl, p->tpl_h, NULL),
+			   p->size + p->hdr_size, false, NULL);
 	pub_free(c, p);
 }
 
@@ -2426,6 +2448,8 @@ static struct pub *pub_new(struct correlator *c, const struct obs *o,
 	/* a template is never longer than its subject */
 	p->tpl = (char *)p->payload + lp;
 	subject_tpl(p->subject, p->tpl, lj + 2);
+	p->tpl_h = strcmp(p->tpl, p->subject) ? hash_str(HASH_INIT, p->tpl) :
+						p->subj_h;
 	p->size = o->size;
 	p->hdr_size = o->hdr_size;
 	p->status = o->status;
@@ -2682,8 +2706,9 @@ static void delivery_account(struct correlator *c, struct pub *p,
 	if (p->is_request)
 		return;
 	lat = d->first_ts >= p->first_ts ? d->first_ts - p->first_ts : 0;
-	edge_account(c, PROTO_NATS, FLOW_KIND_MSG, p->from, d->to, p->tpl,
-		     NULL, bytes, false, p->lc ? &lat : NULL);
+	edge_count(c, edge_get(c, PROTO_NATS, FLOW_KIND_MSG, p->from, d->to,
+			       p->tpl, p->tpl_h, NULL),
+		   bytes, false, p->lc ? &lat : NULL);
 }
 
 /* A queue group delivers each message to one member only: a publication
