@@ -122,10 +122,12 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	if (err)
 		return err;
 	/* With the arguments readable at the exit, the enter hooks of the data
-	 * syscalls only cost time. MSGSCOPE_ENTER_HOOKS=1 takes the older
-	 * kernels' path anyway, so that the tests cover it here too. */
+	 * syscalls only cost time; with the task's BTF, its fd table is read
+	 * without helper calls. MSGSCOPE_ENTER_HOOKS=1 takes the older
+	 * kernels' path for both anyway, so that the tests cover it here too. */
 	s->rodata->args_at_exit = features_syscall_args_at_exit() &&
 				  !getenv("MSGSCOPE_ENTER_HOOKS");
+	s->rodata->task_btf = features_task_btf() && !getenv("MSGSCOPE_ENTER_HOOKS");
 	if (s->rodata->args_at_exit) {
 		struct bpf_program *enters[] = {
 			s->progs.enter_read, s->progs.enter_write,
@@ -265,7 +267,8 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
 			.ports = c->skel->maps.ports, .ssl_calls = c->skel->maps.ssl_calls,
 			.ssl_fds = c->skel->maps.ssl_fds, .tls_stats = c->skel->maps.tls_stats,
-			.syscalls_seen_at_exit = c->skel->rodata->tls_at_exit }, opts);
+			.syscalls_seen_at_exit = c->skel->rodata->tls_at_exit,
+			.task_btf = c->skel->rodata->task_btf }, opts);
 #endif
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
 	if (!c->rb) {

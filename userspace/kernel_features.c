@@ -149,12 +149,19 @@ void features_probe(struct features *f)
 				       f->fentry_err, sizeof(f->fentry_err));
 }
 
+bool features_task_btf(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+				       BPF_FUNC_get_current_task_btf, NULL) == 1 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
+				       BPF_FUNC_get_current_task_btf, NULL) == 1;
+}
+
 bool features_syscall_args_at_exit(void)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
 				       BPF_FUNC_task_pt_regs, NULL) == 1 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-				       BPF_FUNC_get_current_task_btf, NULL) == 1;
+	       features_task_btf();
 }
 
 bool features_baseline_ok(const struct features *f, const char **missing)

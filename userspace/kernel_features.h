@@ -39,6 +39,8 @@ void features_probe(struct features *f);
 /* Can a syscall's exit hook read its arguments (bpf_task_pt_regs, Linux
  * >= 5.15)? Then the data syscalls need no enter hook. */
 bool features_syscall_args_at_exit(void);
+/* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */
+bool features_task_btf(void);
 /* True when the baseline capture path can run. */
 bool features_baseline_ok(const struct features *f, const char **missing);
 

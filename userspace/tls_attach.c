@@ -495,6 +495,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 	s->rodata->wakeup_bytes = o->wakeup_bytes;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;
+	s->rodata->task_btf = m->task_btf;
 	if (o->comm && *o->comm) {
 		s->rodata->filter_comm = true;
 		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);

@@ -42,6 +42,7 @@ struct tls_shared_maps {
 	struct bpf_map *events, *conns, *stats, *pids, *ports;
 	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats;
 	bool syscalls_seen_at_exit;
+	bool task_btf;          /* the capture object's setting, for this one */
 };
 
 /* TLS capture asked for: not --no-tls, not MSGSCOPE_NO_TLS=1. */

@@ -270,9 +270,11 @@ def test_read_blocked_at_attach():
 
 def test_enter_hooks_fallback():
     """Kernels before 5.15 have no bpf_task_pt_regs: an enter hook per data
-    syscall remembers its arguments for the exit. That path (forced here with
-    MSGSCOPE_ENTER_HOOKS=1) records every end of a publication, except at the
-    subscriber the read that was already waiting when the trace started."""
+    syscall remembers its arguments for the exit (and before 5.11 the fd
+    table is walked with helper reads, not BTF loads). That path (forced
+    here with MSGSCOPE_ENTER_HOOKS=1, both parts) records every end of a
+    publication, except at the subscriber the read that was already waiting
+    when the trace started."""
     h.require_tools(['bpftool'])
     with h.env(MSGSCOPE_ENTER_HOOKS='1'):
         with h.NatsServer() as ns:
