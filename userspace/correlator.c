@@ -3222,9 +3222,43 @@ static void roll(struct correlator *c)
 	}
 }
 
+/*
+ * The publication next to settle was seen settle_ns ago (10000 of them
+ * back at 100k msgs/s): it, its deliveries and its hash neighbours have
+ * left the cache, and finalizing and freeing it was a string of misses.
+ * expire() runs at every step of the clock, microseconds apart, so the
+ * head is read ahead in two steps: its struct when it becomes the head,
+ * what it points to at the next look, once those pointers are in.
+ */
+static void prefetch_lines(const void *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += 64)
+		__builtin_prefetch((const char *)p + off);
+}
+
+static void prefetch_settle_head(const struct correlator *c, bool deep)
+{
+	const struct pub *p;
+
+	if (list_empty(&c->pub_settle))
+		return;
+	p = container_of(c->pub_settle.next, struct pub, settle);
+	if (!deep) {
+		prefetch_lines(p, sizeof(*p) + 64); /* and its subject */
+		return;
+	}
+	__builtin_prefetch(p->h.next);
+	__builtin_prefetch(p->h.pprev);
+	__builtin_prefetch(p->age.next);
+	if (p->dlv == p->dlv_inline) /* a grown array would be a load to wait for */
+		for (size_t i = 0; i < p->n_dlv && i < PUB_INLINE; i++)
+			prefetch_lines(p->dlv[i], sizeof(*p->dlv[i]));
+}
+
 static void expire(struct correlator *c)
 {
 	uint64_t t = c->clock, to = c->cfg.timeout_ns;
+	bool settled_one = false;
 
 	/* publications first, so that a request's receivers are known when it
 	 * times out */
@@ -3243,7 +3277,9 @@ static void expire(struct correlator *c)
 		list_del(&p->settle);
 		p->settle_due = true;
 		pub_check(c, p);
+		settled_one = true;
 	}
+	prefetch_settle_head(c, !settled_one);
 	while (!list_empty(&c->req_age)) {
 		struct request *r = container_of(c->req_age.next, struct request, age);
 
