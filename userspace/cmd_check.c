@@ -49,6 +49,9 @@ int cmd_check(int argc, char **argv)
 	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
 	row("ring buffer", f.ringbuf, "");
 	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
+	row("task_btf", f.task_btf, f.task_btf ?
+	    "fds looked up with plain loads" :
+	    "optional: helper reads per data syscall instead");
 	row("task_pt_regs", f.args_at_exit, f.args_at_exit ?
 	    "data syscalls followed from their exit alone" :
 	    "optional: an enter hook per data syscall instead");

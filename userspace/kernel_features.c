@@ -144,6 +144,7 @@ void features_probe(struct features *f)
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	f->tp_btf = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sched_process_fork",
 				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
+	f->task_btf = features_task_btf();
 	f->args_at_exit = features_syscall_args_at_exit();
 	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
 				       f->fentry_err, sizeof(f->fentry_err));

@@ -22,6 +22,7 @@ struct features {
 	bool sched_tps;         /* sched:sched_process_exit */
 	bool ringbuf;
 	bool tp_btf;
+	bool task_btf;          /* bpf_get_current_task_btf: fd table read with loads */
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
 	bool uprobes;
 	bool kprobes;
