@@ -3338,12 +3338,7 @@ static void process(struct correlator *c, const struct obs *o)
 static void prefetch_obs(const struct reorder *r, size_t i)
 {
 	if (i < r->n) {
-		const char *o = (const char *)reorder_at(r, i)->o;
-
-		__builtin_prefetch(o);
-		__builtin_prefetch(o + 64);
-		__builtin_prefetch(o + 128);
-		__builtin_prefetch(o + 192);
+		prefetch_lines(reorder_at(r, i)->o, 256);
 	}
 }
 
