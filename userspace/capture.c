@@ -108,6 +108,7 @@ static int configure_tls(struct capture *c, const struct capture_opts *o)
 static int configure(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
+	bool older; /* take the older kernels' path (MSGSCOPE_ENTER_HOOKS) */
 	int err;
 
 	s->rodata->snaplen = o->snaplen;
@@ -125,9 +126,9 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	 * syscalls only cost time; with the task's BTF, its fd table is read
 	 * without helper calls. MSGSCOPE_ENTER_HOOKS=1 takes the older
 	 * kernels' path for both anyway, so that the tests cover it here too. */
-	s->rodata->args_at_exit = features_syscall_args_at_exit() &&
-				  !getenv("MSGSCOPE_ENTER_HOOKS");
-	s->rodata->task_btf = features_task_btf() && !getenv("MSGSCOPE_ENTER_HOOKS");
+	older = getenv("MSGSCOPE_ENTER_HOOKS") != NULL;
+	s->rodata->args_at_exit = !older && features_syscall_args_at_exit();
+	s->rodata->task_btf = !older && features_task_btf();
 	if (s->rodata->args_at_exit) {
 		struct bpf_program *enters[] = {
 			s->progs.enter_read, s->progs.enter_write,

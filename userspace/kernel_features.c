@@ -150,12 +150,18 @@ void features_probe(struct features *f)
 				       f->fentry_err, sizeof(f->fentry_err));
 }
 
+/* Asked by features_probe(), features_syscall_args_at_exit() and the
+ * capture's set-up: each probe loads a program, so it is done once. */
 bool features_task_btf(void)
 {
-	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-				       BPF_FUNC_get_current_task_btf, NULL) == 1 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
-				       BPF_FUNC_get_current_task_btf, NULL) == 1;
+	static int known = -1;
+
+	if (known < 0)
+		known = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						BPF_FUNC_get_current_task_btf, NULL) == 1 &&
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
+						BPF_FUNC_get_current_task_btf, NULL) == 1;
+	return known;
 }
 
 bool features_syscall_args_at_exit(void)
