@@ -6,13 +6,14 @@
  * socket (in the kernel, on its first payload bytes) whether it carries NATS
  * or HTTP, and ships only those bytes to userspace through one ring buffer.
  *
- * Built on syscall tracepoints only, because they exist on every kernel with
+ * Built on syscall tracepoints, because they exist on every kernel with
  * CONFIG_FTRACE_SYSCALLS, kprobes or not. The exit hook knows how many bytes
  * moved and copies them; it finds the arguments (fd, buffer) in the task's
- * saved user registers (bpf_task_pt_regs, Linux >= 5.15). Older kernels lack
- * that helper: there an enter hook remembers the arguments for the exit, when
- * the fd is a TCP socket worth following. Every event that does not fit in
- * the ring buffer is counted.
+ * saved user registers (bpf_task_pt_regs, Linux >= 5.15). There one raw
+ * sys_exit program (tp_btf) takes the place of the exit tracepoints. Older
+ * kernels lack that helper: there an enter hook remembers the arguments for
+ * the exit, when the fd is a TCP socket worth following. Every event that
+ * does not fit in the ring buffer is counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -427,23 +428,15 @@ static __always_inline __u64 syscall_arg(struct pt_regs *regs, int i)
 	return 0;
 }
 
-/* Exit alone: the arguments from the saved user registers. */
-static __always_inline int data_exit_regs(long ret, __u16 sc, int fd_i,
-					  int buf_i, int count_i, int flags_i)
+/* A data syscall moved ret > 0 bytes; its arguments were read at the exit.
+ * One copy of this body serves every syscall and both exit-only paths. */
+static __noinline int data_exit_args(long ret, __u16 sc, __u64 fd, __u64 buf,
+				     __u64 count)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pt_regs *regs;
+	struct call_args a = { .buf = buf, .fd = fd, .count = count, .sc = sc };
 	struct conn_state *st;
-	struct call_args a = { .sc = sc };
 
-	if (ret <= 0 || !tgid_wanted(id >> 32))
-		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	if (syscall_arg(regs, flags_i) & MSG_PEEK)
-		return 0; /* the bytes will be read again */
-	a.fd = syscall_arg(regs, fd_i);
-	a.buf = syscall_arg(regs, buf_i);
-	a.count = syscall_arg(regs, count_i);
 	st = conn_get(id >> 32, a.fd, MS_ROLE_UNKNOWN);
 	/* First, as tls.bpf.c's enter hooks would have: whether these bytes
 	 * are TLS, so that ciphertext is not shipped. The same syscalls. */
@@ -453,6 +446,23 @@ static __always_inline int data_exit_regs(long ret, __u16 sc, int fd_i,
 	if (!st || st->tls || classify_skip(st))
 		return 0;
 	return data_done(st, &a, ret);
+}
+
+/* Exit alone, one tracepoint per syscall: the arguments from the saved user
+ * registers. */
+static __always_inline int data_exit_regs(long ret, __u16 sc, int fd_i,
+					  int buf_i, int count_i, int flags_i)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs;
+
+	if (ret <= 0 || !tgid_wanted(id >> 32))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (syscall_arg(regs, flags_i) & MSG_PEEK)
+		return 0; /* the bytes will be read again */
+	return data_exit_args(ret, sc, syscall_arg(regs, fd_i),
+			      syscall_arg(regs, buf_i), syscall_arg(regs, count_i));
 }
 
 /* Constant offsets only: the verifier refuses a context pointer moved first
@@ -576,6 +586,106 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 	return new_conn_exit(ctx->ret);
 }
 
+/* ---- one raw sys_exit hook ---------------------------------------------- */
+
+/*
+ * Where tp_btf works (and args_at_exit), the programs above are not loaded:
+ * this one program sees every syscall's exit and picks ours by number. The
+ * dispatch costs what a syscall tracepoint's does, but detaching it takes
+ * no RCU grace periods: each syscall tracepoint took ~75 ms to detach on
+ * Ctrl-C, one after the other (the kernel waits for readers per event).
+ * Numbers and registers are x86-64's (arch/x86/entry/syscalls/syscall_64.tbl);
+ * so is vmlinux.h.
+ */
+enum {
+	NR_READ = 0, NR_WRITE = 1, NR_MMAP = 9, NR_READV = 19, NR_WRITEV = 20,
+	NR_SENDFILE = 40, NR_CONNECT = 42, NR_ACCEPT = 43, NR_SENDTO = 44,
+	NR_RECVFROM = 45, NR_SENDMSG = 46, NR_RECVMSG = 47, NR_ACCEPT4 = 288,
+	NR_RECVMMSG = 299, NR_SENDMMSG = 307,
+};
+
+#define TS_COMPAT 0x0002
+
+/* A 32-bit task's syscall numbers mean other calls (20 is getpid there);
+ * the syscall tracepoints skip those tasks, and so do we. */
+static __always_inline bool compat_syscall(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(task->thread_info.status))
+		return false;
+	return task->thread_info.status & TS_COMPAT;
+}
+
+/* connect(2) or accept(2) made a socket we see from byte 0. */
+static __always_inline int conn_made(__u64 fd, __u8 role)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!tgid_wanted(id >> 32) || compat_syscall())
+		return 0;
+	conn_get(id >> 32, fd, role);
+	return 0;
+}
+
+/* mmap(2) made an executable mapping of a libssl: tell tls_attach.c. (Where
+ * this hook does not run, tls.bpf.c's own mmap hooks do.) */
+static __always_inline int libssl_mapped(struct pt_regs *regs, long ret)
+{
+	struct tls_notify n = {
+		.kind = NOTIFY_LIBSSL,
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+	};
+
+	if ((ret < 0 && ret >= -4095) || compat_syscall())
+		return 0;
+	if (libssl_mapping(regs->dx, regs->r8, &n))
+		tls_notify_user(&n);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 count = 0, flags = 0;
+	__u16 sc;
+
+	switch (regs->orig_ax) {
+	case NR_READ: sc = MS_SC_READ; break;
+	case NR_WRITE: sc = MS_SC_WRITE; break;
+	case NR_READV: sc = MS_SC_READV; count = regs->dx; break;
+	case NR_WRITEV: sc = MS_SC_WRITEV; count = regs->dx; break;
+	case NR_SENDFILE: sc = MS_SC_SENDFILE; break;
+	case NR_SENDTO: sc = MS_SC_SENDTO; break;
+	case NR_RECVFROM: sc = MS_SC_RECVFROM; flags = regs->r10; break;
+	case NR_SENDMSG: sc = MS_SC_SENDMSG; break;
+	case NR_RECVMSG: sc = MS_SC_RECVMSG; flags = regs->dx; break;
+	case NR_SENDMMSG: sc = MS_SC_SENDMMSG; count = regs->dx; break;
+	case NR_RECVMMSG:
+		sc = MS_SC_RECVMMSG;
+		count = regs->dx;
+		flags = regs->r10;
+		break;
+	case NR_CONNECT:
+		if (ret != 0 && ret != -EINPROGRESS)
+			return 0;
+		return conn_made(regs->di, MS_ROLE_CLIENT);
+	case NR_ACCEPT: case NR_ACCEPT4:
+		if (ret < 0)
+			return 0;
+		return conn_made(ret, MS_ROLE_SERVER);
+	case NR_MMAP:
+		return tls_at_exit ? libssl_mapped(regs, ret) : 0;
+	default:
+		return 0;
+	}
+	if (ret <= 0 || (flags & MSG_PEEK)) /* peeked bytes are read again */
+		return 0;
+	if (!tgid_wanted(bpf_get_current_pid_tgid() >> 32) || compat_syscall())
+		return 0;
+	return data_exit_args(ret, sc, regs->di, regs->si, count);
+}
+
 /* close(2) ends a tracked connection; tell userspace so it can flush. */
 SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
@@ -631,8 +741,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /* The last thread of a followed process is gone: its sockets closed without
  * close(2), so userspace must flush them. */
-SEC("tracepoint/sched/sched_process_exit")
-int on_exit(void *ctx)
+static __always_inline int process_exit(void)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
@@ -660,4 +769,18 @@ out:
 	if (filter_pids)
 		bpf_map_delete_elem(&pids, &tgid);
 	return 0;
+}
+
+/* Where tp_btf works, the raw tracepoint: it detaches without waiting for an
+ * RCU grace period (bpf/capture.bpf.c's on_sys_exit says why that matters). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit_btf)
+{
+	return process_exit();
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	return process_exit();
 }

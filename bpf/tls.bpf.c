@@ -57,7 +57,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define PROT_EXEC 4
 
 /* ---- maps of this object (the shared ones: tls_state.bpf.h) ------------- */
 
@@ -81,22 +80,6 @@ struct {
 	__type(key, struct go_key);
 	__type(value, struct go_call);
 } go_calls SEC(".maps");
-
-/* New executables and libssl mappings, for userspace to attach to. */
-enum { NOTIFY_EXEC = 1, NOTIFY_LIBSSL = 2 };
-
-struct tls_notify {
-	__u32 kind;
-	__u32 tgid;
-	__u64 ino;
-	__u32 dev;           /* kernel dev_t: major << 20 | minor */
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 10);
-} tls_notify SEC(".maps");
 
 /* mmap(PROT_EXEC) of a libssl in flight: reported once it succeeded. */
 struct {
@@ -516,9 +499,11 @@ int go_tls_read_ret(struct pt_regs *ctx)
 	return go_ret(ctx, TOP_READ);
 }
 
-/* Every thread's exit (this tracepoint fires per thread). */
-SEC("tracepoint/sched/sched_process_exit")
-int tls_on_thread_exit(void *ctx)
+/* Every thread's exit (this tracepoint fires per thread). Each of these
+ * process hooks comes twice: as a raw tracepoint (tp_btf), loaded where that
+ * works because it detaches without an RCU grace period, and as a perf-event
+ * tracepoint for the other kernels. */
+static __always_inline int thread_exit(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -526,28 +511,23 @@ int tls_on_thread_exit(void *ctx)
 	return 0;
 }
 
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tls_thread_exit_btf)
+{
+	return thread_exit();
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tls_on_thread_exit(void *ctx)
+{
+	return thread_exit();
+}
+
 /* ---- new TLS users: executables and libssl mappings --------------------- */
-
-static __always_inline void notify(struct tls_notify *n)
-{
-	struct tls_notify *e = bpf_ringbuf_reserve(&tls_notify, sizeof(*e), 0);
-
-	if (!e)
-		return;
-	*e = *n;
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline void file_id(struct file *f, struct tls_notify *n)
-{
-	n->ino = BPF_CORE_READ(f, f_inode, i_ino);
-	n->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-}
 
 /* A process exec'd: userspace checks whether it is a Go binary with
  * crypto/tls it has not attached to yet (cached by dev/inode). */
-SEC("tracepoint/sched/sched_process_exec")
-int tls_on_exec(void *ctx)
+static __always_inline int process_exec(void)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
@@ -560,33 +540,34 @@ int tls_on_exec(void *ctx)
 	if (!exe)
 		return 0;
 	file_id(exe, &n);
-	notify(&n);
+	tls_notify_user(&n);
 	return 0;
 }
 
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tls_exec_btf)
+{
+	return process_exec();
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tls_on_exec(void *ctx)
+{
+	return process_exec();
+}
+
 /* An executable mapping of a file named libssl*: a library loaded at exec
- * or by dlopen(). Reported on success, so userspace finds it in maps. */
+ * or by dlopen(). Reported on success, so userspace finds it in maps. Where
+ * capture.bpf.c's raw sys_exit hook runs, it does this at mmap's exit and
+ * these two hooks are not loaded. */
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int tls_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_notify n = { .kind = NOTIFY_LIBSSL, .tgid = id >> 32 };
-	const unsigned char *name;
-	char pfx[8] = {};
-	struct file *f;
-	__s32 fd = ctx->args[4];
 
-	if (!(ctx->args[2] & PROT_EXEC) || fd < 0 || !tgid_wanted(n.tgid))
+	if (!libssl_mapping(ctx->args[2], ctx->args[4], &n))
 		return 0;
-	f = fd_to_file(fd);
-	if (!f)
-		return 0;
-	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
-	if (bpf_probe_read_kernel(pfx, 6, name) ||
-	    pfx[0] != 'l' || pfx[1] != 'i' || pfx[2] != 'b' || pfx[3] != 's' ||
-	    pfx[4] != 's' || pfx[5] != 'l')
-		return 0;
-	file_id(f, &n);
 	bpf_map_update_elem(&mmap_pending, &id, &n, BPF_ANY);
 	return 0;
 }
@@ -600,7 +581,7 @@ int tls_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	if (!n)
 		return 0;
 	if (ctx->ret >= 0 || ctx->ret < -4095)
-		notify(n);
+		tls_notify_user(n);
 	bpf_map_delete_elem(&mmap_pending, &id);
 	return 0;
 }

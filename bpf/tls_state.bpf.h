@@ -195,4 +195,63 @@ static __always_inline void tls_syscall(struct conn_state *st, __u64 id,
 		tstat(TLS_STAT_SNIFFED);
 }
 
+/* ---- new TLS users: executables and libssl mappings --------------------- */
+
+/* New executables and libssl mappings, for userspace to attach to. Must
+ * match struct tls_notify in userspace/tls_attach.c. */
+enum { NOTIFY_EXEC = 1, NOTIFY_LIBSSL = 2 };
+
+struct tls_notify {
+	__u32 kind;
+	__u32 tgid;
+	__u64 ino;
+	__u32 dev;           /* kernel dev_t: major << 20 | minor */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} tls_notify SEC(".maps");
+
+#define PROT_EXEC 4
+
+static __always_inline void tls_notify_user(struct tls_notify *n)
+{
+	struct tls_notify *e = bpf_ringbuf_reserve(&tls_notify, sizeof(*e), 0);
+
+	if (!e)
+		return;
+	*e = *n;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void file_id(struct file *f, struct tls_notify *n)
+{
+	n->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	n->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
+/* mmap(2) with these prot and fd maps a file named libssl* executable, for
+ * a process we follow: fills n's file. */
+static __always_inline bool libssl_mapping(__u64 prot, __s32 fd, struct tls_notify *n)
+{
+	const unsigned char *name;
+	char pfx[8] = {};
+	struct file *f;
+
+	if (!(prot & PROT_EXEC) || fd < 0 || !tgid_wanted(n->tgid))
+		return false;
+	f = fd_to_file(fd);
+	if (!f)
+		return false;
+	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel(pfx, 6, name) ||
+	    pfx[0] != 'l' || pfx[1] != 'i' || pfx[2] != 'b' || pfx[3] != 's' ||
+	    pfx[4] != 's' || pfx[5] != 'l')
+		return false;
+	file_id(f, n);
+	return true;
+}
+
 #endif /* MSGSCOPE_TLS_STATE_BPF_H */

@@ -41,6 +41,8 @@ struct capture {
 	capture_event_fn fn;
 	void *ctx;
 	bool follows_forks;
+	bool tp_btf;             /* raw tracepoints load and attach */
+	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -102,7 +104,50 @@ static int configure_tls(struct capture *c, const struct capture_opts *o)
 	err = bpf_map__set_max_entries(s->maps.ssl_calls, 1);
 	if (!err)
 		err = bpf_map__set_max_entries(s->maps.ssl_fds, 1);
+	if (!err)
+		err = bpf_map__set_max_entries(s->maps.tls_notify, getpagesize());
 	return err;
+}
+
+/* NULL-terminated lists of programs switched on or off together. */
+struct prog_list {
+	struct bpf_program *p[24];
+};
+
+static void set_autoload(struct prog_list l, bool on)
+{
+	for (size_t i = 0; i < sizeof(l.p) / sizeof(l.p[0]) && l.p[i]; i++)
+		bpf_program__set_autoload(l.p[i], on);
+}
+
+/* The enter hooks of the data syscalls (kernels without task_pt_regs). */
+static struct prog_list data_enter_progs(struct capture_bpf *s)
+{
+	return (struct prog_list){ {
+		s->progs.enter_read, s->progs.enter_write,
+		s->progs.enter_readv, s->progs.enter_writev,
+		s->progs.enter_recvfrom, s->progs.enter_sendto,
+		s->progs.enter_recvmsg, s->progs.enter_sendmsg,
+		s->progs.enter_recvmmsg, s->progs.enter_sendmmsg,
+		s->progs.enter_sendfile64,
+	} };
+}
+
+/* What on_sys_exit does alone: every syscall tracepoint but close's enter
+ * (the file must still be in the fd table to be compared). */
+static struct prog_list syscall_tracepoint_progs(struct capture_bpf *s)
+{
+	return (struct prog_list){ {
+		s->progs.exit_read, s->progs.exit_write,
+		s->progs.exit_readv, s->progs.exit_writev,
+		s->progs.exit_recvfrom, s->progs.exit_sendto,
+		s->progs.exit_recvmsg, s->progs.exit_sendmsg,
+		s->progs.exit_recvmmsg, s->progs.exit_sendmmsg,
+		s->progs.exit_sendfile64,
+		s->progs.enter_connect, s->progs.exit_connect,
+		s->progs.enter_accept, s->progs.exit_accept,
+		s->progs.enter_accept4, s->progs.exit_accept4,
+	} };
 }
 
 static int configure(struct capture *c, const struct capture_opts *o)
@@ -129,19 +174,20 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	older = getenv("MSGSCOPE_ENTER_HOOKS") != NULL;
 	s->rodata->args_at_exit = !older && features_syscall_args_at_exit();
 	s->rodata->task_btf = !older && features_task_btf();
-	if (s->rodata->args_at_exit) {
-		struct bpf_program *enters[] = {
-			s->progs.enter_read, s->progs.enter_write,
-			s->progs.enter_readv, s->progs.enter_writev,
-			s->progs.enter_recvfrom, s->progs.enter_sendto,
-			s->progs.enter_recvmsg, s->progs.enter_sendmsg,
-			s->progs.enter_recvmmsg, s->progs.enter_sendmmsg,
-			s->progs.enter_sendfile64,
-		};
-
-		for (size_t i = 0; i < sizeof(enters) / sizeof(enters[0]); i++)
-			bpf_program__set_autoload(enters[i], false);
-	}
+	if (s->rodata->args_at_exit)
+		set_autoload(data_enter_progs(s), false);
+	/* One raw sys_exit program instead of a tracepoint per syscall, where
+	 * tp_btf works: the same work, and Ctrl-C does not wait ~75 ms per
+	 * tracepoint to detach. MSGSCOPE_SYSCALL_TRACEPOINTS=1 keeps the
+	 * tracepoints, for the tests. */
+	c->tp_btf = features_tp_btf();
+	c->raw_sys_exit = s->rodata->args_at_exit && c->tp_btf &&
+			  !getenv("MSGSCOPE_SYSCALL_TRACEPOINTS");
+	if (c->raw_sys_exit)
+		set_autoload(syscall_tracepoint_progs(s), false);
+	else
+		bpf_program__set_autoload(s->progs.on_sys_exit, false);
+	bpf_program__set_autoload(c->tp_btf ? s->progs.on_exit : s->progs.on_exit_btf, false);
 	err = configure_tls(c, o);
 	if (err)
 		return err;
@@ -268,8 +314,11 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
 			.ports = c->skel->maps.ports, .ssl_calls = c->skel->maps.ssl_calls,
 			.ssl_fds = c->skel->maps.ssl_fds, .tls_stats = c->skel->maps.tls_stats,
+			.tls_notify = c->skel->maps.tls_notify,
 			.syscalls_seen_at_exit = c->skel->rodata->tls_at_exit,
-			.task_btf = c->skel->rodata->task_btf }, opts);
+			.mmaps_seen_at_exit = c->raw_sys_exit,
+			.task_btf = c->skel->rodata->task_btf,
+			.tp_btf = c->tp_btf }, opts);
 #endif
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
 	if (!c->rb) {
@@ -373,8 +422,14 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
 
 const char *capture_path_desc(const struct capture *c)
 {
-	return c->follows_forks ? "syscall tracepoints + ring buffer, forks followed via tp_btf"
-				: "syscall tracepoints + ring buffer";
+	static const char *const desc[2][2] = {
+		{ "syscall tracepoints + ring buffer",
+		  "syscall tracepoints + ring buffer, forks followed via tp_btf" },
+		{ "tp_btf sys_exit + ring buffer",
+		  "tp_btf sys_exit + ring buffer, forks followed via tp_btf" },
+	};
+
+	return desc[c->raw_sys_exit][c->follows_forks];
 }
 
 bool capture_follows_forks(const struct capture *c)

@@ -55,6 +55,9 @@ int cmd_check(int argc, char **argv)
 	row("task_pt_regs", f.args_at_exit, f.args_at_exit ?
 	    "data syscalls followed from their exit alone" :
 	    "optional: an enter hook per data syscall instead");
+	row("raw sys_exit", f.raw_sys_exit, f.raw_sys_exit ?
+	    "one tp_btf program for all syscall exits" :
+	    "optional: a tracepoint per syscall instead");
 	row("uprobes", f.uprobes, "TLS libraries (optional)");
 	row("kprobes", f.kprobes, "optional, not needed");
 	row("fentry/fexit", f.fentry, f.fentry ? "optional" : f.fentry_err);
@@ -62,7 +65,8 @@ int cmd_check(int argc, char **argv)
 		printf("capture: unavailable: missing %s\n", missing);
 		return 1;
 	}
-	printf("capture: syscall tracepoints + ring buffer%s\n",
+	printf("capture: %s + ring buffer%s\n",
+	       f.raw_sys_exit ? "tp_btf sys_exit" : "syscall tracepoints",
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }

@@ -146,6 +146,7 @@ void features_probe(struct features *f)
 				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
 	f->task_btf = features_task_btf();
 	f->args_at_exit = features_syscall_args_at_exit();
+	f->raw_sys_exit = features_tp_btf() && f->args_at_exit;
 	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
 				       f->fentry_err, sizeof(f->fentry_err));
 }
@@ -166,9 +167,25 @@ bool features_task_btf(void)
 
 bool features_syscall_args_at_exit(void)
 {
-	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-				       BPF_FUNC_task_pt_regs, NULL) == 1 &&
-	       features_task_btf();
+	static int known = -1;
+
+	if (known < 0)
+		known = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						BPF_FUNC_task_pt_regs, NULL) == 1 &&
+			features_task_btf();
+	return known;
+}
+
+/* Probed on the raw sys_exit tracepoint, the one the capture uses most. */
+bool features_tp_btf(void)
+{
+	static int known = -1;
+	char why[64];
+
+	if (known < 0)
+		known = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sys_exit",
+					   BTF_KIND_TYPEDEF, why, sizeof(why));
+	return known;
 }
 
 bool features_baseline_ok(const struct features *f, const char **missing)
@@ -189,3 +206,4 @@ bool features_baseline_ok(const struct features *f, const char **missing)
 		*missing = m;
 	return m == NULL;
 }
+

@@ -24,6 +24,7 @@ struct features {
 	bool tp_btf;
 	bool task_btf;          /* bpf_get_current_task_btf: fd table read with loads */
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
+	bool raw_sys_exit;      /* ...and all of them from one tp_btf sys_exit program */
 	bool uprobes;
 	bool kprobes;
 	bool fentry;
@@ -40,6 +41,9 @@ void features_probe(struct features *f);
 /* Can a syscall's exit hook read its arguments (bpf_task_pt_regs, Linux
  * >= 5.15)? Then the data syscalls need no enter hook. */
 bool features_syscall_args_at_exit(void);
+/* tp_btf programs load and attach (raw tracepoints with BTF, Linux >= 5.5):
+ * then no hook needs a perf-event tracepoint, whose detach waits for RCU. */
+bool features_tp_btf(void);
 /* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */
 bool features_task_btf(void);
 /* True when the baseline capture path can run. */

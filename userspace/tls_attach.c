@@ -19,7 +19,7 @@
 #include "go_tls.h"
 #include "tls.skel.h"
 
-/* Must match struct tls_notify in bpf/tls.bpf.c. */
+/* Must match struct tls_notify in bpf/tls_state.bpf.h. */
 struct tls_notify {
 	uint32_t kind;
 	uint32_t tgid;
@@ -440,6 +440,7 @@ static int share_maps(struct tls_bpf *s, const struct tls_shared_maps *m)
 		{ s->maps.stats, m->stats }, { s->maps.pids, m->pids },
 		{ s->maps.ports, m->ports }, { s->maps.ssl_calls, m->ssl_calls },
 		{ s->maps.ssl_fds, m->ssl_fds }, { s->maps.tls_stats, m->tls_stats },
+		{ s->maps.tls_notify, m->tls_notify },
 	};
 	int err = bpf_map__set_max_entries(s->maps.events, bpf_map__max_entries(m->events));
 
@@ -508,19 +509,31 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 	}
 	if (m->syscalls_seen_at_exit)
 		no_syscall_hooks(s);
+	if (m->mmaps_seen_at_exit) {
+		bpf_program__set_autoload(s->progs.tls_enter_mmap, false);
+		bpf_program__set_autoload(s->progs.tls_exit_mmap, false);
+	}
+	if (m->tp_btf) {
+		bpf_program__set_autoload(s->progs.tls_on_thread_exit, false);
+		bpf_program__set_autoload(s->progs.tls_on_exec, false);
+	} else {
+		bpf_program__set_autoload(s->progs.tls_thread_exit_btf, false);
+		bpf_program__set_autoload(s->progs.tls_exec_btf, false);
+	}
 	err = tls_bpf__load(s);
 	if (err) {
 		fprintf(stderr, "msgscope: warning: TLS capture off: cannot load its BPF programs: %s\n",
 			strerror(-err));
 		goto fail;
 	}
-	/* Tracepoints now, uprobes per file below. These syscall hooks run
+	/* Tracepoints (raw or not) now, uprobes per file below. These syscall hooks run
 	 * after capture's (attached earlier) on the same tracepoints. */
 	bpf_object__for_each_program(prog, s->obj) {
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *l;
 
-		if (strncmp(sec, "tracepoint/", 11) || !bpf_program__autoload(prog))
+		if ((strncmp(sec, "tracepoint/", 11) && strncmp(sec, "tp_btf/", 7)) ||
+		    !bpf_program__autoload(prog))
 			continue;
 		l = bpf_program__attach(prog);
 		if (!l) {

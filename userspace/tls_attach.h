@@ -40,9 +40,11 @@ struct capture_opts;
  * object's sys_enter hooks are then not loaded. */
 struct tls_shared_maps {
 	struct bpf_map *events, *conns, *stats, *pids, *ports;
-	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats;
+	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats, *tls_notify;
 	bool syscalls_seen_at_exit;
+	bool mmaps_seen_at_exit;  /* capture's on_sys_exit reports libssl mappings */
 	bool task_btf;          /* the capture object's setting, for this one */
+	bool tp_btf;            /* process hooks as raw tracepoints */
 };
 
 /* TLS capture asked for: not --no-tls, not MSGSCOPE_NO_TLS=1. */

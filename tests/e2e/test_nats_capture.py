@@ -263,8 +263,9 @@ def test_read_blocked_at_attach():
         expect(len(msgs) == 1 and msgs[0].get('payload') == 'waited-for',
                'the MSG read by a recv() that was blocked before the trace started is recorded',
                dump(t.messages()))
-    expect('exit_read' in progs and 'enter_read' not in progs,
-           'the data syscalls are followed from their exit alone', sorted(progs))
+    expect('on_sys_exit' in progs and 'exit_read' not in progs and 'enter_read' not in progs,
+           'the data syscalls are followed from their exit alone, by one raw sys_exit program',
+           sorted(progs))
 
 
 
@@ -293,6 +294,33 @@ def test_enter_hooks_fallback():
     expect({('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got,
            'with the enter hooks, the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
            dump(t.messages()))
+
+
+def test_syscall_tracepoints_path():
+    """Where tp_btf is refused but bpf_task_pt_regs works, a tracepoint per
+    data syscall reads the arguments at its exit instead of on_sys_exit.
+    MSGSCOPE_SYSCALL_TRACEPOINTS=1 forces that path: every end of a
+    publication is recorded, the read already waiting included."""
+    h.require_tools(['bpftool'])
+    with h.env(MSGSCOPE_SYSCALL_TRACEPOINTS='1'):
+        with h.NatsServer() as ns:
+            sub = h.natsc(ns.url, 'sub', 'e2e.tps', '--count', 2, '--timeout', 30)
+            sub.wait_for('READY')
+            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+                h.natsc(ns.url, 'pub', 'e2e.tps', 'first', 1).wait_ok()
+                time.sleep(0.3)    # the subscriber is in its next read
+                h.natsc(ns.url, 'pub', 'e2e.tps', 'second', 1).wait_ok()
+                sub.wait_ok()
+                progs = h.loaded_prog_names()
+                time.sleep(0.3)
+    expect('exit_read' in progs and 'exit_connect' in progs and 'on_sys_exit' not in progs
+           and 'enter_read' not in progs,
+           'a tracepoint per syscall exit, no enter hooks, no raw sys_exit', sorted(progs))
+    for payload in ('first', 'second'):
+        got = {(r.get('op'), r.get('dir')) for r in t.nats(subject='e2e.tps', payload=payload)}
+        expect({('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got,
+               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+               dump(t.messages()))
 
 
 # A bare NATS subscriber that reads its stream in pieces of exactly one
@@ -439,6 +467,7 @@ TESTS = [
     test_client_connected_before_trace,
     test_read_blocked_at_attach,
     test_enter_hooks_fallback,
+    test_syscall_tracepoints_path,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
