@@ -59,6 +59,9 @@ int cmd_check(int argc, char **argv)
 	    "one tp_btf program for all syscall exits" :
 	    "optional: a tracepoint per syscall instead");
 	row("uprobes", f.uprobes, "TLS libraries (optional)");
+	row("uprobe_multi", f.uprobe_multi, f.uprobe_multi ?
+	    "one TLS link per program and file" :
+	    "optional: a link per probed function instead");
 	row("kprobes", f.kprobes, "optional, not needed");
 	row("fentry/fexit", f.fentry, f.fentry ? "optional" : f.fentry_err);
 	if (!features_baseline_ok(&f, &missing)) {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf_syms.h"
+
 const char *const go_tls_fn_names[GO_TLS__COUNT] = {
 	"crypto/tls.(*Conn).Write",
 	"crypto/tls.(*Conn).Read",
@@ -284,26 +286,6 @@ static int read_va(struct bin *b, uint64_t va, void *dst, size_t len)
 	return -1;
 }
 
-/* File offset of a virtual address, from the loadable segments. */
-static int va_to_off(struct bin *b, uint64_t va, uint64_t *off)
-{
-	size_t n;
-
-	if (elf_getphdrnum(b->elf, &n))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(b->elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
-			*off = va - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* ---- build info --------------------------------------------------------- */
 
 static uint64_t rd64(const uint8_t *p)
@@ -517,7 +499,7 @@ static int find_rets(struct bin *b, struct go_func *f, char *why, size_t wl,
 	 * INT3s written into every private executable-capable mapping of it,
 	 * ours included, and these are the very bytes they patch.
 	 */
-	if (va_to_off(b, f->vaddr, &off) ||
+	if (elf_va_to_off(b->elf, f->vaddr, &off) ||
 	    pread(b->fd, code, f->size, off) != (ssize_t)f->size) {
 		free(code);
 		snprintf(why, wl, "cannot read the code of %s", name);
@@ -538,7 +520,7 @@ static int find_rets(struct bin *b, struct go_func *f, char *why, size_t wl,
 				free(code);
 				return -ENOTSUP;
 			}
-			if (va_to_off(b, f->vaddr + pos, &off)) {
+			if (elf_va_to_off(b->elf, f->vaddr + pos, &off)) {
 				free(code);
 				return -ENOTSUP;
 			}
@@ -669,7 +651,7 @@ int go_tls_inspect(const char *path, struct go_tls_info *out, char *why,
 			continue;
 		f->vaddr = w[k].vaddr;
 		f->size = w[k].size;
-		if (va_to_off(&b, f->vaddr, &f->off)) {
+		if (elf_va_to_off(b.elf, f->vaddr, &f->off)) {
 			snprintf(why, whylen, "%s is outside the loadable segments", w[k].name);
 			err = -ENOTSUP;
 			goto out;

@@ -139,6 +139,7 @@ void features_probe(struct features *f)
 			     exists("/sys/kernel/tracing/kprobe_events");
 	}
 	f->uprobes = exists("/sys/bus/event_source/devices/uprobe/type");
+	f->uprobe_multi = features_uprobe_multi() >= 0;
 	if (!f->root)
 		return; /* loading anything needs privileges */
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
@@ -207,3 +208,30 @@ bool features_baseline_ok(const struct features *f, const char **missing)
 	return m == NULL;
 }
 
+/* The kernel's value of BPF_TRACE_UPROBE_MULTI (Linux >= 6.6), read from its
+ * BTF: libbpf 1.1's headers do not have it, and a kernel that does not list
+ * it cannot make the link. */
+int features_uprobe_multi(void)
+{
+	static int known = -2;
+	struct btf *vmlinux;
+	const struct btf_type *t;
+	int id;
+
+	if (known != -2)
+		return known;
+	known = -1;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return known;
+	id = btf__find_by_name_kind(vmlinux, "bpf_attach_type", BTF_KIND_ENUM);
+	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	for (int i = 0; t && i < btf_vlen(t); i++) {
+		const struct btf_enum *e = btf_enum(t) + i;
+
+		if (!strcmp(btf__name_by_offset(vmlinux, e->name_off), "BPF_TRACE_UPROBE_MULTI"))
+			known = e->val;
+	}
+	btf__free(vmlinux);
+	return known;
+}

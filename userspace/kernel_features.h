@@ -26,6 +26,7 @@ struct features {
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
 	bool raw_sys_exit;      /* ...and all of them from one tp_btf sys_exit program */
 	bool uprobes;
+	bool uprobe_multi;      /* BPF_TRACE_UPROBE_MULTI links (Linux >= 6.6) */
 	bool kprobes;
 	bool fentry;
 	char fentry_err[64];    /* why not, when not */
@@ -44,6 +45,8 @@ bool features_syscall_args_at_exit(void);
 /* tp_btf programs load and attach (raw tracepoints with BTF, Linux >= 5.5):
  * then no hook needs a perf-event tracepoint, whose detach waits for RCU. */
 bool features_tp_btf(void);
+/* The attach type of multi-uprobe links (Linux >= 6.6), or -1 without. */
+int features_uprobe_multi(void);
 /* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */
 bool features_task_btf(void);
 /* True when the baseline capture path can run. */

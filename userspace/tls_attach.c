@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -16,7 +17,9 @@
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "elf_syms.h"
 #include "go_tls.h"
+#include "kernel_features.h"
 #include "tls.skel.h"
 
 /* Must match struct tls_notify in bpf/tls_state.bpf.h. */
@@ -40,10 +43,18 @@ struct seen_file {
 	uint8_t is_go;
 };
 
+/* A perf-event link (libbpf's), or the fd of a multi-uprobe link, which
+ * libbpf 1.1 cannot make. */
+struct tls_link {
+	struct bpf_link *link;
+	int fd;
+};
+
 struct tls_attach {
 	struct tls_bpf *skel;
-	struct bpf_link **links;
+	struct tls_link *links;
 	size_t n_links, cap_links;
+	int multi_type;          /* BPF_TRACE_UPROBE_MULTI, or -1: one link per uprobe */
 	struct seen_file *files;
 	size_t n_files, cap_files;
 	int n_ssl, n_go;
@@ -94,39 +105,86 @@ static struct seen_file *remember(struct tls_attach *t, uint32_t dev,
 	return &t->files[t->n_files++];
 }
 
-static int keep_link(struct tls_attach *t, struct bpf_link *l)
+/* Keeps l (NULL: fd), or closes it on failure. */
+static int keep_link(struct tls_attach *t, struct bpf_link *l, int fd)
 {
 	if (t->n_links == t->cap_links) {
 		size_t cap = t->cap_links ? t->cap_links * 2 : 64;
-		struct bpf_link **v = realloc(t->links, cap * sizeof(*v));
+		struct tls_link *v = realloc(t->links, cap * sizeof(*v));
 
 		if (!v) {
-			bpf_link__destroy(l);
+			if (l)
+				bpf_link__destroy(l);
+			else
+				close(fd);
 			return -ENOMEM;
 		}
 		t->links = v;
 		t->cap_links = cap;
 	}
-	t->links[t->n_links++] = l;
+	t->links[t->n_links++] = (struct tls_link){ .link = l, .fd = fd };
 	return 0;
 }
 
 static void drop_links_since(struct tls_attach *t, size_t mark)
 {
-	while (t->n_links > mark)
-		bpf_link__destroy(t->links[--t->n_links]);
+	while (t->n_links > mark) {
+		struct tls_link *l = &t->links[--t->n_links];
+
+		if (l->link)
+			bpf_link__destroy(l->link);
+		else
+			close(l->fd);
+	}
 }
 
-static int uprobe(struct tls_attach *t, struct bpf_program *prog, const char *path,
-		  const char *func, uint64_t off, bool ret, uint64_t cookie)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = func, .retprobe = ret,
-		    .bpf_cookie = cookie);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &o);
+/* BPF_LINK_CREATE's attributes for a multi-uprobe link (Linux >= 6.6),
+ * spelled out: the headers of libbpf 1.1 and Linux 6.1 predate it. */
+struct uprobe_multi_attr {
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid;
+};
 
-	if (!l)
+#define UPROBE_MULTI_RETURN 1u /* BPF_F_UPROBE_MULTI_RETURN */
+
+/*
+ * prog on each of offs[0..n) in the file at path (cookies: NULL or one per
+ * offset). One multi-uprobe link where the kernel has them, else a link per
+ * offset. Each link costs an RCU grace period to detach when msgscope exits
+ * (~110 ms here, one after the other): libssl took 17 links, now 10.
+ */
+static int attach_group(struct tls_attach *t, struct bpf_program *prog, const char *path,
+			const uint64_t *offs, const uint64_t *cookies, size_t n, bool ret)
+{
+	struct uprobe_multi_attr a;
+	int fd;
+
+	if (t->multi_type < 0) {
+		for (size_t i = 0; i < n; i++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret,
+				    .bpf_cookie = cookies ? cookies[i] : 0);
+			struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path,
+									     offs[i], &o);
+			int err = l ? keep_link(t, l, -1) : -errno;
+
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = bpf_program__fd(prog);
+	a.attach_type = t->multi_type;
+	a.path = (uintptr_t)path;
+	a.offsets = (uintptr_t)offs;
+	a.cookies = (uintptr_t)cookies;
+	a.cnt = n;
+	a.multi_flags = ret ? UPROBE_MULTI_RETURN : 0;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0)
 		return -errno;
-	return keep_link(t, l);
+	return keep_link(t, NULL, fd);
 }
 
 /* The file's own path when it names the same file from here (it outlives
@@ -187,22 +245,48 @@ static void ssl_progs(struct tls_bpf *s, const char *func, struct bpf_program **
 	}
 }
 
-/* Attach to one libssl file. -ENOENT: it has no SSL_write (not OpenSSL's
- * API, e.g. NSS's libssl3.so). */
+#define N_SSL_PROBES (sizeof(ssl_probes) / sizeof(ssl_probes[0]))
+
+/* Attach to one libssl file: each program once, on every function it
+ * serves. -ENOENT: it has no SSL_write (not OpenSSL's API, e.g. NSS's
+ * libssl3.so). */
 static int attach_libssl(struct tls_attach *t, const char *path)
 {
+	const char *names[N_SSL_PROBES];
+	uint64_t offs[N_SSL_PROBES];
+	bool done[N_SSL_PROBES] = { false };
 	size_t mark = t->n_links;
-	int err = 0;
+	int err;
 
-	for (size_t i = 0; i < sizeof(ssl_probes) / sizeof(ssl_probes[0]); i++) {
-		const struct ssl_probe *p = &ssl_probes[i];
-		struct bpf_program *in, *out;
+	for (size_t i = 0; i < N_SSL_PROBES; i++)
+		names[i] = ssl_probes[i].func;
+	err = elf_func_offsets(path, names, N_SSL_PROBES, offs);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < N_SSL_PROBES; i++)
+		if (ssl_probes[i].required && !offs[i])
+			return -ENOENT;
+	for (size_t i = 0; i < N_SSL_PROBES; i++) {
+		struct bpf_program *in, *out, *in_j, *out_j;
+		uint64_t group[N_SSL_PROBES];
+		bool required = false;
+		size_t n = 0;
 
-		ssl_progs(t->skel, p->func, &in, &out);
-		err = uprobe(t, in, path, p->func, 0, false, 0);
+		if (done[i] || !offs[i])
+			continue;
+		ssl_progs(t->skel, ssl_probes[i].func, &in, &out);
+		for (size_t j = i; j < N_SSL_PROBES; j++) {
+			ssl_progs(t->skel, ssl_probes[j].func, &in_j, &out_j);
+			if (in_j != in || !offs[j])
+				continue;
+			group[n++] = offs[j];
+			required |= ssl_probes[j].required;
+			done[j] = true;
+		}
+		err = attach_group(t, in, path, group, NULL, n, false);
 		if (!err && out)
-			err = uprobe(t, out, path, p->func, 0, true, 0);
-		if (err && p->required) {
+			err = attach_group(t, out, path, group, NULL, n, true);
+		if (err && required) {
 			drop_links_since(t, mark);
 			return err;
 		}
@@ -311,25 +395,40 @@ static void scan_system_libssl(struct tls_attach *t)
 
 /* ---- Go ----------------------------------------------------------------- */
 
+/* One function's entry (with its itab cookie) and its RET instructions. */
+static int attach_go_func(struct tls_attach *t, const char *path, const struct go_func *f,
+			  struct bpf_program *entry, struct bpf_program *rets)
+{
+	uint64_t cookie = f->cookie;
+	int err = attach_group(t, entry, path, &f->off, &cookie, 1, false);
+
+	if (!err && f->n_rets)
+		err = attach_group(t, rets, path, f->ret_off, NULL, f->n_rets, false);
+	return err;
+}
+
 static int attach_go(struct tls_attach *t, const char *path,
 		     const struct go_tls_info *gi)
 {
 	struct tls_bpf *s = t->skel;
-	size_t mark = t->n_links;
-	const struct go_func *w = &gi->fn[GO_TLS_WRITE], *r = &gi->fn[GO_TLS_READ];
-	int err = 0;
+	uint64_t hs_offs[2], hs_cookies[2];
+	size_t mark = t->n_links, n_hs = 0;
+	int err;
 
-	err = uprobe(t, s->progs.go_tls_write, path, NULL, w->off, false, w->cookie);
-	for (int i = 0; !err && i < w->n_rets; i++)
-		err = uprobe(t, s->progs.go_tls_write_ret, path, NULL, w->ret_off[i], false, 0);
+	err = attach_go_func(t, path, &gi->fn[GO_TLS_WRITE], s->progs.go_tls_write,
+			     s->progs.go_tls_write_ret);
 	if (!err)
-		err = uprobe(t, s->progs.go_tls_read, path, NULL, r->off, false, r->cookie);
-	for (int i = 0; !err && i < r->n_rets; i++)
-		err = uprobe(t, s->progs.go_tls_read_ret, path, NULL, r->ret_off[i], false, 0);
-	for (int k = GO_TLS_CLIENT_HS; !err && k <= GO_TLS_SERVER_HS; k++)
-		if (gi->fn[k].found)
-			err = uprobe(t, s->progs.go_tls_handshake, path, NULL, gi->fn[k].off,
-				     false, gi->fn[k].cookie);
+		err = attach_go_func(t, path, &gi->fn[GO_TLS_READ], s->progs.go_tls_read,
+				     s->progs.go_tls_read_ret);
+	for (int k = GO_TLS_CLIENT_HS; k <= GO_TLS_SERVER_HS; k++) {
+		if (!gi->fn[k].found)
+			continue;
+		hs_offs[n_hs] = gi->fn[k].off;
+		hs_cookies[n_hs++] = gi->fn[k].cookie;
+	}
+	if (!err && n_hs)
+		err = attach_group(t, s->progs.go_tls_handshake, path, hs_offs, hs_cookies,
+				   n_hs, false);
 	if (err)
 		drop_links_since(t, mark);
 	return err;
@@ -470,6 +569,23 @@ static void no_syscall_hooks(struct tls_bpf *s)
 		bpf_program__set_autoload(enters[i], false);
 }
 
+/* Multi-uprobe links where the kernel has them, unless
+ * MSGSCOPE_NO_UPROBE_MULTI=1 (for the tests of the other path). A program
+ * is loaded for one kind of link or the other. */
+static void use_uprobe_multi(struct tls_attach *t)
+{
+	const char *off = getenv("MSGSCOPE_NO_UPROBE_MULTI");
+	struct bpf_program *prog;
+
+	t->multi_type = off && *off && strcmp(off, "0") ? -1 : features_uprobe_multi();
+	if (t->multi_type < 0)
+		return;
+	bpf_object__for_each_program(prog, t->skel->obj)
+		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
+		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9))
+			bpf_program__set_expected_attach_type(prog, t->multi_type);
+}
+
 int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		    const struct capture_opts *o)
 {
@@ -513,6 +629,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		bpf_program__set_autoload(s->progs.tls_enter_mmap, false);
 		bpf_program__set_autoload(s->progs.tls_exit_mmap, false);
 	}
+	use_uprobe_multi(t);
 	if (m->tp_btf) {
 		bpf_program__set_autoload(s->progs.tls_on_thread_exit, false);
 		bpf_program__set_autoload(s->progs.tls_on_exec, false);
@@ -526,8 +643,9 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 			strerror(-err));
 		goto fail;
 	}
-	/* Tracepoints (raw or not) now, uprobes per file below. These syscall hooks run
-	 * after capture's (attached earlier) on the same tracepoints. */
+	/* Tracepoints (raw ones too) now, uprobes per file below. These
+	 * syscall hooks run after capture's (attached earlier) on the same
+	 * tracepoints. */
 	bpf_object__for_each_program(prog, s->obj) {
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *l;
@@ -542,7 +660,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 				sec, strerror(-err));
 			goto fail;
 		}
-		if ((err = keep_link(t, l)))
+		if ((err = keep_link(t, l, -1)))
 			goto fail;
 	}
 	scan_system_libssl(t);

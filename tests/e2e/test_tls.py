@@ -18,6 +18,7 @@ Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_tls.py test_https_nginx_curl
 """
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -251,12 +252,26 @@ def test_nats_tls_client_connected_before_trace():
         # joined mid-stream: the parsers may resynchronise, never fail
         expect(t.end.get('parse_errors') == 0, 'no parse errors', h.short(t.end))
 
+def perf_uprobe_count(pid):
+    """Perf-event uprobes and uretprobes held by pid (bpftool perf show)."""
+    out = subprocess.run([h.tool('bpftool'), 'perf', 'show', '-j'], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    return sum(1 for e in json.loads(out or '[]')
+               if e.get('pid') == pid and e.get('fd_type') in ('uprobe', 'uretprobe'))
+
+
+def multi_uprobes_here():
+    r = subprocess.run([h.msgscope_path(), 'check'], stdout=subprocess.PIPE, text=True)
+    return any(l.split()[:2] == ['uprobe_multi', 'yes'] for l in r.stdout.splitlines())
+
+
 def test_https_nginx_curl():
     """nginx (OpenSSL, server) and curl (OpenSSL with its own BIO, client)."""
     h.require_tools(['bpftool'])
     with TlsNginx() as ng:
         with h.Trace(['-p', ng.pid]) as t:
             progs = h.loaded_prog_names()
+            perf_uprobes = perf_uprobe_count(t.proc.pid)
             g = curl('-o', '/dev/null', ng.url + '/hello.txt')
             p = curl('-o', '/dev/null', '-d', 'x=1&y=2', ng.url + '/post')
             b = curl('-o', '/dev/null', ng.url + '/big.bin')
@@ -295,6 +310,12 @@ def test_https_nginx_curl():
                and cresp[0]['size'] == 3334 and cresp[0]['conn'] == creq[0]['conn'],
                'curl: 200 response with its size, same connection', dump(crecs))
         check_clean(tc, crecs, 'curl')
+    # How the OpenSSL functions are probed: one multi-uprobe link per program
+    # (Linux >= 6.6), or one perf-event uprobe per function and kind.
+    if os.environ.get('MSGSCOPE_NO_UPROBE_MULTI') or not multi_uprobes_here():
+        expect(perf_uprobes >= 14, f'one perf-event uprobe per function: {perf_uprobes}')
+    else:
+        expect(perf_uprobes == 0, f'multi-uprobe links only: {perf_uprobes} perf-event uprobes')
     # Which syscall hooks told which sockets are TLS (bpf/tls_state.bpf.h).
     if os.environ.get('MSGSCOPE_ENTER_HOOKS'):
         expect('tls_enter_write' in progs, 'the TLS side\'s own sys_enter hooks are loaded', sorted(progs))
@@ -309,6 +330,14 @@ def test_https_on_enter_hooks_path():
     capture's exit decides. MSGSCOPE_ENTER_HOOKS=1 forces that path here;
     the same HTTPS exchanges must come out the same."""
     with h.env(MSGSCOPE_ENTER_HOOKS='1'):
+        test_https_nginx_curl()
+
+
+def test_https_on_per_function_uprobes():
+    """Kernels before 6.6 (no multi-uprobe links): a perf-event uprobe per
+    OpenSSL function and kind. MSGSCOPE_NO_UPROBE_MULTI=1 forces that path
+    here; the same HTTPS exchanges must come out the same."""
+    with h.env(MSGSCOPE_NO_UPROBE_MULTI='1'):
         test_https_nginx_curl()
 
 
@@ -506,6 +535,7 @@ def test_ciphertext_never_parsed():
 
 if __name__ == '__main__':
     h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
-            test_https_nginx_curl, test_https_on_enter_hooks_path, test_libssl_loaded_later,
+            test_https_nginx_curl, test_https_on_enter_hooks_path, test_https_on_per_function_uprobes,
+            test_libssl_loaded_later,
             test_go_https_client, test_ciphertext_never_parsed],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
