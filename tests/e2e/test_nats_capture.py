@@ -269,6 +269,31 @@ def test_read_blocked_at_attach():
 
 
 
+def traced_pub_pair(subject, **env):
+    """A subscriber waiting, then two publications to it, traced with env
+    set; the first one's delivery is the read already waiting for the
+    second. Returns the trace and the BPF programs loaded meanwhile."""
+    h.require_tools(['bpftool'])
+    with h.env(**env):
+        with h.NatsServer() as ns:
+            sub = h.natsc(ns.url, 'sub', subject, '--count', 2, '--timeout', 30)
+            sub.wait_for('READY')
+            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+                h.natsc(ns.url, 'pub', subject, 'first', 1).wait_ok()
+                time.sleep(0.3)    # the subscriber is in its next read
+                h.natsc(ns.url, 'pub', subject, 'second', 1).wait_ok()
+                sub.wait_ok()
+                progs = h.loaded_prog_names()
+                time.sleep(0.3)
+    return t, progs
+
+
+def every_end(t, subject, payload):
+    """The server's PUB and MSG and the subscriber's MSG were recorded."""
+    got = {(r.get('op'), r.get('dir')) for r in t.nats(subject=subject, payload=payload)}
+    return {('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got
+
+
 def test_enter_hooks_fallback():
     """Kernels before 5.15 have no bpf_task_pt_regs: an enter hook per data
     syscall remembers its arguments for the exit (and before 5.11 the fd
@@ -276,22 +301,10 @@ def test_enter_hooks_fallback():
     here with MSGSCOPE_ENTER_HOOKS=1, both parts) records every end of a
     publication, except at the subscriber the read that was already waiting
     when the trace started."""
-    h.require_tools(['bpftool'])
-    with h.env(MSGSCOPE_ENTER_HOOKS='1'):
-        with h.NatsServer() as ns:
-            sub = h.natsc(ns.url, 'sub', 'e2e.enter', '--count', 2, '--timeout', 30)
-            sub.wait_for('READY')
-            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
-                h.natsc(ns.url, 'pub', 'e2e.enter', 'first', 1).wait_ok()
-                time.sleep(0.3)    # the subscriber is in its next read
-                h.natsc(ns.url, 'pub', 'e2e.enter', 'second', 1).wait_ok()
-                sub.wait_ok()
-                progs = h.loaded_prog_names()
-                time.sleep(0.3)
+    t, progs = traced_pub_pair('e2e.enter', MSGSCOPE_ENTER_HOOKS='1')
     expect('enter_read' in progs and 'exit_read' in progs,
            'the enter hooks are loaded beside the exit hooks', sorted(progs))
-    got = {(r.get('op'), r.get('dir')) for r in t.nats(subject='e2e.enter', payload='second')}
-    expect({('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got,
+    expect(every_end(t, 'e2e.enter', 'second'),
            'with the enter hooks, the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
            dump(t.messages()))
 
@@ -301,24 +314,12 @@ def test_syscall_tracepoints_path():
     data syscall reads the arguments at its exit instead of on_sys_exit.
     MSGSCOPE_SYSCALL_TRACEPOINTS=1 forces that path: every end of a
     publication is recorded, the read already waiting included."""
-    h.require_tools(['bpftool'])
-    with h.env(MSGSCOPE_SYSCALL_TRACEPOINTS='1'):
-        with h.NatsServer() as ns:
-            sub = h.natsc(ns.url, 'sub', 'e2e.tps', '--count', 2, '--timeout', 30)
-            sub.wait_for('READY')
-            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
-                h.natsc(ns.url, 'pub', 'e2e.tps', 'first', 1).wait_ok()
-                time.sleep(0.3)    # the subscriber is in its next read
-                h.natsc(ns.url, 'pub', 'e2e.tps', 'second', 1).wait_ok()
-                sub.wait_ok()
-                progs = h.loaded_prog_names()
-                time.sleep(0.3)
+    t, progs = traced_pub_pair('e2e.tps', MSGSCOPE_SYSCALL_TRACEPOINTS='1')
     expect('exit_read' in progs and 'exit_connect' in progs and 'on_sys_exit' not in progs
            and 'enter_read' not in progs,
            'a tracepoint per syscall exit, no enter hooks, no raw sys_exit', sorted(progs))
     for payload in ('first', 'second'):
-        got = {(r.get('op'), r.get('dir')) for r in t.nats(subject='e2e.tps', payload=payload)}
-        expect({('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got,
+        expect(every_end(t, 'e2e.tps', payload),
                f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
                dump(t.messages()))
 
