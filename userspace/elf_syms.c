@@ -25,12 +25,35 @@ int elf_va_to_off(Elf *elf, uint64_t va, uint64_t *off)
 	return -1;
 }
 
-/* name, up to a version suffix, is want. */
+/* name is want, unversioned or its default version ("want@@VER"; the
+ * "want@VER" of an older one is not what programs call). */
 static int same_name(const char *name, const char *want)
 {
 	size_t len = strlen(want);
 
-	return !strncmp(name, want, len) && (name[len] == '\0' || name[len] == '@');
+	return !strncmp(name, want, len) &&
+	       (name[len] == '\0' || (name[len] == '@' && name[len + 1] == '@'));
+}
+
+#define VERSYM_HIDDEN 0x8000 /* not the default version of its name */
+
+/* .gnu.version: one entry per .dynsym symbol, or NULL. */
+static Elf_Data *versions(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_GNU_versym)
+			return elf_getdata(scn, NULL);
+	return NULL;
+}
+
+static int hidden_version(Elf_Data *vers, size_t i)
+{
+	GElf_Versym v;
+
+	return vers && gelf_getversym(vers, (int)i, &v) && (v & VERSYM_HIDDEN);
 }
 
 /* Fill offs[] from one symbol table; returns how many it newly found. */
@@ -38,6 +61,7 @@ static int scan_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
 		      const char *const *names, size_t n, uint64_t *offs)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
+	Elf_Data *vers = sh->sh_type == SHT_DYNSYM ? versions(elf) : NULL;
 	size_t count = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
 	int found = 0;
 
@@ -47,7 +71,7 @@ static int scan_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
 		int type;
 
 		if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
+		    !sym.st_value || hidden_version(vers, i))
 			continue;
 		type = GELF_ST_TYPE(sym.st_info);
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)

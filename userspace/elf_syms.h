@@ -17,7 +17,8 @@ int elf_va_to_off(Elf *elf, uint64_t va, uint64_t *off);
 
 /*
  * The entry offsets of the functions names[0..n) in the file at path, from
- * .dynsym and then .symtab ("SSL_write" also matches "SSL_write@@OPENSSL_3.0.0").
+ * .dynsym and then .symtab, at their default version ("SSL_write" also
+ * matches "SSL_write@@OPENSSL_3.0.0", not an older "SSL_write@VER").
  * offs[i] is 0 for a name not defined there. Returns how many were found,
  * or -errno when the file cannot be read as ELF.
  */

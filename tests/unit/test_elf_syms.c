@@ -68,6 +68,9 @@ int main(void)
 	/* Ours, from .symtab; libc's, from .dynsym (a shared object). */
 	same_as_mapped("elf_syms_test_target", (void *)elf_syms_test_target);
 	same_as_mapped("getpid", dlsym(RTLD_DEFAULT, "getpid"));
+	/* Two versions in glibc; the old one comes first in .dynsym and is not
+	 * the one a program calls. */
+	same_as_mapped("sched_getaffinity", dlsym(RTLD_DEFAULT, "sched_getaffinity"));
 	CHECK(elf_syms_test_target(1) == 4);
 
 	CHECK_EQ_INT(elf_func_offsets("/nonexistent/libssl.so.3", &name, 1, &off), -ENOENT);
