@@ -169,8 +169,9 @@ static int configure(struct capture *c, const struct capture_opts *o)
 		return err;
 	/* With the arguments readable at the exit, the enter hooks of the data
 	 * syscalls only cost time; with the task's BTF, its fd table is read
-	 * without helper calls. MSGSCOPE_ENTER_HOOKS=1 takes the older
-	 * kernels' path for both anyway, so that the tests cover it here too. */
+	 * without helper calls; with tp_btf, the process hooks are raw
+	 * tracepoints. MSGSCOPE_ENTER_HOOKS=1 takes the older kernels' path
+	 * for all three anyway, so that the tests cover it here too. */
 	older = getenv("MSGSCOPE_ENTER_HOOKS") != NULL;
 	s->rodata->args_at_exit = !older && features_syscall_args_at_exit();
 	s->rodata->task_btf = !older && features_task_btf();
@@ -178,9 +179,10 @@ static int configure(struct capture *c, const struct capture_opts *o)
 		set_autoload(data_enter_progs(s), false);
 	/* One raw sys_exit program instead of a tracepoint per syscall, where
 	 * tp_btf works: the same work, and Ctrl-C does not wait ~75 ms per
-	 * tracepoint to detach. MSGSCOPE_SYSCALL_TRACEPOINTS=1 keeps the
+	 * tracepoint to detach (bench/RESULTS.md, 2026-12-05, for what it
+	 * costs other syscalls). MSGSCOPE_SYSCALL_TRACEPOINTS=1 keeps the
 	 * tracepoints, for the tests. */
-	c->tp_btf = features_tp_btf();
+	c->tp_btf = !older && features_tp_btf();
 	c->raw_sys_exit = s->rodata->args_at_exit && c->tp_btf &&
 			  !getenv("MSGSCOPE_SYSCALL_TRACEPOINTS");
 	if (c->raw_sys_exit)

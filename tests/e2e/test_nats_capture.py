@@ -302,8 +302,10 @@ def test_enter_hooks_fallback():
     publication, except at the subscriber the read that was already waiting
     when the trace started."""
     t, progs = traced_pub_pair('e2e.enter', MSGSCOPE_ENTER_HOOKS='1')
-    expect('enter_read' in progs and 'exit_read' in progs,
-           'the enter hooks are loaded beside the exit hooks', sorted(progs))
+    expect('enter_read' in progs and 'exit_read' in progs and 'on_exit' in progs
+           and 'on_exit_btf' not in progs,
+           'the enter hooks are loaded beside the exit hooks, process exit on its tracepoint',
+           sorted(progs))
     expect(every_end(t, 'e2e.enter', 'second'),
            'with the enter hooks, the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
            dump(t.messages()))
