@@ -342,17 +342,73 @@ int BPF_KRETPROBE(ssl_hs_exit, int ret)
 }
 
 /* SSL_set_fd, SSL_set_rfd, SSL_set_wfd: the binding, given outright. */
-SEC("uprobe")
-int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
+static __always_inline int ssl_bind_fd(__u64 ssl, int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_key key = { .tgid = id >> 32, .ssl = (__u64)ssl };
+	struct ssl_key key = { .tgid = id >> 32, .ssl = ssl };
 	struct ssl_bind b = { .fd = fd, .from_start = 1 };
 
 	if (!tgid_wanted(id >> 32) || fd < 0)
 		return 0;
 	bpf_map_update_elem(&ssl_fds, &key, &b, BPF_ANY);
 	tls_bind(id >> 32, fd, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
+{
+	return ssl_bind_fd((__u64)ssl, fd);
+}
+
+/*
+ * With multi-uprobe links (Linux >= 6.6), the two programs below stand in
+ * for all of the above: the link's cookie (enum ms_ssl_fn) says which
+ * function an offset is, so that a libssl takes one entry and one return
+ * link. Each link costs an RCU grace period to detach when msgscope exits.
+ */
+SEC("uprobe")
+int BPF_KPROBE(ssl_any_enter, void *ssl, void *buf, __u64 num, __u64 nptr)
+{
+	__u8 op = TOP_NONE, handshake = 0;
+	__u64 count_ptr = 0;
+
+	switch (bpf_get_attach_cookie(ctx)) {
+	case MS_SSL_WRITE_EX:
+		count_ptr = nptr;
+		/* fall through */
+	case MS_SSL_WRITE:
+		op = TOP_WRITE;
+		break;
+	case MS_SSL_READ_EX:
+		count_ptr = nptr;
+		/* fall through */
+	case MS_SSL_READ:
+		op = TOP_READ;
+		break;
+	case MS_SSL_HANDSHAKE:
+		handshake = 1;
+		buf = NULL;
+		break;
+	case MS_SSL_SET_FD:
+		return ssl_bind_fd((__u64)ssl, (int)(__u64)buf);
+	default:
+		return 0;
+	}
+	return ssl_enter((__u64)ssl, op, (__u64)buf, count_ptr, handshake);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_any_exit, int ret)
+{
+	switch (bpf_get_attach_cookie(ctx)) {
+	case MS_SSL_WRITE: case MS_SSL_WRITE_EX:
+		return ssl_exit(TOP_WRITE, ret);
+	case MS_SSL_READ: case MS_SSL_READ_EX:
+		return ssl_exit(TOP_READ, ret);
+	case MS_SSL_HANDSHAKE:
+		return ssl_exit(TOP_NONE, ret);
+	}
 	return 0;
 }
 

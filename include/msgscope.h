@@ -64,6 +64,13 @@ enum ms_syscall {
 	MS_SC_RECVMMSG, MS_SC_SENDMMSG, MS_SC_SENDFILE,
 };
 
+/* Which OpenSSL function a multi-uprobe link's offset is: its cookie, read by
+ * tls.bpf.c's ssl_any_enter/ssl_any_exit. */
+enum ms_ssl_fn {
+	MS_SSL_WRITE = 1, MS_SSL_READ, MS_SSL_WRITE_EX, MS_SSL_READ_EX,
+	MS_SSL_HANDSHAKE, MS_SSL_SET_FD,
+};
+
 /* Counters in the per-CPU "stats" array; index = enum value. */
 enum ms_stat {
 	MS_STAT_EVENTS = 0,       /* data events submitted */

@@ -152,7 +152,8 @@ struct uprobe_multi_attr {
  * prog on each of offs[0..n) in the file at path (cookies: NULL or one per
  * offset). One multi-uprobe link where the kernel has them, else a link per
  * offset. Each link costs an RCU grace period to detach when msgscope exits
- * (~110 ms here, one after the other): libssl took 17 links, now 10.
+ * (~110 ms per perf-event uprobe here, one after the other): libssl took 17
+ * links, and takes 2 (attach_libssl_multi()).
  */
 static int attach_group(struct tls_attach *t, struct bpf_program *prog, const char *path,
 			const uint64_t *offs, const uint64_t *cookies, size_t n, bool ret)
@@ -204,57 +205,93 @@ static const char *stable_path(const char *real, const char *via_proc,
 
 struct ssl_probe {
 	const char *func;
-	int kind;                /* 0: entry+return, 1: entry only */
+	enum ms_ssl_fn fn;
 	bool required;
 };
 
 static const struct ssl_probe ssl_probes[] = {
-	{ "SSL_write", 0, true },
-	{ "SSL_read", 0, true },
-	{ "SSL_write_ex", 0, false },   /* OpenSSL >= 1.1.1 */
-	{ "SSL_read_ex", 0, false },
-	{ "SSL_do_handshake", 0, false },
-	{ "SSL_connect", 0, false },
-	{ "SSL_accept", 0, false },
-	{ "SSL_set_fd", 1, false },
-	{ "SSL_set_rfd", 1, false },
-	{ "SSL_set_wfd", 1, false },
+	{ "SSL_write", MS_SSL_WRITE, true },
+	{ "SSL_read", MS_SSL_READ, true },
+	{ "SSL_write_ex", MS_SSL_WRITE_EX, false },   /* OpenSSL >= 1.1.1 */
+	{ "SSL_read_ex", MS_SSL_READ_EX, false },
+	{ "SSL_do_handshake", MS_SSL_HANDSHAKE, false },
+	{ "SSL_connect", MS_SSL_HANDSHAKE, false },
+	{ "SSL_accept", MS_SSL_HANDSHAKE, false },
+	{ "SSL_set_fd", MS_SSL_SET_FD, false },
+	{ "SSL_set_rfd", MS_SSL_SET_FD, false },
+	{ "SSL_set_wfd", MS_SSL_SET_FD, false },
 };
-
-static void ssl_progs(struct tls_bpf *s, const char *func, struct bpf_program **in,
-		      struct bpf_program **out)
-{
-	*out = NULL;
-	if (!strcmp(func, "SSL_write")) {
-		*in = s->progs.ssl_write_enter;
-		*out = s->progs.ssl_write_exit;
-	} else if (!strcmp(func, "SSL_read")) {
-		*in = s->progs.ssl_read_enter;
-		*out = s->progs.ssl_read_exit;
-	} else if (!strcmp(func, "SSL_write_ex")) {
-		*in = s->progs.ssl_write_ex_enter;
-		*out = s->progs.ssl_write_ex_exit;
-	} else if (!strcmp(func, "SSL_read_ex")) {
-		*in = s->progs.ssl_read_ex_enter;
-		*out = s->progs.ssl_read_ex_exit;
-	} else if (!strncmp(func, "SSL_set_", 8)) {
-		*in = s->progs.ssl_set_fd;
-	} else {
-		*in = s->progs.ssl_hs_enter;
-		*out = s->progs.ssl_hs_exit;
-	}
-}
 
 #define N_SSL_PROBES (sizeof(ssl_probes) / sizeof(ssl_probes[0]))
 
-/* Attach to one libssl file: each program once, on every function it
- * serves. -ENOENT: it has no SSL_write (not OpenSSL's API, e.g. NSS's
- * libssl3.so). */
+/* The programs of one function, where each has its own (out: NULL when
+ * it is not followed to its return). */
+static void ssl_progs(struct tls_bpf *s, enum ms_ssl_fn fn, struct bpf_program **in,
+		      struct bpf_program **out)
+{
+	switch (fn) {
+	case MS_SSL_WRITE:
+		*in = s->progs.ssl_write_enter;
+		*out = s->progs.ssl_write_exit;
+		return;
+	case MS_SSL_READ:
+		*in = s->progs.ssl_read_enter;
+		*out = s->progs.ssl_read_exit;
+		return;
+	case MS_SSL_WRITE_EX:
+		*in = s->progs.ssl_write_ex_enter;
+		*out = s->progs.ssl_write_ex_exit;
+		return;
+	case MS_SSL_READ_EX:
+		*in = s->progs.ssl_read_ex_enter;
+		*out = s->progs.ssl_read_ex_exit;
+		return;
+	case MS_SSL_SET_FD:
+		*in = s->progs.ssl_set_fd;
+		*out = NULL;
+		return;
+	case MS_SSL_HANDSHAKE:
+		break;
+	}
+	*in = s->progs.ssl_hs_enter;
+	*out = s->progs.ssl_hs_exit;
+}
+
+/* Multi-uprobe links: every function on one entry and one return link,
+ * each offset's cookie naming its function. */
+static int attach_libssl_multi(struct tls_attach *t, const char *path,
+			       const uint64_t *offs)
+{
+	uint64_t in[N_SSL_PROBES], in_fn[N_SSL_PROBES];
+	uint64_t out[N_SSL_PROBES], out_fn[N_SSL_PROBES];
+	size_t n_in = 0, n_out = 0, mark = t->n_links;
+	int err;
+
+	for (size_t i = 0; i < N_SSL_PROBES; i++) {
+		if (!offs[i])
+			continue;
+		in[n_in] = offs[i];
+		in_fn[n_in++] = ssl_probes[i].fn;
+		if (ssl_probes[i].fn == MS_SSL_SET_FD)
+			continue;
+		out[n_out] = offs[i];
+		out_fn[n_out++] = ssl_probes[i].fn;
+	}
+	err = attach_group(t, t->skel->progs.ssl_any_enter, path, in, in_fn, n_in, false);
+	if (!err)
+		err = attach_group(t, t->skel->progs.ssl_any_exit, path, out, out_fn, n_out,
+				   true);
+	if (err)
+		drop_links_since(t, mark);
+	return err;
+}
+
+/* Attach to one libssl file. -ENOENT: it has no SSL_write (not OpenSSL's
+ * API, e.g. NSS's libssl3.so). */
 static int attach_libssl(struct tls_attach *t, const char *path)
 {
 	const char *names[N_SSL_PROBES];
 	uint64_t offs[N_SSL_PROBES];
-	bool done[N_SSL_PROBES] = { false };
 	size_t mark = t->n_links;
 	int err;
 
@@ -266,27 +303,18 @@ static int attach_libssl(struct tls_attach *t, const char *path)
 	for (size_t i = 0; i < N_SSL_PROBES; i++)
 		if (ssl_probes[i].required && !offs[i])
 			return -ENOENT;
+	if (t->multi_type >= 0)
+		return attach_libssl_multi(t, path, offs);
 	for (size_t i = 0; i < N_SSL_PROBES; i++) {
-		struct bpf_program *in, *out, *in_j, *out_j;
-		uint64_t group[N_SSL_PROBES];
-		bool required = false;
-		size_t n = 0;
+		struct bpf_program *in, *out;
 
-		if (done[i] || !offs[i])
+		if (!offs[i])
 			continue;
-		ssl_progs(t->skel, ssl_probes[i].func, &in, &out);
-		for (size_t j = i; j < N_SSL_PROBES; j++) {
-			ssl_progs(t->skel, ssl_probes[j].func, &in_j, &out_j);
-			if (in_j != in || !offs[j])
-				continue;
-			group[n++] = offs[j];
-			required |= ssl_probes[j].required;
-			done[j] = true;
-		}
-		err = attach_group(t, in, path, group, NULL, n, false);
+		ssl_progs(t->skel, ssl_probes[i].fn, &in, &out);
+		err = attach_group(t, in, path, &offs[i], NULL, 1, false);
 		if (!err && out)
-			err = attach_group(t, out, path, group, NULL, n, true);
-		if (err && required) {
+			err = attach_group(t, out, path, &offs[i], NULL, 1, true);
+		if (err && ssl_probes[i].required) {
 			drop_links_since(t, mark);
 			return err;
 		}
@@ -571,16 +599,29 @@ static void no_syscall_hooks(struct tls_bpf *s)
 
 /* Multi-uprobe links where the kernel has them, unless
  * MSGSCOPE_NO_UPROBE_MULTI=1 (for the tests of the other path). A program
- * is loaded for one kind of link or the other. */
+ * is loaded for one kind of link or the other; OpenSSL's functions share
+ * two programs with multi-uprobe links, each has its own without. */
 static void use_uprobe_multi(struct tls_attach *t)
 {
 	const char *off = getenv("MSGSCOPE_NO_UPROBE_MULTI");
+	struct tls_bpf *s = t->skel;
 	struct bpf_program *prog;
 
 	t->multi_type = off && *off && strcmp(off, "0") ? -1 : features_uprobe_multi();
-	if (t->multi_type < 0)
+	if (t->multi_type < 0) {
+		bpf_program__set_autoload(s->progs.ssl_any_enter, false);
+		bpf_program__set_autoload(s->progs.ssl_any_exit, false);
 		return;
-	bpf_object__for_each_program(prog, t->skel->obj)
+	}
+	for (int fn = MS_SSL_WRITE; fn <= MS_SSL_SET_FD; fn++) {
+		struct bpf_program *in, *out;
+
+		ssl_progs(s, fn, &in, &out);
+		bpf_program__set_autoload(in, false);
+		if (out)
+			bpf_program__set_autoload(out, false);
+	}
+	bpf_object__for_each_program(prog, s->obj)
 		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
 		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9))
 			bpf_program__set_expected_attach_type(prog, t->multi_type);

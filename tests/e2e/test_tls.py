@@ -313,9 +313,12 @@ def test_https_nginx_curl():
     # How the OpenSSL functions are probed: one multi-uprobe link per program
     # (Linux >= 6.6), or one perf-event uprobe per function and kind.
     if os.environ.get('MSGSCOPE_NO_UPROBE_MULTI') or not multi_uprobes_here():
-        expect(perf_uprobes >= 14, f'one perf-event uprobe per function: {perf_uprobes}')
+        expect(perf_uprobes >= 14 and 'ssl_write_enter' in progs and 'ssl_any_enter' not in progs,
+               f'one perf-event uprobe per function: {perf_uprobes}', sorted(progs))
     else:
-        expect(perf_uprobes == 0, f'multi-uprobe links only: {perf_uprobes} perf-event uprobes')
+        expect(perf_uprobes == 0 and 'ssl_any_enter' in progs and 'ssl_write_enter' not in progs,
+               f'multi-uprobe links, one program for every entry: {perf_uprobes} perf-event uprobes',
+               sorted(progs))
     # Which syscall hooks told which sockets are TLS (bpf/tls_state.bpf.h).
     if os.environ.get('MSGSCOPE_ENTER_HOOKS'):
         expect('tls_enter_write' in progs, 'the TLS side\'s own sys_enter hooks are loaded', sorted(progs))
