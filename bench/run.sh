@@ -160,10 +160,17 @@ print(round(100.0 * (tot - d[3] - d[4]) / tot, 1))
 EOF
 }
 
-# Pids (other than ours) with BPF programs on the syscall tracepoints: another
-# tracer (a colleague's msgscope, say) would slow the "untraced" runs too.
+# Pids (other than ours) with BPF programs on the syscall tracepoints, raw
+# (sys_exit) or per syscall (sys_exit_read): another tracer (a colleague's
+# msgscope, say) would slow the "untraced" runs too.
 foreign_tracers() {
-	bpftool perf 2>/dev/null | awk -v me="${1:-none}" '$1 == "pid" && $2 != me && /sys_(enter|exit)_/ { print $2 }' | sort -u | tr '\n' ' '
+	bpftool perf 2>/dev/null | awk -v me="${1:-none}" '$1 == "pid" && $2 != me && /sys_(enter|exit)/ { print $2 }' | sort -u | tr '\n' ' '
+}
+
+# The BPF programs pid holds through its links (multi-uprobe links do not
+# show in bpftool perf).
+held_prog_ids() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
 }
 
 # Before a run: no foreign tracer and a quiet machine (bounded waits).
@@ -341,12 +348,13 @@ start_tracer() {
 	     "$MS" top -b -d 1 >/dev/null 2>"$dir/ms.err" & ;;
 	esac
 	MSPID=$!; track $MSPID
-	# Ready when its probes are attached (and, for trace, it says so).
+	# Ready when its syscall probe is attached (and, for trace, it says so:
+	# after every probe is).
 	local i n
 	for i in $(seq 1 600); do
 		kill -0 "$MSPID" 2>/dev/null || { log "  msgscope exited at start: $(tail -2 "$dir/ms.err")"; return 1; }
-		n=$(bpftool perf 2>/dev/null | awk -v me="$MSPID" '$1 == "pid" && $2 == me' | wc -l)
-		if [ "$n" -ge 20 ]; then
+		n=$(bpftool perf 2>/dev/null | awk -v me="$MSPID" '$1 == "pid" && $2 == me && /sys_exit/' | wc -l)
+		if [ "$n" -ge 1 ]; then
 			[ "$mode" = tui ] && { sleep 0.5; return 0; }
 			grep -q 'msgscope: tracing' "$dir/ms.err" && return 0
 		fi
@@ -583,7 +591,7 @@ profile() {
 	pub=$!; track $pub; wait_line "$dir/pub.out" READY 10
 	snap_begin
 	start_tracer sys "" "$dir" 0 || { sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_ORIG"; return 1; }
-	bpftool perf 2>/dev/null | awk -v me="$MSPID" '$1 == "pid" && $2 == me { print $6 }' | sort -u >"$dir/prog_ids"
+	held_prog_ids "$MSPID" >"$dir/prog_ids"
 	bpftool -j prog show >"$dir/bpf_before.json" 2>/dev/null
 	perf record -q -g -p "$MSPID" -o "$WORK/perf.msgscope.data" -- sleep "$NATS_DUR" >/dev/null 2>&1 &
 	local perf1=$!; track $perf1
