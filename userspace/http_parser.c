@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "swar.h"
+
 #define CHUNK_LINE_MAX 4096	/* chunk-size line, extensions included */
 #define PENDING_MAX 64		/* unanswered (pipelined) requests remembered */
 #define BUF_MIN 256
@@ -116,26 +118,18 @@ static bool is_bad_ctl(uint8_t c)
 /*
  * The length of the run of plain text at s: up to the first CTL (CR, LF,
  * HTAB and the bad ones alike) or DEL. Eight bytes at a time: every byte
- * of a head passes through here. In each word's mask a borrow can flag
- * bytes above a true hit, never below, so the lowest flag is exact
- * (little-endian: the first byte in memory is the lowest).
+ * of a head passes through here (swar.h: the lowest flag is exact).
  */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "text_run() takes a word's first byte for its lowest");
-
 static size_t text_run(const uint8_t *s, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x, del, hit;
+		uint64_t x = swar_load(s + i);
+		uint64_t hit = swar_below(x, 0x20) | swar_eq(x, 0x7f);
 
-		memcpy(&x, s + i, 8);
-		del = x ^ (0x7f * ones);
-		hit = ((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs);
 		if (hit)
-			return i + ((size_t)__builtin_ctzll(hit) >> 3);
+			return i + swar_first(hit);
 	}
 	while (i < n && s[i] >= 0x20 && s[i] != 0x7f)
 		i++;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "swar.h"
+
 void jw_init(struct jw *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -73,18 +75,10 @@ void jw_object_end(struct jw *w) { close_(w, '}'); }
 void jw_array_begin(struct jw *w) { open_(w, '['); }
 void jw_array_end(struct jw *w) { close_(w, ']'); }
 
-/* SWAR: does any of the 8 bytes of x need a look (escape or UTF-8)? */
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
+/* Does any of the 8 bytes of x need a look (escape or UTF-8)? */
 static bool word_special(uint64_t x)
 {
-	uint64_t quote = x ^ (ONES * '"'), bslash = x ^ (ONES * '\\');
-
-	return (((x - ONES * 0x20) & ~x) |          /* a byte < 0x20 */
-		((quote - ONES) & ~quote) |         /* a '"' */
-		((bslash - ONES) & ~bslash) |       /* a '\\' */
-		x) & HIGHS;                         /* a byte >= 0x80 */
+	return swar_below(x, 0x20) | swar_eq(x, '"') | swar_eq(x, '\\') | swar_high(x);
 }
 
 /* Fewer than 8 bytes that need no look, checked as one word padded with
@@ -298,7 +292,7 @@ bool utf8_valid(const char *str, size_t n)
 			uint64_t x;
 
 			memcpy(&x, s + i, 8);
-			if (!(x & HIGHS)) {
+			if (!swar_high(x)) {
 				i += 8;
 				continue;
 			}

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "swar.h"
+
 enum pstate {
 	ST_SYNC,    /* hunting for an op at a line start */
 	ST_LINE,    /* collecting a control line */
@@ -219,8 +221,6 @@ static struct span rest_of_line(const uint8_t *s, size_t n, size_t off)
 /* Raw control bytes never appear in a real control line: cheap garbage
  * test, 8 bytes at a time (a word with a byte below 0x20 or a DEL is looked
  * at byte by byte: a tab is allowed). */
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 static bool printable_bytes(const uint8_t *s, size_t n)
 {
@@ -235,12 +235,9 @@ static bool printable_line(const uint8_t *s, size_t n)
 	size_t i = 0;
 
 	for (; n - i >= 8; i += 8) {
-		uint64_t x, del;
+		uint64_t x = swar_load(s + i);
 
-		memcpy(&x, s + i, 8);
-		del = x ^ (ONES * 0x7f);
-		if ((((x - ONES * 0x20) & ~x) | ((del - ONES) & ~del)) & HIGHS &&
-		    !printable_bytes(s + i, 8))
+		if ((swar_below(x, 0x20) | swar_eq(x, 0x7f)) && !printable_bytes(s + i, 8))
 			return false;
 	}
 	return printable_bytes(s + i, n - i);

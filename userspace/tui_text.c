@@ -18,6 +18,7 @@
 #include "record.h"
 #include "record_json.h"
 #include "subject_match.h"
+#include "swar.h"
 #include "tui_model.h"
 
 /* ---- lines -------------------------------------------------------------- */
@@ -43,15 +44,12 @@ static char printable(char c)
  */
 void copy_printable(char *dst, const char *src, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x;
+		uint64_t x = swar_load(src + i);
 
-		memcpy(&x, src + i, 8);
-		/* a byte < 0x20 | a byte >= 0x7f (+1 sets its top bit) | >= 0x80 */
-		if ((((x - ones * 0x20) & ~x) | (x + ones) | x) & highs) {
+		if (swar_below(x, 0x20) | swar_del_or_high(x)) {
 			for (size_t j = i; j < i + 8; j++)
 				dst[j] = printable(src[j]);
 			continue;
