@@ -11,4 +11,4 @@ wait_line() {
 }
 
 # utime + stime of PID in clock ticks; -1 when it is gone.
-cpu_ticks() { local f; read -r -a f < "/proc/$1/stat" 2>/dev/null || { echo -1; return; }; echo $(( f[13] + f[14] )); }
+cpu_ticks() { local f; read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo -1; return; }; echo $(( f[13] + f[14] )); }

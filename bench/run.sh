@@ -129,6 +129,24 @@ wait_pid() {
 . "$BENCH_DIR/lib.sh"
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
+# msgscope may be gone before stop_tracer looks: with -p it stops once its
+# targets exit, and its exit takes ~0.2 s since 0152b7d. Every 0.2 s while
+# it runs: "cpu_ticks VmHWM VmRSS RssAnon RssFile RssShmem" into FILE.
+sample_tracer() { # PID FILE
+	local pid=$1 f=$2 t k v rest hwm rss anon file shmem
+	while t=$(cpu_ticks "$pid") && [ "$t" -ge 0 ]; do
+		hwm=0 rss=0 anon=0 file=0 shmem=0
+		while read -r k v rest; do
+			case $k in
+			VmHWM:) hwm=$v ;; VmRSS:) rss=$v ;; RssAnon:) anon=$v ;;
+			RssFile:) file=$v ;; RssShmem:) shmem=$v ;;
+			esac
+		done 2>/dev/null <"/proc/$pid/status" || break
+		echo "$t $hwm $rss $anon $file $shmem" >"$f"
+		sleep 0.2
+	done
+}
+
 # CPU ticks: the whole machine's busy time, and ours (this script's reaped
 # children + the long-lived servers). The difference over a run is what
 # other users of the machine took meanwhile.
@@ -348,6 +366,8 @@ start_tracer() {
 	     "$MS" top -b -d 1 >/dev/null 2>"$dir/ms.err" & ;;
 	esac
 	MSPID=$!; track $MSPID
+	sample_tracer "$MSPID" "$dir/ms.sample" &
+	track $!
 	# Ready when its syscall probe is attached (and, for trace, it says so:
 	# after every probe is).
 	local i n
@@ -393,6 +413,11 @@ stop_tracer() {
 	c_cur=$(cpu_ticks "$MSPID")
 	hwm=$(status_kb "$MSPID" VmHWM); rss=$(status_kb "$MSPID" VmRSS)
 	anon=$(status_kb "$MSPID" RssAnon); file=$(status_kb "$MSPID" RssFile); shmem=$(status_kb "$MSPID" RssShmem)
+	if [ "$c_cur" -lt 0 ] || [ -z "$hwm" ]; then
+		# gone already: its last sample
+		read -r c_cur hwm rss anon file shmem <"$dir/ms.sample" 2>/dev/null
+		[ "$c_done" -lt 0 ] && c_done=$c_cur
+	fi
 	local tint
 	tint=$(now)
 	kill -INT "$MSPID" 2>/dev/null
