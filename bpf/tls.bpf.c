@@ -467,15 +467,14 @@ static __always_inline __s32 go_conn_fd(__u64 tls_conn, __u64 ip, __s64 delta)
 
 /* (*Conn).clientHandshake / serverHandshake entry: bind before the first
  * handshake byte crosses the socket. Receiver in RAX (Go >= 1.17). */
-SEC("uprobe")
-int go_tls_handshake(struct pt_regs *ctx)
+static __always_inline int go_handshake(struct pt_regs *ctx, __s64 delta)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__s32 fd;
 
 	if (!tgid_wanted(id >> 32))
 		return 0;
-	fd = go_conn_fd(ctx->ax, ctx->ip, (__s64)bpf_get_attach_cookie(ctx));
+	fd = go_conn_fd(ctx->ax, ctx->ip, delta);
 	if (fd >= 0)
 		tls_bind(id >> 32, fd, 1);
 	return 0;
@@ -483,7 +482,7 @@ int go_tls_handshake(struct pt_regs *ctx)
 
 /* (*Conn).Read / (*Conn).Write entry: RAX receiver, RBX b.ptr, RCX b.len,
  * R14 the current goroutine. */
-static __always_inline int go_enter(struct pt_regs *ctx, __u32 op)
+static __always_inline int go_enter(struct pt_regs *ctx, __u32 op, __s64 delta)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct go_key key = { .tgid = id >> 32, .op = op, .g = ctx->r14 };
@@ -492,7 +491,7 @@ static __always_inline int go_enter(struct pt_regs *ctx, __u32 op)
 
 	if (!tgid_wanted(key.tgid) || !key.g)
 		return 0;
-	c.fd = go_conn_fd(ctx->ax, ctx->ip, (__s64)bpf_get_attach_cookie(ctx));
+	c.fd = go_conn_fd(ctx->ax, ctx->ip, delta);
 	if (c.fd < 0)
 		return 0;
 	c.buf = ctx->bx;
@@ -531,10 +530,18 @@ static __always_inline int go_ret(struct pt_regs *ctx, __u32 op)
 	return 0;
 }
 
+/* Without multi-uprobe links: a program per probe, the cookie the itab
+ * distance alone. */
+SEC("uprobe")
+int go_tls_handshake(struct pt_regs *ctx)
+{
+	return go_handshake(ctx, (__s64)bpf_get_attach_cookie(ctx));
+}
+
 SEC("uprobe")
 int go_tls_write(struct pt_regs *ctx)
 {
-	return go_enter(ctx, TOP_WRITE);
+	return go_enter(ctx, TOP_WRITE, (__s64)bpf_get_attach_cookie(ctx));
 }
 
 SEC("uprobe")
@@ -546,13 +553,31 @@ int go_tls_write_ret(struct pt_regs *ctx)
 SEC("uprobe")
 int go_tls_read(struct pt_regs *ctx)
 {
-	return go_enter(ctx, TOP_READ);
+	return go_enter(ctx, TOP_READ, (__s64)bpf_get_attach_cookie(ctx));
 }
 
 SEC("uprobe")
 int go_tls_read_ret(struct pt_regs *ctx)
 {
 	return go_ret(ctx, TOP_READ);
+}
+
+/* With multi-uprobe links: one program, one link per binary, every probe
+ * named by its cookie (MS_GO_COOKIE). */
+SEC("uprobe")
+int go_any(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__s64 delta = MS_GO_COOKIE_DELTA(cookie);
+
+	switch (MS_GO_COOKIE_PROBE(cookie)) {
+	case MS_GO_WRITE: return go_enter(ctx, TOP_WRITE, delta);
+	case MS_GO_READ: return go_enter(ctx, TOP_READ, delta);
+	case MS_GO_HANDSHAKE: return go_handshake(ctx, delta);
+	case MS_GO_WRITE_RET: return go_ret(ctx, TOP_WRITE);
+	case MS_GO_READ_RET: return go_ret(ctx, TOP_READ);
+	}
+	return 0;
 }
 
 /* Every thread's exit (this tracepoint fires per thread). Each of these

@@ -71,6 +71,19 @@ enum ms_ssl_fn {
 	MS_SSL_HANDSHAKE, MS_SSL_SET_FD,
 };
 
+/* The cookie of a Go crypto/tls probe on a multi-uprobe link, read by
+ * tls.bpf.c's go_any: which probe (top 4 bits) and, at an entry, the
+ * distance from the function to the itab of (*net.TCPConn, net.Conn)
+ * (low 60 bits, signed; 0: not known). */
+enum ms_go_probe {
+	MS_GO_WRITE = 1, MS_GO_READ, MS_GO_HANDSHAKE, MS_GO_WRITE_RET, MS_GO_READ_RET,
+};
+
+#define MS_GO_COOKIE(probe, delta) \
+	(((__u64)(probe) << 60) | ((__u64)(delta) & ((1ULL << 60) - 1)))
+#define MS_GO_COOKIE_PROBE(c) ((__u64)(c) >> 60)
+#define MS_GO_COOKIE_DELTA(c) ((__s64)((__u64)(c) << 4) >> 4)
+
 /* Counters in the per-CPU "stats" array; index = enum value. */
 enum ms_stat {
 	MS_STAT_EVENTS = 0,       /* data events submitted */

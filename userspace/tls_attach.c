@@ -435,6 +435,36 @@ static int attach_go_func(struct tls_attach *t, const char *path, const struct g
 	return err;
 }
 
+/* Multi-uprobe link: every probe of the binary on one link (go_any), each
+ * offset's cookie naming its probe. */
+static int attach_go_multi(struct tls_attach *t, const char *path,
+			   const struct go_tls_info *gi)
+{
+	enum { MAX = 4 + 2 * GO_TLS_MAX_RETS };
+	static const struct { int fn; uint64_t entry, ret; } kinds[] = {
+		{ GO_TLS_WRITE, MS_GO_WRITE, MS_GO_WRITE_RET },
+		{ GO_TLS_READ, MS_GO_READ, MS_GO_READ_RET },
+		{ GO_TLS_CLIENT_HS, MS_GO_HANDSHAKE, 0 },
+		{ GO_TLS_SERVER_HS, MS_GO_HANDSHAKE, 0 },
+	};
+	uint64_t offs[MAX], cookies[MAX];
+	size_t n = 0;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const struct go_func *f = &gi->fn[kinds[k].fn];
+
+		if (!f->found)
+			continue;
+		offs[n] = f->off;
+		cookies[n++] = MS_GO_COOKIE(kinds[k].entry, f->cookie);
+		for (int r = 0; kinds[k].ret && r < f->n_rets; r++) {
+			offs[n] = f->ret_off[r];
+			cookies[n++] = MS_GO_COOKIE(kinds[k].ret, 0);
+		}
+	}
+	return attach_group(t, t->skel->progs.go_any, path, offs, cookies, n, false);
+}
+
 static int attach_go(struct tls_attach *t, const char *path,
 		     const struct go_tls_info *gi)
 {
@@ -443,6 +473,8 @@ static int attach_go(struct tls_attach *t, const char *path,
 	size_t mark = t->n_links, n_hs = 0;
 	int err;
 
+	if (t->multi_type >= 0)
+		return attach_go_multi(t, path, gi);
 	err = attach_go_func(t, path, &gi->fn[GO_TLS_WRITE], s->progs.go_tls_write,
 			     s->progs.go_tls_write_ret);
 	if (!err)
@@ -599,18 +631,24 @@ static void no_syscall_hooks(struct tls_bpf *s)
 
 /* Multi-uprobe links where the kernel has them, unless
  * MSGSCOPE_NO_UPROBE_MULTI=1 (for the tests of the other path). A program
- * is loaded for one kind of link or the other; OpenSSL's functions share
- * two programs with multi-uprobe links, each has its own without. */
+ * is loaded for one kind of link or the other: with multi-uprobe links,
+ * OpenSSL's functions share two programs and Go's probes one; without,
+ * each has its own. */
 static void use_uprobe_multi(struct tls_attach *t)
 {
 	const char *off = getenv("MSGSCOPE_NO_UPROBE_MULTI");
 	struct tls_bpf *s = t->skel;
+	struct bpf_program *go_own[] = {
+		s->progs.go_tls_write, s->progs.go_tls_write_ret, s->progs.go_tls_read,
+		s->progs.go_tls_read_ret, s->progs.go_tls_handshake,
+	};
 	struct bpf_program *prog;
 
 	t->multi_type = off && *off && strcmp(off, "0") ? -1 : features_uprobe_multi();
 	if (t->multi_type < 0) {
 		bpf_program__set_autoload(s->progs.ssl_any_enter, false);
 		bpf_program__set_autoload(s->progs.ssl_any_exit, false);
+		bpf_program__set_autoload(s->progs.go_any, false);
 		return;
 	}
 	for (int fn = MS_SSL_WRITE; fn <= MS_SSL_SET_FD; fn++) {
@@ -621,6 +659,8 @@ static void use_uprobe_multi(struct tls_attach *t)
 		if (out)
 			bpf_program__set_autoload(out, false);
 	}
+	for (size_t i = 0; i < sizeof(go_own) / sizeof(go_own[0]); i++)
+		bpf_program__set_autoload(go_own[i], false);
 	bpf_object__for_each_program(prog, s->obj)
 		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
 		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9))

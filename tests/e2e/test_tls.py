@@ -338,10 +338,12 @@ def test_https_on_enter_hooks_path():
 
 def test_https_on_per_function_uprobes():
     """Kernels before 6.6 (no multi-uprobe links): a perf-event uprobe per
-    OpenSSL function and kind. MSGSCOPE_NO_UPROBE_MULTI=1 forces that path
-    here; the same HTTPS exchanges must come out the same."""
+    OpenSSL function and kind, and per Go function entry and RET, each with
+    its own program. MSGSCOPE_NO_UPROBE_MULTI=1 forces that path here; the
+    same HTTPS exchanges must come out the same."""
     with h.env(MSGSCOPE_NO_UPROBE_MULTI='1'):
         test_https_nginx_curl()
+        test_go_https_client()
 
 
 _LATE_PY = r'''
