@@ -524,28 +524,28 @@ static __always_inline int remember_call(__u32 fd, __u16 sc)
 	return 0;
 }
 
+/* The socket connect(2) (on fd_arg) or accept(2) made, by its return: -1
+ * for none. A non-blocking connect returns -EINPROGRESS on its way. */
+static __always_inline __s64 made_fd(bool connect, __u64 fd_arg, long ret)
+{
+	if (connect)
+		return ret == 0 || ret == -EINPROGRESS ? (__s64)fd_arg : -1;
+	return ret >= 0 ? ret : -1;
+}
+
 static __always_inline int new_conn_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct call_args *ap = bpf_map_lookup_elem(&inflight, &id);
-	__u32 fd;
-	__u8 role;
+	bool connect;
+	__s64 fd;
 
 	if (!ap)
 		return 0;
-	if (ap->sc == SC_CONNECT) {
-		fd = ap->fd;
-		role = MS_ROLE_CLIENT;
-		if (ret != 0 && ret != -EINPROGRESS)
-			goto out;
-	} else {
-		fd = ret;
-		role = MS_ROLE_SERVER;
-		if (ret < 0)
-			goto out;
-	}
-	conn_get(id >> 32, fd, role);
-out:
+	connect = ap->sc == SC_CONNECT;
+	fd = made_fd(connect, ap->fd, ret);
+	if (fd >= 0)
+		conn_get(id >> 32, fd, connect ? MS_ROLE_CLIENT : MS_ROLE_SERVER);
 	bpf_map_delete_elem(&inflight, &id);
 	return 0;
 }
@@ -638,7 +638,7 @@ static __always_inline int libssl_mapped(struct pt_regs *regs, long ret)
 		.tgid = bpf_get_current_pid_tgid() >> 32,
 	};
 
-	if ((ret < 0 && ret >= -4095) || compat_syscall())
+	if (mmap_failed(ret) || compat_syscall())
 		return 0;
 	if (libssl_mapping(regs->dx, regs->r8, &n))
 		tls_notify_user(&n);
@@ -649,6 +649,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 count = 0, flags = 0;
+	__s64 fd;
 	__u16 sc;
 
 	switch (regs->orig_ax) {
@@ -668,13 +669,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		flags = regs->r10;
 		break;
 	case NR_CONNECT:
-		if (ret != 0 && ret != -EINPROGRESS)
-			return 0;
-		return conn_made(regs->di, MS_ROLE_CLIENT);
+		fd = made_fd(true, regs->di, ret);
+		return fd < 0 ? 0 : conn_made(fd, MS_ROLE_CLIENT);
 	case NR_ACCEPT: case NR_ACCEPT4:
-		if (ret < 0)
-			return 0;
-		return conn_made(ret, MS_ROLE_SERVER);
+		fd = made_fd(false, regs->di, ret);
+		return fd < 0 ? 0 : conn_made(fd, MS_ROLE_SERVER);
 	case NR_MMAP:
 		return tls_at_exit ? libssl_mapped(regs, ret) : 0;
 	default:

@@ -57,7 +57,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-
 /* ---- maps of this object (the shared ones: tls_state.bpf.h) ------------- */
 
 /* A goroutine inside (*tls.Conn).Read or Write, entry to RET. */
@@ -661,7 +660,7 @@ int tls_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 
 	if (!n)
 		return 0;
-	if (ctx->ret >= 0 || ctx->ret < -4095)
+	if (!mmap_failed(ctx->ret))
 		tls_notify_user(n);
 	bpf_map_delete_elem(&mmap_pending, &id);
 	return 0;

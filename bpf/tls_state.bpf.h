@@ -216,6 +216,12 @@ struct {
 
 #define PROT_EXEC 4
 
+/* mmap(2) returns an address, or -errno (-4095..-1) when it failed. */
+static __always_inline bool mmap_failed(long ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
 static __always_inline void tls_notify_user(struct tls_notify *n)
 {
 	struct tls_notify *e = bpf_ringbuf_reserve(&tls_notify, sizeof(*e), 0);
