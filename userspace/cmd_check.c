@@ -60,7 +60,7 @@ int cmd_check(int argc, char **argv)
 	    "optional: a tracepoint per syscall instead");
 	row("uprobes", f.uprobes, "TLS libraries (optional)");
 	row("uprobe_multi", f.uprobe_multi, f.uprobe_multi ?
-	    "one TLS link per program and file" :
+	    "TLS: two links per libssl, one per Go binary" :
 	    "optional: a link per probed function instead");
 	row("kprobes", f.kprobes, "optional, not needed");
 	row("fentry/fexit", f.fentry, f.fentry ? "optional" : f.fentry_err);

@@ -221,7 +221,6 @@ static struct span rest_of_line(const uint8_t *s, size_t n, size_t off)
 /* Raw control bytes never appear in a real control line: cheap garbage
  * test, 8 bytes at a time (a word with a byte below 0x20 or a DEL is looked
  * at byte by byte: a tab is allowed). */
-
 static bool printable_bytes(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -69,9 +69,7 @@ void make_printable(char *s)
 static void tl_append(struct tui_line *l, enum tui_hl hl, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n && l->len < TUI_LINE_MAX; i++) {
-		unsigned char c = s[i];
-
-		l->text[l->len] = c < 0x20 || c >= 0x7f ? '.' : c;
+		l->text[l->len] = printable(s[i]);
 		l->hl[l->len++] = hl;
 	}
 	l->text[l->len] = '\0';
