@@ -538,9 +538,62 @@ def test_ciphertext_never_parsed():
     expect(t.end.get('parse_errors') == 0, 'no parse errors from ciphertext', h.short(t.end))
 
 
+# A client that speaks NATS in the clear, then writes a TLS ClientHello
+# through a stack msgscope does not hook (plain send() here), then more.
+SNIFF_CLIENT = r"""
+import socket, sys
+sys.stdin.readline()
+for hello in (True, False):
+    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+    s.recv(4096)                      # INFO, in the clear
+    subject = 'sniff.after' if hello else 'sniff.control'
+    s.send(b'CONNECT {}\r\n')
+    if hello:
+        s.send(b'\x16\x03\x01\x00\x2f\x01' + b'\x00' * 47)
+    s.send(b'PUB ' + subject.encode() + b' 1\r\nX\r\n')
+    s.recv(16)                        # the server's goodbye
+    s.close()
+print('done', flush=True)
+"""
+
+
+def test_hello_marks_an_unhooked_tls_stack():
+    """A TLS hello written on a connection already known as NATS marks it as
+    TLS: what follows is not shipped (it would be ciphertext). The hello is
+    found in the copy of the send (the shipping path), not a read of its own."""
+    import socket as so
+    ls = so.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(4)
+    port = ls.getsockname()[1]
+    cl = h.spawn([sys.executable, '-c', SNIFF_CLIENT, str(port)], stdin=True)
+    with h.Trace(['-p', cl.pid, '-v']) as t:
+        cl.send('go')
+        for _ in range(2):
+            c, _ = ls.accept()
+            c.sendall(b'INFO {"server_id":"sniff"}\r\n')
+            c.settimeout(10)
+            got = b''
+            while b'X\r\n' not in got:
+                more = c.recv(4096)
+                if not more:
+                    break
+                got += more
+            c.sendall(b'-ERR bye\r\n')
+            c.close()
+        cl.wait_ok(20)
+    ls.close()
+    pubs = [r for r in t.messages() if r.get('type') == 'nats' and r.get('op') == 'PUB']
+    expect([r.get('subject') for r in pubs] == ['sniff.control'],
+           'the PUB after the hello is not shipped; the one on the clear connection is', dump(t.messages()))
+    expect('sockets marked TLS by their hello: 1' in t.stderr,
+           '-v counts the one socket marked by its hello', t.stderr[-800:])
+
+
 if __name__ == '__main__':
     h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
             test_https_nginx_curl, test_https_on_enter_hooks_path, test_https_on_per_function_uprobes,
             test_libssl_loaded_later,
-            test_go_https_client, test_ciphertext_never_parsed],
+            test_go_https_client, test_ciphertext_never_parsed,
+            test_hello_marks_an_unhooked_tls_stack],
            needs=['nats-server', 'nginx', 'curl', 'openssl'])
