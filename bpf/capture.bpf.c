@@ -217,8 +217,7 @@ fill:
 		/* A handshake starts now: this connection's bytes from here
 		 * on are TLS, its plaintext comes from tls.bpf.c. */
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		if (!tls_bind_state(r->st, 1))
-			tstat(TLS_STAT_SNIFFED);
+		tls_hello_sent(r->st);
 		return 0;
 	}
 	fill_data_header(e, r);
@@ -416,7 +415,7 @@ static __always_inline int data_done(struct conn_state *st, struct call_args *a,
 		return 0;
 	if (st->proto == MS_PROTO_UNKNOWN && a->sc != MS_SC_SENDFILE)
 		classify_chunk(st, first_byte(a), ret, st->fresh);
-	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
+	if (!proto_shipped(st)) {
 		/* Keep offsets true while we are still guessing. */
 		if (a->sc != MS_SC_RECVMMSG && a->sc != MS_SC_SENDMMSG)
 			stream_advance(st, sc_dir(a->sc), ret);
@@ -486,8 +485,7 @@ static __noinline int data_exit_args(long ret, __u16 sc, __u64 fd, __u64 buf,
 	 * one was a send's second. */
 	if (st && tls_at_exit && sc != MS_SC_RECVMMSG && sc != MS_SC_SENDMMSG &&
 	    sc != MS_SC_SENDFILE) {
-		a.hello_check = send && !st->tls &&
-				(st->proto == MS_PROTO_NATS || st->proto == MS_PROTO_HTTP);
+		a.hello_check = send && !st->tls && proto_shipped(st);
 		tls_syscall(st, id, a.fd, a.buf, send && !a.hello_check);
 	}
 	if (!st || st->tls || classify_skip(st))
@@ -744,8 +742,7 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 
 	if (!st)
 		return 0;
-	if ((st->proto == MS_PROTO_NATS || st->proto == MS_PROTO_HTTP) &&
-	    st->file == (__u64)fd_to_file(key.fd)) {
+	if (proto_shipped(st) && st->file == (__u64)fd_to_file(key.fd)) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
 			e->h.type = MS_EV_CLOSE;

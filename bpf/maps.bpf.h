@@ -52,6 +52,13 @@ struct conn_state {
 	__u16 retry_in;      /* this many more data calls (2^retry_log) */
 };
 
+/* A connection whose bytes leave the kernel: its protocol is one msgscope
+ * ships. (Unknown: still guessing; other: never shipped.) */
+static __always_inline bool proto_shipped(const struct conn_state *st)
+{
+	return st->proto == MS_PROTO_NATS || st->proto == MS_PROTO_HTTP;
+}
+
 /* TCP sockets of interest, per process and fd. LRU so it never fills up:
  * sockets closed by process exit never see a close(2). */
 struct {

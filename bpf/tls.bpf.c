@@ -189,7 +189,7 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
 	else
 		r.off = __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
-	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP)
+	if (!proto_shipped(st))
 		return 0; /* offsets kept true while guessing; OTHER: silent */
 	tls_emit(&r);
 	return 0;

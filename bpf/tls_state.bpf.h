@@ -123,7 +123,7 @@ static __noinline int tls_bind_state(struct conn_state *st, __u32 from_start)
 		return 0;
 	st->off[MS_DIR_SEND] = 0;
 	st->off[MS_DIR_RECV] = 0;
-	if (st->proto != MS_PROTO_NATS && st->proto != MS_PROTO_HTTP) {
+	if (!proto_shipped(st)) {
 		st->proto = port_override(&st->tuple);
 		st->guesses = 0;
 	}
@@ -144,6 +144,14 @@ static __always_inline bool is_tls_hello(const __u8 h[6])
 
 	return h[0] == 0x16 && h[1] == 0x03 && h[2] <= 0x04 &&
 	       rec_len >= 4 && rec_len <= 18432 && (h[5] == 1 || h[5] == 2);
+}
+
+/* A TLS hello was sent on st: a handshake starts now, and whatever
+ * plaintext comes is from byte 0. */
+static __always_inline void tls_hello_sent(struct conn_state *st)
+{
+	if (!tls_bind_state(st, 1))
+		tstat(TLS_STAT_SNIFFED);
 }
 
 /*
@@ -191,9 +199,7 @@ static __always_inline void tls_syscall(struct conn_state *st, __u64 id,
 		return;
 	if (bpf_probe_read_user(h, sizeof(h), (void *)buf) || !is_tls_hello(h))
 		return;
-	/* A handshake starts now: whatever plaintext comes is from byte 0. */
-	if (!tls_bind_state(st, 1))
-		tstat(TLS_STAT_SNIFFED);
+	tls_hello_sent(st);
 }
 
 /* ---- new TLS users: executables and libssl mappings --------------------- */
