@@ -163,14 +163,20 @@ static __always_inline void fill_data_header(struct ms_data_event *e,
 	e->_pad = 0;
 }
 
-/* is_tls_hello() of a chunk's first 8 bytes (bytes 6 and 7 unused).
- * Global, so the verifier checks its branches once, not once in every path
+/* is_tls_hello() of a chunk's first 8 bytes (bytes 6 and 7 unused), and
+ * starts_hello() for a chunk whose copy is shorter or was dropped. Global,
+ * so the verifier checks their branches once, not once in every path
  * through emit_chunk(). */
 __noinline int is_hello_word(__u64 w)
 {
 	__u8 h[6] = { w, w >> 8, w >> 16, w >> 24, w >> 32, w >> 40 };
 
 	return is_tls_hello(h);
+}
+
+__noinline int user_hello(__u64 ubuf)
+{
+	return starts_hello(ubuf);
 }
 
 /*
@@ -213,7 +219,10 @@ static __noinline int emit_chunk(struct emit_req *r)
 	MS_RING_SIZE_CLASSES(EMIT_CLASS)
 	return 0;
 fill:
-	if (r->hello_check && cap >= 6 && is_hello_word(*(__u64 *)e->data)) {
+	/* The copy holds the hello if there is one; under a snaplen shorter
+	 * than a hello, or when the copy failed, it is read on its own. */
+	if (r->hello_check && (cap >= 6 ? is_hello_word(*(__u64 *)e->data)
+					 : user_hello(r->ubuf))) {
 		/* A handshake starts now: this connection's bytes from here
 		 * on are TLS, its plaintext comes from tls.bpf.c. */
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
@@ -227,6 +236,13 @@ fill:
 	stat_add(MS_STAT_BYTES, cap);
 	return 0;
 drop:
+	/* A hello is never shipped, so it is not lost either: with the ring
+	 * full it still marks the socket, or the ciphertext after it would
+	 * be shipped. */
+	if (r->hello_check && user_hello(r->ubuf)) {
+		tls_hello_sent(r->st);
+		return 0;
+	}
 	stat_add(MS_STAT_DROP_DATA, 1);
 	stat_add(MS_STAT_DROP_BYTES, r->len);
 	return 0;

@@ -146,6 +146,14 @@ static __always_inline bool is_tls_hello(const __u8 h[6])
 	       rec_len >= 4 && rec_len <= 18432 && (h[5] == 1 || h[5] == 2);
 }
 
+/* Whether the bytes at user address buf start with a TLS hello. */
+static __always_inline bool starts_hello(__u64 buf)
+{
+	__u8 h[6] = {};
+
+	return !bpf_probe_read_user(h, sizeof(h), (void *)buf) && is_tls_hello(h);
+}
+
 /* A TLS hello was sent on st: a handshake starts now, and whatever
  * plaintext comes is from byte 0. */
 static __always_inline void tls_hello_sent(struct conn_state *st)
@@ -167,7 +175,6 @@ static __always_inline void tls_syscall(struct conn_state *st, __u64 id,
 	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
 	struct ssl_key key = { .tgid = tgid };
 	struct ssl_bind b = {}, *old;
-	__u8 h[6] = {};
 
 	if (fd < 0)
 		return;
@@ -197,9 +204,8 @@ static __always_inline void tls_syscall(struct conn_state *st, __u64 id,
 		st = conn_find(tgid, fd);
 	if (!st || st->tls || st->proto == MS_PROTO_OTHER)
 		return;
-	if (bpf_probe_read_user(h, sizeof(h), (void *)buf) || !is_tls_hello(h))
-		return;
-	tls_hello_sent(st);
+	if (starts_hello(buf))
+		tls_hello_sent(st);
 }
 
 /* ---- new TLS users: executables and libssl mappings --------------------- */

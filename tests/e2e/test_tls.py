@@ -557,17 +557,16 @@ print('done', flush=True)
 """
 
 
-def test_hello_marks_an_unhooked_tls_stack():
-    """A TLS hello written on a connection already known as NATS marks it as
-    TLS: what follows is not shipped (it would be ciphertext). The hello is
-    found in the copy of the send (the shipping path), not a read of its own."""
+def sniff_run(extra=()):
+    """SNIFF_CLIENT against a server of ours that says INFO; the client
+    traced with -v. Returns the Trace."""
     import socket as so
     ls = so.socket()
     ls.bind(('127.0.0.1', 0))
     ls.listen(4)
     port = ls.getsockname()[1]
     cl = h.spawn([sys.executable, '-c', SNIFF_CLIENT, str(port)], stdin=True)
-    with h.Trace(['-p', cl.pid, '-v']) as t:
+    with h.Trace(['-p', cl.pid, '-v'] + list(extra)) as t:
         cl.send('go')
         for _ in range(2):
             c, _ = ls.accept()
@@ -583,12 +582,23 @@ def test_hello_marks_an_unhooked_tls_stack():
             c.close()
         cl.wait_ok(20)
     ls.close()
+    return t
+
+
+def test_hello_marks_an_unhooked_tls_stack():
+    """A TLS hello written on a connection already known as NATS marks it as
+    TLS: what follows is not shipped (it would be ciphertext). The hello is
+    found in the copy of the send (the shipping path), not a read of its own;
+    with a snaplen too short to hold it, by a read of its own."""
+    t = sniff_run()
     pubs = [r for r in t.messages() if r.get('type') == 'nats' and r.get('op') == 'PUB']
     expect([r.get('subject') for r in pubs] == ['sniff.control'],
            'the PUB after the hello is not shipped; the one on the clear connection is', dump(t.messages()))
     expect('sockets marked TLS by their hello: 1' in t.stderr,
            '-v counts the one socket marked by its hello', t.stderr[-800:])
-
+    t = sniff_run(['--snaplen', 4])
+    expect('sockets marked TLS by their hello: 1' in t.stderr,
+           '--snaplen 4 (a copy shorter than a hello): the socket is still marked', t.stderr[-800:])
 
 if __name__ == '__main__':
     h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
