@@ -457,6 +457,8 @@ static int start(struct top *t)
 	struct tui_model_opts mo = {
 		.interval_ns = t->ui.delay_ns,
 		.payload_cap = t->args.s.max_payload < 2048 ? t->args.s.max_payload : 2048,
+		/* batch mode prints one view, chosen up front, and takes no keys */
+		.no_messages = t->ui.batch && t->ui.view != TV_MESSAGES,
 		.resolve_addr = sock_resolver_resolve,
 		.describe_pid = sock_resolver_describe,
 	};

@@ -147,6 +147,8 @@ struct tui_details {
 
 struct tui_model_opts {
 	size_t ring_size;            /* messages kept (default 2048) */
+	bool no_messages;            /* keep none: nothing will show them (a
+				      * batch run printing another view) */
 	size_t payload_cap;          /* payload/body bytes kept per message (2048) */
 	uint64_t interval_ns;        /* refresh interval */
 	bool replay;                 /* records come from a trace */
@@ -181,6 +183,7 @@ struct tui_model {
 	void *resolve_ctx;
 	struct tui_msg *ring;
 	size_t ring_cap, ring_head, ring_count;   /* head: next slot */
+	bool no_messages;            /* the ring stays empty */
 	uint64_t next_seq;
 	size_t payload_cap;
 	struct host_sample *samples; /* [2], ~30 KiB each */

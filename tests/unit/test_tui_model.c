@@ -104,11 +104,9 @@ static void round_trip(struct tui_model *m, uint64_t ts)
 	http(m, &c_curl, DIR_RECV, ts + 520000, false, 200);
 }
 
-static int model_with_traffic(struct tui_model *m, size_t ring, bool replay)
+static int model_with_traffic_opts(struct tui_model *m, const struct tui_model_opts *o)
 {
-	struct tui_model_opts o = { .interval_ns = NS, .ring_size = ring, .replay = replay };
-
-	if (tui_model_init(m, &o))
+	if (tui_model_init(m, o))
 		return -1;
 	tui_model_tick(m, T0);
 	hello(m);
@@ -117,6 +115,13 @@ static int model_with_traffic(struct tui_model *m, size_t ring, bool replay)
 	tui_model_tick(m, T0 + NS);
 	tui_model_refresh(m, false);
 	return 0;
+}
+
+static int model_with_traffic(struct tui_model *m, size_t ring, bool replay)
+{
+	struct tui_model_opts o = { .interval_ns = NS, .ring_size = ring, .replay = replay };
+
+	return model_with_traffic_opts(m, &o);
 }
 
 /* Index (in display order) of the first row whose cells contain every
@@ -325,6 +330,21 @@ static void test_ring(void)
 	CHECK(tui_model_msg_by_seq(&m, 1000) == NULL);
 	/* a response knows the endpoint of its request on the same conn */
 	CHECK(!strcmp(tui_model_msg(&m, 0)->key, "/hello.txt"));
+	tui_model_free(&m);
+}
+
+/* top -b printing flows keeps no messages; the views it prints are whole */
+static void test_no_messages(void)
+{
+	struct tui_model_opts o = { .interval_ns = NS, .no_messages = true };
+	struct tui_model m;
+
+	CHECK(model_with_traffic_opts(&m, &o) == 0);
+	CHECK_EQ_INT(m.ring_count, 0);
+	CHECK(tui_model_msg(&m, 0) == NULL);
+	CHECK_EQ_INT(m.self.records_total, 6 + 3 * 8);
+	CHECK(find_row(&m, "natsc[100]:shop", "natsc[200]:orders-svc", "orders.new") >= 0);
+	CHECK(find_row(&m, "curl[300]", "nginx[400]", "GET /hello.txt") >= 0);
 	tui_model_free(&m);
 }
 
@@ -637,6 +657,7 @@ int main(int argc, char **argv)
 	test_other_views();
 	test_details();
 	test_ring();
+	test_no_messages();
 	test_pause();
 	test_filter_sort_select();
 	test_frame();
