@@ -7,13 +7,14 @@
 # single changes (the same binary gave 23-30% in one hour, 26-39% the next).
 #
 #   bench/ab_cpu.sh [--rounds N] [--rate R] [--size B] [--secs S] [--pid]
-#                   BIN_A BIN_B [BIN...]
+#                   [--top] BIN_A BIN_B [BIN...]
 #
 # Each round runs every BIN once, in order, on the same load: one libnats
 # publisher at R msgs/s (default 100000) of B bytes (256) for S seconds
 # (10), one subscriber, a nats-server on 127.0.0.1, and
 # `BIN trace -o /dev/null` system-wide (--pid: -p on the two clients),
-# started after the clients are connected. msgscope's CPU is its
+# started after the clients are connected (--top: `BIN top -b -d 1`
+# instead, its frames to /dev/null). msgscope's CPU is its
 # utime + stime over the load, as % of one core. Prints each round and the
 # medians (default 6 rounds). A BIN may be a script that execs msgscope
 # with a setting in its environment, to A/B one switch in one build.
@@ -21,7 +22,7 @@
 
 set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
-ROUNDS=6 RATE=100000 SIZE=256 SECS=10 PIDMODE=0
+ROUNDS=6 RATE=100000 SIZE=256 SECS=10 PIDMODE=0 TOP=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) ROUNDS=$2; shift ;;
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=$2; shift ;;
 	--secs) SECS=$2; shift ;;
 	--pid) PIDMODE=1 ;;
-	-h|--help) sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--top) TOP=1 ;;
+	-h|--help) sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "ab_cpu.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -60,8 +62,20 @@ PIDS+=($!)
 URL=nats://127.0.0.1:$PORT
 sleep 0.5
 
-# wait_line, cpu_ticks
+# wait_line, cpu_ticks, probe_attached
 . "$BENCH_DIR/lib.sh"
+
+# top says nothing when it is ready: its syscall probe attached, then
+# the rest of its probes a moment later (as run.sh waits for it)
+top_ready() {
+	local i
+	for i in $(seq 1 600); do
+		kill -0 "$1" 2>/dev/null || return 1
+		probe_attached "$1" && { sleep 0.5; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
 
 # one_run BIN -> prints "CPU% DROPS" (or "fail")
 one_run() {
@@ -74,9 +88,15 @@ one_run() {
 	pub=$!
 	wait_line "$WORK/pub.out" READY 10 || { kill $sub $pub; echo fail; return; }
 	[ "$PIDMODE" = 1 ] && scope=(-p "$pub,$sub")
-	"$bin" trace -o /dev/null "${scope[@]}" 2>"$WORK/ms.err" &
-	ms=$!
-	wait_line "$WORK/ms.err" "msgscope: tracing" 60 || { kill $sub $pub $ms; echo fail; return; }
+	if [ "$TOP" = 1 ]; then
+		"$bin" top -b -d 1 "${scope[@]}" >/dev/null 2>"$WORK/ms.err" &
+		ms=$!
+		top_ready $ms || { kill $sub $pub $ms; echo fail; return; }
+	else
+		"$bin" trace -o /dev/null "${scope[@]}" 2>"$WORK/ms.err" &
+		ms=$!
+		wait_line "$WORK/ms.err" "msgscope: tracing" 60 || { kill $sub $pub $ms; echo fail; return; }
+	fi
 	c0=$(cpu_ticks $ms); t0=$(date +%s.%N)
 	kill -USR1 $pub
 	wait $pub; wait $sub

@@ -12,3 +12,8 @@ wait_line() {
 
 # utime + stime of PID in clock ticks; -1 when it is gone.
 cpu_ticks() { local f; read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo -1; return; }; echo $(( f[13] + f[14] )); }
+
+# Whether PID has its syscall probe attached (bpftool perf lists it).
+probe_attached() {
+	bpftool perf 2>/dev/null | awk -v me="$1" '$1 == "pid" && $2 == me && /sys_exit/ { n++ } END { exit !n }'
+}

@@ -370,11 +370,10 @@ start_tracer() {
 	track $!
 	# Ready when its syscall probe is attached (and, for trace, it says so:
 	# after every probe is).
-	local i n
+	local i
 	for i in $(seq 1 600); do
 		kill -0 "$MSPID" 2>/dev/null || { log "  msgscope exited at start: $(tail -2 "$dir/ms.err")"; return 1; }
-		n=$(bpftool perf 2>/dev/null | awk -v me="$MSPID" '$1 == "pid" && $2 == me && /sys_exit/' | wc -l)
-		if [ "$n" -ge 1 ]; then
+		if probe_attached "$MSPID"; then
 			[ "$mode" = tui ] && { sleep 0.5; return 0; }
 			grep -q 'msgscope: tracing' "$dir/ms.err" && return 0
 		fi
