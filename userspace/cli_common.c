@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "tui_input.h"
 #include "tui_model.h"
@@ -230,4 +232,21 @@ int parse_view_opt(struct view_args *va, int opt, const char *arg)
 	case LOPT_NO_COLOR: va->color = false; return 0;
 	default: return -1;
 	}
+}
+
+int view_batch_width(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+
+	if (env && atoi(env) >= 40)
+		return atoi(env) < TUI_LINE_MAX ? atoi(env) : TUI_LINE_MAX;
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+		return ws.ws_col;
+	return VIEW_BATCH_WIDTH;
+}
+
+bool view_shows_messages(const struct view_args *v)
+{
+	return !v->batch || v->view == TV_MESSAGES;
 }

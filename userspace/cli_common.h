@@ -73,4 +73,12 @@ void live_args_finish(struct live_args *a);
 /* One view option: -d -b -n -w -V --no-color. Same returns as above. */
 int parse_view_opt(struct view_args *v, int opt, const char *arg);
 
+#define VIEW_BATCH_WIDTH 200
+/* -w's default: $COLUMNS, else the terminal's, else VIEW_BATCH_WIDTH. */
+int view_batch_width(void);
+/* Whether the messages view may be shown: batch mode prints the one view
+ * chosen up front and takes no keys, so the model need keep no messages
+ * for any other. */
+bool view_shows_messages(const struct view_args *v);
+
 #endif

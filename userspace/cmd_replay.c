@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +37,6 @@
 
 #define DEFAULT_DELAY_NS 2000000000ull
 #define MIN_FRAME_NS 100000000ull   /* at most 10 frames a second */
-#define BATCH_WIDTH 200
 #define NS 1000000000ull
 
 static const char hints[] =
@@ -87,7 +85,7 @@ static void usage(FILE *f)
 "\n"
 "Keys: space/p pause, + - speed, n or . step one interval, g jump to a time,\n"
 "q quit, and the keys of msgscope top (h shows them).\n",
-		BATCH_WIDTH);
+		VIEW_BATCH_WIDTH);
 }
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -577,23 +575,12 @@ static int parse_args(int argc, char **argv, struct replay *r, double *speed)
 	return 0;
 }
 
-static int batch_width(void)
-{
-	struct winsize ws;
-	const char *env = getenv("COLUMNS");
-
-	if (env && atoi(env) >= 40)
-		return atoi(env) < TUI_LINE_MAX ? atoi(env) : TUI_LINE_MAX;
-	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
-		return ws.ws_col;
-	return BATCH_WIDTH;
-}
-
 static int prepare(struct replay *r, double speed)
 {
 	const char *base = strrchr(r->path, '/');
 	struct tui_model_opts mo = {
 		.interval_ns = r->ui.delay_ns, .replay = true, .source = base ? base + 1 : r->path,
+		.no_messages = !view_shows_messages(&r->ui),
 	};
 
 	if (!strcmp(r->path, "-")) {
@@ -611,7 +598,7 @@ static int prepare(struct replay *r, double speed)
 	r->m.trace_start_ns = r->start;
 	r->m.trace_end_ns = r->end;
 	if (!r->ui.width)
-		r->ui.width = batch_width();
+		r->ui.width = view_batch_width();
 	r->m.body_cols = r->ui.batch ? r->ui.width : 0;
 	restart(r);
 	tui_model_set_view(&r->m, r->ui.view);

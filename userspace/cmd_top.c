@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +33,6 @@
  * fine tick lets `d` change the interval without a new timer. */
 #define TICK_NS 100000000ull
 #define DEFAULT_DELAY_NS 2000000000ull
-#define BATCH_WIDTH 200
 /* stdin readable but no key, this many times in a row: the terminal is gone */
 #define MAX_IDLE_WAKEUPS 64
 
@@ -101,7 +99,7 @@ NICE_HELP
 "  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
 "  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
 "                                             shows it again later\n",
-		BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		VIEW_BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 /* ---- the trace file (-o) ------------------------------------------------ */
@@ -440,25 +438,12 @@ static int parse_args(int argc, char **argv, struct top *t)
 
 /* ---- main ------------------------------------------------------------------- */
 
-static int batch_width(void)
-{
-	struct winsize ws;
-	const char *env = getenv("COLUMNS");
-
-	if (env && atoi(env) >= 40)
-		return atoi(env) < TUI_LINE_MAX ? atoi(env) : TUI_LINE_MAX;
-	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
-		return ws.ws_col;
-	return BATCH_WIDTH;
-}
-
 static int start(struct top *t)
 {
 	struct tui_model_opts mo = {
 		.interval_ns = t->ui.delay_ns,
 		.payload_cap = t->args.s.max_payload < 2048 ? t->args.s.max_payload : 2048,
-		/* batch mode prints one view, chosen up front, and takes no keys */
-		.no_messages = t->ui.batch && t->ui.view != TV_MESSAGES,
+		.no_messages = !view_shows_messages(&t->ui),
 		.resolve_addr = sock_resolver_resolve,
 		.describe_pid = sock_resolver_describe,
 	};
@@ -472,7 +457,7 @@ static int start(struct top *t)
 		return 1;
 	}
 	if (!t->ui.width)
-		t->ui.width = batch_width();
+		t->ui.width = view_batch_width();
 	t->m.body_cols = t->ui.batch ? t->ui.width : 0;
 	if (t->out_path && trace_writer_open(&t->out, t->out_path))
 		return 1;
