@@ -2506,9 +2506,6 @@ static void pub_publish(struct correlator *c, struct pub *p,
 		subject_publish(c, p, o);
 }
 
-/* The oldest pending publication this PUB observation is another view of:
- * same connection and content, not yet seen from this end — or one only
- * inferred from its deliveries (whose PUB shows up a little late). */
 /* Add the pubs of one chain with o's content to cand[], up to the window;
  * look at no more than max_visit nodes (newest first). */
 static size_t collect_chain(struct correlator *c, struct hnode *n, size_t off,
@@ -2566,8 +2563,10 @@ static size_t pub_candidates(struct correlator *c, const struct obs *o,
 	/* Short captures come with gaps, and under overload (events dropped,
 	 * publications left pending until they time out) their chains grow
 	 * to thousands, walked by every message of the class. The capture
-	 * a message matches is recent, so only the newest few are looked at
-	 * (SHORT_VISIT; the rest counted in match_window). */
+	 * a message matches is recent, so only the newest are looked at:
+	 * MATCH_WINDOW nodes of the class chain for a short capture,
+	 * SHORT_VISIT of the short captures' chain for a whole one (the rest
+	 * counted in match_window). */
 	if (is_short(o->payload_len, o->size)) {
 		class_index(c);
 		return collect_chain(c, htab_chain(&c->pub_class, ch),
@@ -2581,6 +2580,9 @@ static size_t pub_candidates(struct correlator *c, const struct obs *o,
 			     offsetof(struct pub, h), ch, o, cand, k, SHORT_VISIT);
 }
 
+/* The oldest pending publication this PUB observation is another view of:
+ * same connection and content, not yet seen from this end — or one only
+ * inferred from its deliveries (whose PUB shows up a little late). */
 static struct pub *pub_match(struct correlator *c, struct lconn *lc, int side,
 			     const struct obs *o)
 {
