@@ -11,7 +11,7 @@
  * plainly for ns per message. Not a test; see bench/README.md.
  *
  *   pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]
- *            [-f] [-o FILE]
+ *            [-f] [-o FILE] [-t]
  *
  * nats: one publisher and one subscriber through a server, all three on
  * this host, so every message is seen four times (PUB sent, PUB read, MSG
@@ -21,6 +21,11 @@
  * msgscope starts after the clients.
  * http: a keep-alive client and server, GET and a 100-byte response, each
  * seen at both ends.
+ * -t: the records go where `msgscope top` puts them (the live view's
+ * model: its correlator and its ring of recent messages) instead of the
+ * JSON trace; under `valgrind --tool=callgrind --cache-sim=yes` this
+ * counts the cache misses of keeping messages, which live A/B runs cannot
+ * resolve.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +43,7 @@
 #include "record_json.h"
 #include "redact.h"
 #include "trace_writer.h"
+#include "tui_model.h"
 
 struct sink {
 	struct redactor *redactor;
@@ -45,6 +51,7 @@ struct sink {
 	struct correlator *corr;
 	struct record_json_cache jcache;
 	struct flow_json_cache fcache;
+	struct tui_model *model;   /* -t */
 	uint64_t records, flow_lines;
 };
 
@@ -67,6 +74,11 @@ static void on_record(const struct msg_record *rec, void *ctx)
 		r = *rec;
 		redact_record(s->redactor, &r);
 		rec = &r;
+	}
+	if (s->model) {
+		tui_model_add_record(s->model, rec);
+		s->records++;
+		return;
 	}
 	record_write_json_cached(trace_writer_line(s->out), rec, &s->jcache);
 	trace_writer_commit(s->out);
@@ -136,7 +148,7 @@ static void put_both(struct conntrack *ct, struct end *from, struct end *to,
 struct opts {
 	const char *workload, *out;
 	long n, batch, size;
-	bool fresh;
+	bool fresh, top;
 };
 
 struct buf {
@@ -240,14 +252,14 @@ static double cpu_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE] [-f] [-o FILE]\n");
+	fprintf(f, "usage: pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE] [-f] [-o FILE] [-t]\n");
 }
 
 static int parse(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "w:n:b:s:fo:h")) != -1) {
+	while ((c = getopt(argc, argv, "w:n:b:s:fo:th")) != -1) {
 		switch (c) {
 		case 'w': o->workload = optarg; break;
 		case 'n': o->n = atol(optarg); break;
@@ -255,6 +267,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 's': o->size = atol(optarg); break;
 		case 'f': o->fresh = true; break;
 		case 'o': o->out = optarg; break;
+		case 't': o->top = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -269,7 +282,9 @@ static int parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { "nats", "/dev/null", 200000, 100, 256, false };
+	struct opts o = { "nats", "/dev/null", 200000, 100, 256, false, false };
+	struct tui_model model;
+	struct tui_model_opts mo = { .interval_ns = 1000000000ull, .payload_cap = 2048 };
 	struct conntrack_opts cto = { .payload_keep = 1024 };
 	struct corr_config cfg;
 	struct sink s = { 0 };
@@ -288,7 +303,14 @@ int main(int argc, char **argv)
 	cfg.emit = on_flow_event;
 	cfg.emit_ctx = &s;
 	s.redactor = redactor_new();
-	s.corr = corr_new(&cfg);
+	if (o.top) {
+		if (tui_model_init(&model, &mo))
+			return 1;
+		s.model = &model;
+		s.corr = model.corr;
+	} else {
+		s.corr = corr_new(&cfg);
+	}
 	ct = conntrack_new(&cto, on_record, &s);
 	if (!s.redactor || !s.corr || !ct || trace_writer_open(&s.out, o.out))
 		return 1;
@@ -314,7 +336,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)corr_counters(s.corr)->evicted_pubs);
 	conntrack_free(ct);
 	trace_writer_close(s.out);
-	corr_free(s.corr);
+	if (s.model)
+		tui_model_free(s.model);
+	else
+		corr_free(s.corr);
 	redactor_free(s.redactor);
 	free(ev);
 	return 0;
