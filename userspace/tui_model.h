@@ -75,10 +75,7 @@ struct tui_msg {
 	uint64_t seq;                /* 1, 2, ...: identity in the ring */
 	uint64_t ts_ns;
 	uint64_t conn;
-	uint32_t pid;
-	char comm[COMM_LEN];
-	char local[ADDR_STRLEN];
-	char peer[ADDR_STRLEN];
+	uint32_t pid;                /* comm, local, peer: in kept.conn */
 	enum direction dir;
 	enum proto proto;
 	bool error;                  /* NATS -ERR, HTTP status >= 500 */
@@ -291,6 +288,11 @@ const struct tui_msg *tui_model_msg(const struct tui_model *m, size_t i);
  * NULL when out of memory. */
 const char *tui_model_msg_json(const struct tui_model *m, const struct tui_msg *g);
 const struct tui_msg *tui_model_msg_by_seq(const struct tui_model *m, uint64_t seq);
+/* A message's process name, made printable, into out[COMM_LEN]; and its
+ * connection's addresses ("" when it had no connection). */
+void tui_msg_comm(const struct tui_msg *g, char *out);
+const char *tui_msg_local(const struct tui_msg *g);
+const char *tui_msg_peer(const struct tui_msg *g);
 /*
  * Per-second growth, over the last tick interval, of a row's totals:
  *   edges      "e|..." (tui_model_edge_ident): messages, bytes

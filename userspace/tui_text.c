@@ -1008,7 +1008,7 @@ static void msg_rows(const struct tui_model *m, struct tui_table *t)
 	for (size_t i = 0; i < m->ring_count; i++) {
 		const struct tui_msg *g = tui_model_msg(m, i);
 		enum tui_hl hl = g->error ? HL_CRIT : g->warn ? HL_WARN : HL_NONE;
-		char ident[32], a[24];
+		char ident[32], a[24], comm[COMM_LEN];
 		struct tui_row *r;
 
 		snprintf(ident, sizeof(ident), "m%llu", (unsigned long long)g->seq);
@@ -1017,7 +1017,8 @@ static void msg_rows(const struct tui_model *m, struct tui_table *t)
 		tui_table_set(t, r, M_TIME, fmt_clock(a, sizeof(a), g->ts_ns, true), g->seq, HL_NONE);
 		snprintf(a, sizeof(a), "%u", g->pid);
 		tui_table_set(t, r, M_PID, a, g->pid, HL_NONE);
-		tui_table_set(t, r, M_COMM, g->comm, 0, HL_NONE);
+		tui_msg_comm(g, comm);
+		tui_table_set(t, r, M_COMM, comm, 0, HL_NONE);
 		tui_table_set(t, r, M_DIR, g->dir == DIR_SEND ? ">" : "<", 0,
 			      g->dir == DIR_SEND ? HL_SEND : HL_RECV);
 		tui_table_set(t, r, M_PROTO, g->proto == PROTO_NATS ? "nats" : "http", 0, HL_NONE);
@@ -1358,13 +1359,15 @@ static void dl_msg(struct tui_model *m, const struct tui_msg *g)
 	const char *text = tui_model_msg_json(m, g);
 	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
 	char clk[24];
+	char comm[COMM_LEN];
 	char *s;
 
+	tui_msg_comm(g, comm);
 	dl_add(m, g->error ? HL_CRIT : HL_LABEL, "#%llu %s %s[%u] %s %s conn %llu %s -> %s",
 	       (unsigned long long)g->seq, fmt_clock(clk, sizeof(clk), g->ts_ns, true),
-	       g->comm, g->pid, g->dir == DIR_SEND ? "send" : "recv",
+	       comm, g->pid, g->dir == DIR_SEND ? "send" : "recv",
 	       g->proto == PROTO_NATS ? "nats" : "http", (unsigned long long)g->conn,
-	       g->local, g->peer);
+	       tui_msg_local(g), tui_msg_peer(g));
 	if (!j) {
 		dl_text(m, HL_NONE, 2, g->summary);
 		return;
@@ -1635,7 +1638,7 @@ static bool of_comp(const struct tui_msg *g, const void *arg)
 
 	if (c->local && c->info.pid)
 		return g->pid == c->info.pid;
-	return c->info.addr[0] && !strcmp(g->peer, c->info.addr);
+	return c->info.addr[0] && !strcmp(tui_msg_peer(g), c->info.addr);
 }
 
 static void details_comp(struct tui_model *m)

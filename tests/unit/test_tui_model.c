@@ -312,6 +312,7 @@ static void test_details(void)
 	tui_model_move(&m, LONG_MIN);
 	tui_model_open_details(&m);
 	CHECK(details_have(&m, "curl[300] recv http"));
+	CHECK(details_have(&m, "127.0.0.1:6000 -> 127.0.0.1:8080"));
 	CHECK(details_have(&m, "\"status\": 200"));
 	tui_model_free(&m);
 }
@@ -330,6 +331,29 @@ static void test_ring(void)
 	CHECK(tui_model_msg_by_seq(&m, 1000) == NULL);
 	/* a response knows the endpoint of its request on the same conn */
 	CHECK(!strcmp(tui_model_msg(&m, 0)->key, "/hello.txt"));
+	tui_model_free(&m);
+}
+
+/* A process name is shown as it was, minus what a terminal would obey. */
+static void test_comm_printable(void)
+{
+	static const struct conn_meta odd = { 7, 500, "ev\x1b[2Jil", "127.0.0.1:7000",
+					      "127.0.0.1:4222", ROLE_CLIENT, false };
+	struct tui_model m;
+	const char *comm;
+	long r;
+
+	CHECK(model_with_traffic(&m, 0, false) == 0);
+	nats(&m, &odd, DIR_SEND, T0 + 900000000ull, NATS_PUB, "odd.x", PAYLOAD);
+	tui_model_set_view(&m, TV_MESSAGES);
+	tui_model_refresh(&m, false);
+	r = find_row(&m, "PUB odd.x", NULL, NULL);
+	CHECK(r >= 0);
+	if (r >= 0) {
+		comm = cell(&m, r, "COMM");
+		CHECK(!strchr(comm, '\x1b') && !strncmp(comm, "ev", 2) &&
+		      strstr(comm, "[2Jil"));
+	}
 	tui_model_free(&m);
 }
 
@@ -658,6 +682,7 @@ int main(int argc, char **argv)
 	test_details();
 	test_ring();
 	test_no_messages();
+	test_comm_printable();
 	test_pause();
 	test_filter_sort_select();
 	test_frame();
