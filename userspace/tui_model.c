@@ -90,9 +90,65 @@ fail:
 	return -ENOMEM;
 }
 
+/* ---- connections kept by the ring ---------------------------------------- */
+
+/*
+ * A slot used to copy its message's connection (168 bytes), which is the
+ * same for every message of it, into a slot out of the cache by the time
+ * the ring comes round. Slots now share one copy per connection state,
+ * counted, and freed with the last slot that holds it.
+ */
+/* Addresses are fixed for a connection id; what can change in its
+ * lifetime (exec, a TLS probe attaching) is compared. */
+static bool same_conn(const struct conn_meta *a, const struct conn_meta *b)
+{
+	return a->id == b->id && a->pid == b->pid && a->role == b->role &&
+	       a->tls == b->tls && !strcmp(a->comm, b->comm);
+}
+
+static struct tui_conn *conn_get(struct tui_model *m, const struct conn_meta *meta)
+{
+	struct tui_conn **b = &m->conns[meta->id % TUI_CONN_BUCKETS], *c;
+
+	if (m->last_conn && same_conn(&m->last_conn->meta, meta)) {
+		m->last_conn->refs++;
+		return m->last_conn;
+	}
+	for (c = *b; c && !same_conn(&c->meta, meta); c = c->next)
+		;
+	if (!c) {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->meta = *meta;
+		c->refs = 0;
+		c->next = *b;
+		*b = c;
+	}
+	c->refs++;
+	m->last_conn = c;
+	return c;
+}
+
+static void conn_put(struct tui_model *m, struct tui_conn *c)
+{
+	struct tui_conn **p;
+
+	if (!c || --c->refs)
+		return;
+	for (p = &m->conns[c->meta.id % TUI_CONN_BUCKETS]; *p != c; p = &(*p)->next)
+		;
+	*p = c->next;
+	if (m->last_conn == c)
+		m->last_conn = NULL;
+	free(c);
+}
+
 static void ring_clear(struct tui_model *m)
 {
 	for (size_t i = 0; i < m->ring_cap; i++) {
+		conn_put(m, m->ring[i].kept.conn);
+		m->ring[i].kept.conn = NULL;
 		free(m->ring[i].json);
 		free(m->ring[i].data);
 		m->ring[i].json = NULL;
@@ -249,9 +305,8 @@ static void keep_record(struct tui_model *m, struct tui_msg *t,
 	char *w;
 
 	k->proto = rec->proto;
-	k->has_conn = rec->conn != NULL;
-	if (rec->conn)
-		k->conn = *rec->conn;
+	conn_put(m, k->conn);
+	k->conn = rec->conn ? conn_get(m, rec->conn) : NULL;
 	if (rec->proto == PROTO_NATS) {
 		k->nats = rec->nats;
 		body = &k->nats.payload;
@@ -313,7 +368,7 @@ static bool kept_record(const struct tui_msg *t, struct msg_record *r)
 	r->ts_ns = t->ts_ns;
 	r->dir = t->dir;
 	r->proto = k->proto;
-	r->conn = k->has_conn ? &k->conn : NULL;
+	r->conn = k->conn ? &k->conn->meta : NULL;
 	if (k->proto == PROTO_NATS) {
 		r->nats = k->nats;
 		return true;
@@ -439,19 +494,19 @@ void tui_model_add_record(struct tui_model *m, const struct msg_record *rec)
  * every cache line less to fetch for each message counts at 100k msgs/s. */
 void tui_msg_comm(const struct tui_msg *g, char *out)
 {
-	const char *c = g->kept.has_conn ? g->kept.conn.comm : "";
+	const char *c = g->kept.conn ? g->kept.conn->meta.comm : "";
 
 	copy_printable(out, c, strnlen(c, COMM_LEN - 1));
 }
 
 const char *tui_msg_local(const struct tui_msg *g)
 {
-	return g->kept.has_conn ? g->kept.conn.local : "";
+	return g->kept.conn ? g->kept.conn->meta.local : "";
 }
 
 const char *tui_msg_peer(const struct tui_msg *g)
 {
-	return g->kept.has_conn ? g->kept.conn.peer : "";
+	return g->kept.conn ? g->kept.conn->meta.peer : "";
 }
 
 /* The ring's slots are a cache of renderings under a const model: the

@@ -42,12 +42,20 @@ enum tui_view { TV_FLOWS, TV_MESSAGES, TV_COMPONENTS, TV_SUBJECTS, TV__COUNT };
 #define TUI_MAX_COLS 12
 #define TUI_IDENT_MAX 256
 
+/* A connection as the ring keeps it: once for all its messages there. */
+struct tui_conn {
+	struct conn_meta meta;
+	unsigned refs;               /* slots holding it */
+	struct tui_conn *next;       /* same hash bucket */
+};
+
+#define TUI_CONN_BUCKETS 256
+
 /* A record as the ring keeps it: NATS whole, HTTP without the 64 header
  * slots of struct http_msg (the ones it has go in the slot's data). */
 struct tui_kept {
 	enum proto proto;            /* PROTO_UNKNOWN: nothing kept */
-	bool has_conn;
-	struct conn_meta conn;
+	struct tui_conn *conn;       /* referenced; NULL: none, or no memory */
 	union {
 		struct nats_msg nats;
 		struct {
@@ -180,6 +188,8 @@ struct tui_model {
 	void *resolve_ctx;
 	struct tui_msg *ring;
 	size_t ring_cap, ring_head, ring_count;   /* head: next slot */
+	struct tui_conn *conns[TUI_CONN_BUCKETS]; /* the ring's, by id */
+	struct tui_conn *last_conn;  /* the latest kept: most messages' */
 	bool no_messages;            /* the ring stays empty */
 	uint64_t next_seq;
 	size_t payload_cap;

@@ -372,6 +372,30 @@ static void test_no_messages(void)
 	tui_model_free(&m);
 }
 
+/* Messages of one connection share its kept copy; a copy goes with the
+ * last message that holds it. */
+static void test_shared_conns(void)
+{
+	struct tui_model m;
+	unsigned conns = 0, refs = 0;
+	const struct tui_msg *a, *b;
+
+	CHECK(model_with_traffic(&m, 4, false) == 0);
+	for (int i = 0; i < TUI_CONN_BUCKETS; i++)
+		for (const struct tui_conn *c = m.conns[i]; c; c = c->next) {
+			conns++;
+			refs += c->refs;
+		}
+	/* the last 4 records: the HTTP exchange, seen at both ends */
+	CHECK_EQ_INT(conns, 2);
+	CHECK_EQ_INT(refs, 4);
+	a = tui_model_msg(&m, 0);   /* curl's response recv */
+	b = tui_model_msg(&m, 3);   /* curl's request send */
+	CHECK(a->kept.conn && a->kept.conn == b->kept.conn);
+	CHECK(!strcmp(tui_msg_local(a), "127.0.0.1:6000"));
+	tui_model_free(&m);
+}
+
 static void test_pause(void)
 {
 	struct tui_model m;
@@ -683,6 +707,7 @@ int main(int argc, char **argv)
 	test_ring();
 	test_no_messages();
 	test_comm_printable();
+	test_shared_conns();
 	test_pause();
 	test_filter_sort_select();
 	test_frame();
