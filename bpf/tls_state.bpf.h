@@ -11,8 +11,9 @@
  * kernel. Where the exit can read the syscall's arguments (Linux >= 5.15),
  * capture.bpf.c calls tls_syscall() itself at the top of its exit hook
  * (and looks for the hello in the copy of a send it ships, rather than
- * reading it twice); older kernels run it from tls.bpf.c's sys_enter hooks. The maps are
- * created by capture.bpf.c and handed to tls.bpf.c (bpf_map__reuse_fd).
+ * reading it twice); older kernels run it from tls.bpf.c's sys_enter
+ * hooks. The maps are created by capture.bpf.c and handed to tls.bpf.c
+ * (bpf_map__reuse_fd).
  */
 #ifndef MSGSCOPE_TLS_STATE_BPF_H
 #define MSGSCOPE_TLS_STATE_BPF_H

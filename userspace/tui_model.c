@@ -93,13 +93,14 @@ fail:
 /* ---- connections kept by the ring ---------------------------------------- */
 
 /*
- * A slot used to copy its message's connection (168 bytes), which is the
- * same for every message of it, into a slot out of the cache by the time
- * the ring comes round. Slots now share one copy per connection state,
- * counted, and freed with the last slot that holds it.
+ * A message's connection (168 bytes) is the same for every message of it,
+ * and a slot is out of the cache by the time the ring comes round to it:
+ * slots share one copy per connection state, counted, freed with the last
+ * slot that holds it.
+ *
+ * Addresses are fixed for a connection id; what can change in its
+ * lifetime (exec, a TLS probe attaching) is compared.
  */
-/* Addresses are fixed for a connection id; what can change in its
- * lifetime (exec, a TLS probe attaching) is compared. */
 static bool same_conn(const struct conn_meta *a, const struct conn_meta *b)
 {
 	return a->id == b->id && a->pid == b->pid && a->role == b->role &&
