@@ -54,7 +54,8 @@ enum ms_role {
 
 enum ms_data_flags {
 	MS_F_FRESH = 1 << 0,    /* connection seen from its first byte */
-	MS_F_SENDFILE = 1 << 1, /* bytes moved by sendfile: counted, not captured */
+	MS_F_UNCOPIED = 1 << 1, /* counted, not captured: sendfile, or one
+				 * message of a sendmmsg/recvmmsg */
 	MS_F_TLS = 1 << 2,      /* plaintext from a TLS library, not the socket */
 };
 

@@ -43,6 +43,7 @@ struct capture {
 	bool follows_forks;
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
+	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -133,8 +134,7 @@ static struct prog_list data_enter_progs(struct capture_bpf *s)
 	} };
 }
 
-/* What on_sys_exit does alone: every syscall tracepoint but close's enter
- * (the file must still be in the fd table to be compared). */
+/* What on_sys_exit does alone: every syscall tracepoint. */
 static struct prog_list syscall_tracepoint_progs(struct capture_bpf *s)
 {
 	return (struct prog_list){ {
@@ -147,6 +147,16 @@ static struct prog_list syscall_tracepoint_progs(struct capture_bpf *s)
 		s->progs.enter_connect, s->progs.exit_connect,
 		s->progs.enter_accept, s->progs.exit_accept,
 		s->progs.enter_accept4, s->progs.exit_accept4,
+		s->progs.enter_close,
+	} };
+}
+
+/* The socket hooks, and the two syscalls they leave to tracepoints. */
+static struct prog_list socket_hook_progs(struct capture_bpf *s)
+{
+	return (struct prog_list){ {
+		s->progs.on_sock_send, s->progs.on_sock_recv,
+		s->progs.on_sock_state, s->progs.exit_close, s->progs.exit_mmap,
 	} };
 }
 
@@ -185,14 +195,31 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	c->tp_btf = !older && features_tp_btf();
 	c->raw_sys_exit = s->rodata->args_at_exit && c->tp_btf &&
 			  !getenv("MSGSCOPE_SYSCALL_TRACEPOINTS");
-	if (c->raw_sys_exit)
+	/* And where the socket tracepoints are, those instead of on_sys_exit:
+	 * no hook in the syscalls of processes that do not touch a socket
+	 * (bench/RESULTS.md, 2026-12-05 midday). MSGSCOPE_RAW_SYS_EXIT=1
+	 * keeps on_sys_exit, for the tests. */
+	c->sock_hooks = c->raw_sys_exit && features_sock_data_tps() &&
+			!getenv("MSGSCOPE_RAW_SYS_EXIT");
+	if (c->sock_hooks)
+		c->raw_sys_exit = false;
+	if (c->raw_sys_exit || c->sock_hooks)
 		set_autoload(syscall_tracepoint_progs(s), false);
-	else
+	if (!c->raw_sys_exit)
 		bpf_program__set_autoload(s->progs.on_sys_exit, false);
+	if (!c->sock_hooks) {
+		set_autoload(socket_hook_progs(s), false);
+		err = bpf_map__set_max_entries(s->maps.fresh_socks, 1);
+		if (err)
+			return err;
+	}
 	bpf_program__set_autoload(c->tp_btf ? s->progs.on_exit : s->progs.on_exit_btf, false);
 	err = configure_tls(c, o);
 	if (err)
 		return err;
+	/* libssl mappings: on_sys_exit looks at mmap(2) too */
+	if (c->sock_hooks && !s->rodata->tls_at_exit)
+		bpf_program__set_autoload(s->progs.exit_mmap, false);
 	/* Without a pid filter nothing forks into it: skip the hook. */
 	if (!o->filter_pids)
 		bpf_program__set_autoload(s->progs.on_fork, false);
@@ -318,7 +345,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 			.ssl_fds = c->skel->maps.ssl_fds, .tls_stats = c->skel->maps.tls_stats,
 			.tls_notify = c->skel->maps.tls_notify,
 			.syscalls_seen_at_exit = c->skel->rodata->tls_at_exit,
-			.mmaps_seen_at_exit = c->raw_sys_exit,
+			.mmaps_seen_at_exit = c->raw_sys_exit || c->sock_hooks,
 			.task_btf = c->skel->rodata->task_btf,
 			.tp_btf = c->tp_btf }, opts);
 #endif
@@ -424,14 +451,16 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
 
 const char *capture_path_desc(const struct capture *c)
 {
-	static const char *const desc[2][2] = {
+	static const char *const desc[3][2] = {
 		{ "syscall tracepoints + ring buffer",
 		  "syscall tracepoints + ring buffer, forks followed via tp_btf" },
 		{ "tp_btf sys_exit + ring buffer",
 		  "tp_btf sys_exit + ring buffer, forks followed via tp_btf" },
+		{ "tp_btf socket hooks + ring buffer",
+		  "tp_btf socket hooks + ring buffer, forks followed via tp_btf" },
 	};
 
-	return desc[c->raw_sys_exit][c->follows_forks];
+	return desc[c->sock_hooks ? 2 : c->raw_sys_exit][c->follows_forks];
 }
 
 bool capture_follows_forks(const struct capture *c)

@@ -58,6 +58,9 @@ int cmd_check(int argc, char **argv)
 	row("raw sys_exit", f.raw_sys_exit, f.raw_sys_exit ?
 	    "one tp_btf program for all syscall exits" :
 	    "optional: a tracepoint per syscall instead");
+	row("sock data tracepoints", f.sock_data_tps, f.sock_data_tps ?
+	    "socket sends and receives followed without a syscall hook" :
+	    "optional: the syscall exits instead");
 	row("uprobes", f.uprobes, "TLS libraries (optional)");
 	row("uprobe_multi", f.uprobe_multi, f.uprobe_multi ?
 	    "TLS: two links per libssl, one per Go binary" :
@@ -69,6 +72,7 @@ int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	printf("capture: %s + ring buffer%s\n",
+	       f.sock_data_tps ? "tp_btf socket hooks" :
 	       f.raw_sys_exit ? "tp_btf sys_exit" : "syscall tracepoints",
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;

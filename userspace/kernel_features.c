@@ -148,6 +148,7 @@ void features_probe(struct features *f)
 	f->task_btf = features_task_btf();
 	f->args_at_exit = features_syscall_args_at_exit();
 	f->raw_sys_exit = features_tp_btf() && f->args_at_exit;
+	f->sock_data_tps = f->raw_sys_exit && features_sock_data_tps();
 	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
 				       f->fentry_err, sizeof(f->fentry_err));
 }
@@ -185,6 +186,21 @@ bool features_tp_btf(void)
 
 	if (known < 0)
 		known = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sys_exit",
+					   BTF_KIND_TYPEDEF, why, sizeof(why));
+	return known;
+}
+
+bool features_sock_data_tps(void)
+{
+	static int known = -1;
+	char why[64];
+
+	if (known < 0)
+		known = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sock_send_length",
+					   BTF_KIND_TYPEDEF, why, sizeof(why)) &&
+			probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sock_recv_length",
+					   BTF_KIND_TYPEDEF, why, sizeof(why)) &&
+			probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_inet_sock_set_state",
 					   BTF_KIND_TYPEDEF, why, sizeof(why));
 	return known;
 }

@@ -25,6 +25,7 @@ struct features {
 	bool task_btf;          /* bpf_get_current_task_btf: fd table read with loads */
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
 	bool raw_sys_exit;      /* ...and all of them from one tp_btf sys_exit program */
+	bool sock_data_tps;     /* ...or from sock_send_length/sock_recv_length */
 	bool uprobes;
 	bool uprobe_multi;      /* BPF_TRACE_UPROBE_MULTI links (Linux >= 6.6) */
 	bool kprobes;
@@ -45,6 +46,9 @@ bool features_syscall_args_at_exit(void);
 /* tp_btf programs load and attach (raw tracepoints with BTF, Linux >= 5.5):
  * then no hook needs a perf-event tracepoint, whose detach waits for RCU. */
 bool features_tp_btf(void);
+/* tp_btf programs attach to sock:sock_send_length and sock_recv_length:
+ * then socket sends and receives are followed without a syscall hook. */
+bool features_sock_data_tps(void);
 /* The attach type of multi-uprobe links (Linux >= 6.6), or -1 without. */
 int features_uprobe_multi(void);
 /* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */

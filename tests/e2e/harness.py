@@ -384,6 +384,15 @@ def loaded_prog_names():
     return {p.get('name') for p in json.loads(out)}
 
 
+def sock_data_tps_here():
+    """Whether `msgscope check` finds the sock_send_length and
+    sock_recv_length tracepoints, which the capture then uses."""
+    out = subprocess.run([msgscope_path(), 'check'], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60).stdout
+    return any(line.split()[:4] == ['sock', 'data', 'tracepoints', 'yes']
+               for line in out.splitlines())
+
+
 def require_msgscope():
     if os.geteuid() != 0:
         raise Unavailable('msgscope needs root (running as uid %d)' % os.geteuid())

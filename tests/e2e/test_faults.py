@@ -423,11 +423,12 @@ def test_msgscope_sigkilled_leaves_nothing_attached():
         mine = bpf_objects(p.pid)
         progs = bpftool_ids('prog')
         attached = {i: progs[i].get('name') for i in mine['prog'] if i in progs}
-        # How many depends on the kernel's path (a raw sys_exit hook or one
-        # per syscall, multi-uprobe links or not): at least a syscall exit
-        # hook and the close and process-exit hooks.
-        expect(len(attached) >= 3 and {'on_sys_exit', 'exit_read'} & set(attached.values()),
-               f'msgscope holds {len(attached)} BPF programs, a syscall exit hook among them, '
+        # How many depends on the kernel's path (the socket hooks, a raw
+        # sys_exit hook or one per syscall, multi-uprobe links or not): at
+        # least a data hook and the close and process-exit hooks.
+        expect(len(attached) >= 3 and
+               {'on_sock_send', 'on_sys_exit', 'exit_read'} & set(attached.values()),
+               f'msgscope holds {len(attached)} BPF programs, a data hook among them, '
                f'{len(mine["link"])} links, {len(mine["map"])} maps', str(sorted(attached.values())))
         strangers = {n for n in attached.values() if not is_ours(n, names)}
         expect(not strangers, 'every program it holds is one of bpf/*.bpf.c', str(strangers))

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """End-to-end: msgscope's process selection (-p, following children,
--- CMD, --comm), how it ends (--duration, SIGTERM) and its CLI errors.
+-- CMD, --comm, processes that touch no socket), how it ends (--duration,
+SIGTERM) and its CLI errors.
 
 Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_filters.py test_pid_filter
 """
 import os
 import signal
+import json
 import stat
+import subprocess
 import sys
 import urllib.request
 
@@ -162,6 +165,52 @@ def test_cli_errors():
     expect(not os.path.exists(bad), 'no file created')
 
 
+def bpf_run_counts(pid):
+    """run_cnt of each BPF program process pid holds (bpf_stats on)."""
+    fds = os.listdir(f'/proc/{pid}/fdinfo')
+    ids = set()
+    for fd in fds:
+        try:
+            with open(f'/proc/{pid}/fdinfo/{fd}') as f:
+                for line in f:
+                    if line.startswith('prog_id:'):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    out = subprocess.run([h.tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    return {p['id']: p.get('run_cnt', 0) for p in json.loads(out) if p['id'] in ids}
+
+
+def test_file_io_runs_no_hook():
+    """A process that touches no socket: on the socket-hook path its
+    syscalls run none of msgscope's programs (dd's 400,000 reads and writes
+    of /dev/zero and /dev/null add next to nothing to their run counts);
+    on the raw sys_exit path, where the socket tracepoints are missing,
+    every one of them runs on_sys_exit."""
+    h.require_tools(['bpftool', 'dd'])
+    socks = h.sock_data_tps_here()
+    with open('/proc/sys/kernel/bpf_stats_enabled') as f:
+        stats_was = f.read().strip()
+    try:
+        with open('/proc/sys/kernel/bpf_stats_enabled', 'w') as f:
+            f.write('1')
+        with h.Trace() as t:
+            before = bpf_run_counts(t.proc.pid)
+            h.run(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64', 'count=200000'])
+            after = bpf_run_counts(t.proc.pid)
+    finally:
+        with open('/proc/sys/kernel/bpf_stats_enabled', 'w') as f:
+            f.write(stats_was)
+    runs = sum(after.get(i, 0) - n for i, n in before.items())
+    if socks:
+        expect(runs < 20000, f'{runs} runs of msgscope\'s programs during 400,000 syscalls '
+               'on no socket', str(after))
+    else:
+        expect(runs >= 400000, f'{runs} runs of msgscope\'s programs during 400,000 syscalls '
+               '(on_sys_exit sees every one)', str(after))
+
+
 TESTS = [
     test_pid_filter,
     test_follows_forked_child,
@@ -169,6 +218,7 @@ TESTS = [
     test_comm_filter,
     test_duration_and_sigterm,
     test_cli_errors,
+    test_file_io_runs_no_hook,
 ]
 
 if __name__ == '__main__':

@@ -263,9 +263,10 @@ def test_read_blocked_at_attach():
         expect(len(msgs) == 1 and msgs[0].get('payload') == 'waited-for',
                'the MSG read by a recv() that was blocked before the trace started is recorded',
                dump(t.messages()))
-    expect('on_sys_exit' in progs and 'exit_read' not in progs and 'enter_read' not in progs,
-           'the data syscalls are followed from their exit alone, by one raw sys_exit program',
-           sorted(progs))
+    expect(('on_sock_recv' in progs or 'on_sys_exit' in progs) and 'exit_read' not in progs
+           and 'enter_read' not in progs,
+           'the data syscalls are followed from inside or at their exit alone, '
+           'by the socket hooks or one raw sys_exit program', sorted(progs))
 
 
 
@@ -322,6 +323,44 @@ def test_syscall_tracepoints_path():
            'a tracepoint per syscall exit, no enter hooks, no raw sys_exit', sorted(progs))
     for payload in ('first', 'second'):
         expect(every_end(t, 'e2e.tps', payload),
+               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+               dump(t.messages()))
+
+
+def test_socket_hooks_path():
+    """Where the kernel has the socket tracepoints (msgscope check says so),
+    they follow the data instead of a hook on every syscall's exit: every
+    end of a publication is recorded, and the connection opened during the
+    trace has its sides (client, server) from the state change the socket
+    hooks watch. Elsewhere the raw sys_exit program must have been chosen."""
+    t, progs = traced_pub_pair('e2e.sock')
+    if h.sock_data_tps_here():
+        expect({'on_sock_send', 'on_sock_recv', 'on_sock_state', 'exit_close'} <= progs
+               and not {'on_sys_exit', 'exit_read', 'enter_read', 'enter_close'} & progs,
+               'the socket hooks, close\'s exit, and no hook on the other syscalls',
+               sorted(progs))
+    else:
+        expect('on_sys_exit' in progs and 'on_sock_send' not in progs,
+               'no socket tracepoints here: the raw sys_exit program', sorted(progs))
+    for payload in ('first', 'second'):
+        expect(every_end(t, 'e2e.sock', payload),
+               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+               dump(t.messages()))
+    pubs = t.nats(op='PUB', subject='e2e.sock', payload='second')
+    roles = {(r.get('dir'), r.get('role')) for r in pubs}
+    expect(roles == {('send', 'client'), ('recv', 'server')},
+           'the publisher connected during the trace: its side is the client, the server\'s '
+           'the server', dump(pubs))
+
+
+def test_raw_sys_exit_path():
+    """Without the socket tracepoints (forced with MSGSCOPE_RAW_SYS_EXIT=1),
+    one raw sys_exit program follows the data syscalls and close(2)."""
+    t, progs = traced_pub_pair('e2e.raw', MSGSCOPE_RAW_SYS_EXIT='1')
+    expect('on_sys_exit' in progs and not {'on_sock_send', 'exit_read', 'enter_close'} & progs,
+           'one raw sys_exit program, no socket or syscall tracepoint hooks', sorted(progs))
+    for payload in ('first', 'second'):
+        expect(every_end(t, 'e2e.raw', payload),
                f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
                dump(t.messages()))
 
@@ -471,6 +510,8 @@ TESTS = [
     test_read_blocked_at_attach,
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
+    test_socket_hooks_path,
+    test_raw_sys_exit_path,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,

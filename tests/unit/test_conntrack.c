@@ -204,7 +204,7 @@ static void test_http_sendfile(void)
 
 	send_ev(ct, 3, MS_PROTO_HTTP, MS_DIR_SEND, 0, hdr, strlen(hdr), strlen(hdr), MS_F_FRESH);
 	e = event(3, MS_PROTO_HTTP, MS_DIR_SEND, strlen(hdr), "", 0, 5000,
-		  MS_F_FRESH | MS_F_SENDFILE);
+		  MS_F_FRESH | MS_F_UNCOPIED);
 	conntrack_data(ct, e, 2000);
 	free(e);
 	CHECK_EQ_INT(g.n, 1);
