@@ -148,21 +148,28 @@ static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
 }
 
 /*
- * The same from the socket hooks, which know the socket: its file is two
- * loads away, so a known entry costs no walk of the fd table. A new one
- * is made only once the fd is seen to hold that file: inside a syscall on
- * one fd the kernel may move bytes on another socket (an NFS write).
+ * The same from the socket hooks, which know the socket: whether it is TCP
+ * and its file are plain loads, so a known entry, or a UNIX socket's
+ * traffic, costs no walk of the fd table. A new entry is made only once the
+ * fd is seen to hold that file: inside a syscall on one fd the kernel may
+ * move bytes on another socket (an NFS write).
  */
 static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
 						   struct sock *sk)
 {
 	struct ms_conn_key key = { .tgid = tgid, .fd = fd };
-	struct socket *sock = sk->sk_socket;
-	struct file *file = sock ? sock->file : NULL;
+	__u16 family = sk->__sk_common.skc_family;
 	__u64 skey = (__u64)sk;
 	struct conn_state *st;
+	struct socket *sock;
+	struct file *file;
 	__u8 role = MS_ROLE_UNKNOWN, *fresh;
 
+	if ((family != AF_INET && family != AF_INET6) ||
+	    sk->sk_type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	sock = sk->sk_socket;
+	file = sock ? sock->file : NULL;
 	if (!file)
 		return NULL;
 	st = bpf_map_lookup_elem(&conns, &key);
@@ -170,13 +177,6 @@ static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
 		return st;
 	if (fd_to_file(fd) != file)
 		return NULL;
-	if ((sk->__sk_common.skc_family != AF_INET &&
-	     sk->__sk_common.skc_family != AF_INET6) ||
-	    sk->sk_type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP) {
-		if (st)
-			bpf_map_delete_elem(&conns, &key);
-		return NULL;
-	}
 	fresh = bpf_map_lookup_elem(&fresh_socks, &skey);
 	if (fresh) {
 		role = *fresh;
