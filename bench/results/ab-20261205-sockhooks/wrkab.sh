@@ -1,0 +1,7 @@
+#!/bin/bash
+# wrkab.sh ROUNDS: wrk rps with no programs / empty tp_btf sys_exit / empty sock length tps
+w() { wrk -t1 -c32 -d4s http://127.0.0.1:18081/small | awk '/Requests\/sec/{print int($2)}'; }
+with() { ./loader empty.bpf.o "$@" > l.out 2>&1 & L=$!; for i in $(seq 50); do grep -q READY l.out && break; sleep 0.1; done; v=$(w); kill $L; wait $L 2>/dev/null; echo $v; }
+for r in $(seq 1 $1); do
+  echo "none $(w) sysexit $(with on_sys_exit) sock $(with on_send on_recv)"
+done
