@@ -41,23 +41,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_tracer ENV ARGS... -> MSPID, once its probes are attached
-start_tracer() {
-	env $1 "$MS" trace "${@:2}" -o /dev/null 2>"$WORK/ms.err" &
-	MSPID=$!
-	for _ in $(seq 1 300); do
-		grep -q 'msgscope: tracing' "$WORK/ms.err" && { sleep 0.3; return 0; }
-		kill -0 "$MSPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "bystander_cost.sh: msgscope did not start: $(tail -1 "$WORK/ms.err")" >&2
-	exit 1
-}
-stop_tracer() {
-	kill -INT "$MSPID" 2>/dev/null
-	wait "$MSPID" 2>/dev/null
-	MSPID=""
-}
+# tracer_start, tracer_stop
+ME=bystander_cost.sh
+. "$BENCH_DIR/lib.sh"
+
 # dd's CPU seconds, user + system
 dd_cpu() {
 	/usr/bin/time -f '%U %S' dd if=/dev/zero of=/dev/null bs=64 count="$COUNT" 2>&1 |
@@ -65,18 +52,17 @@ dd_cpu() {
 }
 [ -x /usr/bin/time ] || { echo "bystander_cost.sh: needs /usr/bin/time (Debian: time)" >&2; exit 1; }
 
-VARIANTS=("untraced|" "trace|" "trace, MSGSCOPE_RAW_SYS_EXIT=1|MSGSCOPE_RAW_SYS_EXIT=1"
-	  "trace --no-tls|")
+VARIANTS=("untraced" "trace" "trace, MSGSCOPE_RAW_SYS_EXIT=1" "trace --no-tls")
 for i in $(seq 1 "$RUNS"); do
 	for v in "${VARIANTS[@]}"; do
-		name=${v%%|*} env=${v#*|}
-		case "$name" in
+		case "$v" in
 		untraced) ;;
-		"trace --no-tls") start_tracer "$env" --no-tls ;;
-		*) start_tracer "$env" ;;
+		"trace --no-tls") tracer_start --no-tls ;;
+		*MSGSCOPE_RAW_SYS_EXIT*) MSGSCOPE_RAW_SYS_EXIT=1 tracer_start ;;
+		*) tracer_start ;;
 		esac
-		echo "$name|$(dd_cpu)" >>"$WORK/runs"
-		[ "$name" = untraced ] || stop_tracer
+		echo "$v|$(dd_cpu)" >>"$WORK/runs"
+		[ "$v" = untraced ] || tracer_stop
 	done
 done
 

@@ -42,41 +42,26 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 gcc -O2 -o "$WORK/hook_cost" "$BENCH_DIR/hook_cost.c" || exit 1
 
-# start_tracer ARGS... -> MSPID, once its probes are attached
-start_tracer() {
-	"$MS" trace "$@" -o /dev/null 2>"$WORK/ms.err" &
-	MSPID=$!
-	for _ in $(seq 1 300); do
-		grep -q 'msgscope: tracing' "$WORK/ms.err" && { sleep 0.3; return 0; }
-		kill -0 "$MSPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "hook_cost.sh: msgscope did not start: $(tail -1 "$WORK/ms.err")" >&2
-	exit 1
-}
-
-stop_tracer() {
-	kill -INT "$MSPID" 2>/dev/null
-	wait "$MSPID" 2>/dev/null
-	MSPID=""
-}
+# tracer_start, tracer_stop
+ME=hook_cost.sh
+. "$BENCH_DIR/lib.sh"
 
 VARIANTS=("untraced" "trace" "trace --no-tls")
 for i in $(seq 1 "$RUNS"); do
 	for v in "${VARIANTS[@]}"; do
-		[ "$v" = untraced ] || start_tracer ${v#trace}
+		[ "$v" = untraced ] || tracer_start ${v#trace}
 		echo "$v|$("$WORK/hook_cost" "$EXCHANGES")" >>"$WORK/runs"
-		[ "$v" = untraced ] || stop_tracer
+		[ "$v" = untraced ] || tracer_stop
 	done
 done
 
-start_tracer
+tracer_start
 sysctl -qw kernel.bpf_stats_enabled=1
 bpftool prog show -j >"$WORK/before.json"
 "$WORK/hook_cost" "$EXCHANGES" >/dev/null
 bpftool prog show -j >"$WORK/after.json"
 sysctl -qw kernel.bpf_stats_enabled="$STATS_ORIG"
-stop_tracer
+tracer_stop
 
 python3 - "$WORK" "$EXCHANGES" "$MS" <<'EOF'
 import collections, json, statistics, sys

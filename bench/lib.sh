@@ -13,7 +13,30 @@ wait_line() {
 # utime + stime of PID in clock ticks; -1 when it is gone.
 cpu_ticks() { local f; read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo -1; return; }; echo $(( f[13] + f[14] )); }
 
-# Whether PID has its syscall probe attached (bpftool perf lists it).
+# Whether PID has its syscall exit hook attached (bpftool perf lists it):
+# on_sys_exit, or close's exit tracepoint beside the socket hooks.
 probe_attached() {
 	bpftool perf 2>/dev/null | awk -v me="$1" '$1 == "pid" && $2 == me && /sys_exit/ { n++ } END { exit !n }'
+}
+
+# Start `$MS trace ARGS... -o /dev/null` in the background, its stderr in
+# $WORK/ms.err, and wait until its probes are attached: MSPID. A VAR=VALUE
+# before the call reaches msgscope's environment. When it does not start,
+# the calling script ($ME) exits.
+tracer_start() {
+	"$MS" trace "$@" -o /dev/null 2>"$WORK/ms.err" &
+	MSPID=$!
+	for _ in $(seq 1 300); do
+		grep -q 'msgscope: tracing' "$WORK/ms.err" && { sleep 0.3; return 0; }
+		kill -0 "$MSPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "$ME: msgscope did not start: $(tail -1 "$WORK/ms.err")" >&2
+	exit 1
+}
+
+tracer_stop() {
+	kill -INT "$MSPID" 2>/dev/null
+	wait "$MSPID" 2>/dev/null
+	MSPID=""
 }
