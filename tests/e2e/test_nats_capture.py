@@ -365,6 +365,73 @@ def test_raw_sys_exit_path():
                dump(t.messages()))
 
 
+# A bare NATS publisher that sends two PUBs in one sendmmsg(2), then a third
+# with a plain send.
+MMSG_PUB = r"""
+import ctypes, socket, sys
+class iovec(ctypes.Structure):
+    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [('name', ctypes.c_void_p), ('namelen', ctypes.c_uint32),
+                ('iov', ctypes.POINTER(iovec)), ('iovlen', ctypes.c_size_t),
+                ('control', ctypes.c_void_p), ('controllen', ctypes.c_size_t),
+                ('flags', ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [('hdr', msghdr), ('len', ctypes.c_uint)]
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+buf = b''
+while b'\r\n' not in buf:
+    buf += s.recv(4096)
+s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+msgs = [b'PUB e2e.mmsg 3\r\n%s\r\n' % w for w in (b'one', b'two')]
+bodies = [ctypes.create_string_buffer(m, len(m)) for m in msgs]
+iovs = [iovec(ctypes.cast(b, ctypes.c_void_p), len(m)) for b, m in zip(bodies, msgs)]
+vec = (mmsghdr * 2)()
+for i in range(2):
+    vec[i].hdr.iov = ctypes.pointer(iovs[i])
+    vec[i].hdr.iovlen = 1
+n = libc.sendmmsg(s.fileno(), vec, 2, 0)
+assert n == 2, ('sendmmsg', n, ctypes.get_errno())
+s.sendall(b'PUB e2e.mmsg 5\r\nthree\r\nPING\r\n')
+buf = b''
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+print('SENT', flush=True)
+"""
+
+
+def test_sendmmsg():
+    """Two PUBs sent in one sendmmsg(2) on TCP. On the socket hooks their
+    bytes are counted as a gap, not copied (the hook runs once per message
+    and does not say which), and the stream stays in step: the publisher's
+    next PUB is recorded. On the raw sys_exit path the whole vector is read
+    at the exit and all three are recorded. The server's reads record all
+    three either way."""
+    for env in ({}, {'MSGSCOPE_RAW_SYS_EXIT': '1'}):
+        with h.env(**env):
+            with h.NatsServer() as ns:
+                with h.Trace(['--port', ns.port_arg]) as t:
+                    pub = h.spawn(['python3', '-c', MMSG_PUB, str(ns.port)])
+                    pub.wait_for('SENT')
+                    pub.wait_ok()
+                    time.sleep(0.3)
+        sent = [r.get('payload') for r in t.nats(op='PUB', pid=pub.pid, subject='e2e.mmsg')]
+        got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.mmsg')]
+        expect(got == ['one', 'two', 'three'],
+               f'{"raw sys_exit" if env else "default"} path: the server read all three PUBs',
+               dump(t.messages()))
+        if env or not h.sock_data_tps_here():
+            expect(sent == ['one', 'two', 'three'],
+                   'on the raw sys_exit path the sendmmsg vector is read at its exit', str(sent))
+        else:
+            expect(sent == ['three'] and t.end.get('gap_bytes', 0) >= 42,
+                   'on the socket hooks the two PUBs of the sendmmsg are a gap of their bytes, '
+                   'and the PUB after them is recorded', f'{sent}, end: {h.short(t.end)}')
+
+
 # A bare NATS subscriber that reads its stream in pieces of exactly one
 # message, but out of step by 7 bytes: every read starts inside a MSG line
 # and the next line starts a whole message later, far from the start of
@@ -512,6 +579,7 @@ TESTS = [
     test_syscall_tracepoints_path,
     test_socket_hooks_path,
     test_raw_sys_exit_path,
+    test_sendmmsg,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
