@@ -779,9 +779,9 @@ forget:
 	bpf_map_delete_elem(&conns, key);
 }
 
-/* close(2)'s enter, on kernels without bpf_task_pt_regs or tp_btf: the fd
- * still holds the file, so an entry left from an earlier file there is
- * forgotten unsaid. */
+/* close(2)'s enter, on the path of a tracepoint per syscall: the fd still
+ * holds the file, so an entry left from an earlier file there is forgotten
+ * unsaid. */
 SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
 {
@@ -799,10 +799,11 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* close(2)'s exit, where its arguments are readable there: no enter hook
- * at all then. The fd is free by now (even when close fails, unless
- * EBADF). If it holds a file again, another thread reopened it between the
- * close and here: an entry for that file is the new connection's, kept. */
+/* close(2)'s exit, for on_sys_exit and beside the socket hooks, which read
+ * its argument from the saved registers: no syscall needs an enter hook
+ * then. The fd is free by now (even when close fails, unless EBADF). If it
+ * holds a file again, another thread reopened it between the close and
+ * here: an entry for that file is the new connection's, kept. */
 static __always_inline int close_exit(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -819,11 +820,12 @@ static __always_inline int close_exit(__u32 fd)
 
 /*
  * Where tp_btf works (and args_at_exit), the programs above are not loaded:
- * this one program sees every syscall's exit and picks ours by number. It
- * costs less per data syscall than a syscall tracepoint (30-60 ns) and more on
- * every other syscall (~45 ns), and detaching it takes no RCU grace period:
- * each syscall tracepoint took ~75 ms to detach on Ctrl-C, one after the
- * other (the kernel waits for readers per event).
+ * this one program sees every syscall's exit and picks ours by number
+ * (unless the socket hooks below stand in for it). It costs less per data
+ * syscall than a syscall tracepoint (30-60 ns) and more on every other
+ * syscall (~45 ns), and detaching it takes no RCU grace period: each
+ * syscall tracepoint took ~75 ms to detach on Ctrl-C, one after the other
+ * (the kernel waits for readers per event).
  * Numbers and registers are x86-64's (arch/x86/entry/syscalls/syscall_64.tbl);
  * so is vmlinux.h.
  */
@@ -936,11 +938,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 /*
  * Where the kernel has the sock_send_length and sock_recv_length
  * tracepoints, they stand in for on_sys_exit: they run inside each socket
- * send and receive, and nowhere else. A hook on the syscalls' exit sends
- * every syscall of every process on the host through the kernel's slow
- * path to it, a file read as much as a socket's (dd, 64-byte reads and
- * writes: 2.2 times its CPU time under msgscope). Left on syscall
- * tracepoints: close(2), and mmap(2) for the TLS libraries' watch.
+ * send and receive, and nowhere else. on_sys_exit runs on every syscall of
+ * every process on the host, a file read as much as a socket's: dd's
+ * 64-byte reads and writes took 2.25 times their CPU time under it, 1.19
+ * times with these (bench/bystander_cost.sh). What is left is close(2)'s
+ * exit and mmap(2)'s (the TLS libraries' watch) on syscall tracepoints:
+ * any of those sends every syscall through the kernel's slow path.
  */
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
