@@ -424,6 +424,21 @@ static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 	return 0;
 }
 
+/* Bytes counted, not copied: sendfile's (no user buffer), and one message
+ * of a vector on the socket hooks (which one, they cannot tell). */
+static __always_inline bool uncopied(const struct call_args *a)
+{
+	return a->one_msg || a->sc == MS_SC_SENDFILE;
+}
+
+/* A whole sendmmsg/recvmmsg vector at the syscall's exit: ret counts its
+ * messages, not bytes. */
+static __always_inline bool whole_vector(const struct call_args *a)
+{
+	return !a->one_msg &&
+	       (a->sc == MS_SC_RECVMMSG || a->sc == MS_SC_SENDMMSG);
+}
+
 static __always_inline void ship(struct conn_state *st, struct call_args *a,
 				 long ret)
 {
@@ -433,29 +448,21 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	};
 	struct user_msghdr msg;
 
-	if (a->one_msg) {
-		/* Which of the vector's messages this is, the socket hook
-		 * cannot tell: its bytes keep the offsets true, uncopied. */
-		r.off = stream_advance(st, r.dir, ret);
-		r.len = ret;
-		r.cap = 0;
-		r.flags = MS_F_UNCOPIED;
-		emit_chunk(&r);
-		return;
-	}
-	if (a->sc == MS_SC_RECVMMSG || a->sc == MS_SC_SENDMMSG) {
-		/* ret counts messages; each carries its own byte count. */
+	if (whole_vector(a)) {
+		/* each message carries its own byte count */
 		emit_mmsg(&r, a->buf, min_u32(ret, a->count));
 		return;
 	}
 	r.off = stream_advance(st, r.dir, ret);
-	switch (a->sc) {
-	case MS_SC_SENDFILE:
+	if (uncopied(a)) {
+		/* the offsets stay true */
 		r.len = ret;
 		r.cap = 0;
 		r.flags = MS_F_UNCOPIED;
 		emit_chunk(&r);
 		return;
+	}
+	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
 		emit_iov(&r, a->buf, a->count, ret, snaplen);
 		return;
@@ -501,14 +508,11 @@ static __always_inline int data_done(struct conn_state *st, struct call_args *a,
 	 * (tls.bpf.c guesses it from the plaintext). */
 	if (st->tls)
 		return 0;
-	/* (one_msg: which buffer holds the bytes is not known) */
-	if (st->proto == MS_PROTO_UNKNOWN && a->sc != MS_SC_SENDFILE && !a->one_msg)
+	if (st->proto == MS_PROTO_UNKNOWN && !uncopied(a))
 		classify_chunk(st, first_byte(a), ret, st->fresh);
 	if (!proto_shipped(st)) {
-		/* Keep offsets true while we are still guessing (ret counts
-		 * a whole vector's messages, not bytes). */
-		if (a->one_msg ||
-		    (a->sc != MS_SC_RECVMMSG && a->sc != MS_SC_SENDMMSG))
+		/* Keep offsets true while we are still guessing. */
+		if (!whole_vector(a))
 			stream_advance(st, sc_dir(a->sc), ret);
 		return 0;
 	}
@@ -961,7 +965,8 @@ static __always_inline int sock_moved(struct sock *sk, int ret)
 	if (ret <= 0 || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	if (!data_syscall(regs, &sc, &count, &flags) || (flags & MSG_PEEK))
+	/* (MSG_PEEK: on_sock_recv has the flags the socket was given) */
+	if (!data_syscall(regs, &sc, &count, &flags))
 		return 0;
 	if (!tgid_wanted(bpf_get_current_pid_tgid() >> 32) || compat_syscall())
 		return 0;
