@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -382,6 +383,35 @@ def loaded_prog_names():
     out = subprocess.run([tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
                          check=True, text=True).stdout
     return {p.get('name') for p in json.loads(out)}
+
+
+def bpf_objects(pid):
+    """{'prog': ids, 'link': ids, 'map': ids} held by pid's fds (fdinfo)."""
+    got = {'prog': set(), 'link': set(), 'map': set()}
+    fd_dir = f'/proc/{pid}/fd'
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(f'{fd_dir}/{fd}')
+            info = open(f'/proc/{pid}/fdinfo/{fd}').read()
+        except OSError:
+            continue
+        for kind in ('prog', 'link', 'map'):
+            if target == f'anon_inode:bpf-{kind}' or (kind == 'link' and target == 'anon_inode:bpf_link'):
+                m = re.search(rf'^{kind}_id:\s*(\d+)', info, re.M)
+                if m:
+                    got[kind].add(int(m.group(1)))
+        m = re.search(r'^prog_id:\s*(\d+)', info, re.M)  # links name their prog too
+        if m and 'link' in target:
+            got['prog'].add(int(m.group(1)))
+    return got
+
+
+def bpftool_ids(kind):
+    """bpftool KIND show, by id."""
+    out = subprocess.run([tool('bpftool'), kind, 'show', '-j'], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=30).stdout
+    items = json.loads(out or b'[]')
+    return {i['id']: i for i in items if isinstance(i, dict) and 'id' in i}
 
 
 def sock_data_tps_here():

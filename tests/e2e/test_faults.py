@@ -384,34 +384,6 @@ def is_ours(name, names):
     return name in names or (len(name) == 15 and any(n.startswith(name) for n in names))
 
 
-def bpf_objects(pid):
-    """{'prog': ids, 'link': ids, 'map': ids} held by pid's fds (fdinfo)."""
-    got = {'prog': set(), 'link': set(), 'map': set()}
-    fd_dir = f'/proc/{pid}/fd'
-    for fd in os.listdir(fd_dir):
-        try:
-            target = os.readlink(f'{fd_dir}/{fd}')
-            info = open(f'/proc/{pid}/fdinfo/{fd}').read()
-        except OSError:
-            continue
-        for kind in ('prog', 'link', 'map'):
-            if target == f'anon_inode:bpf-{kind}' or (kind == 'link' and target == 'anon_inode:bpf_link'):
-                m = re.search(rf'^{kind}_id:\s*(\d+)', info, re.M)
-                if m:
-                    got[kind].add(int(m.group(1)))
-        m = re.search(r'^prog_id:\s*(\d+)', info, re.M)  # links name their prog too
-        if m and 'link' in target:
-            got['prog'].add(int(m.group(1)))
-    return got
-
-
-def bpftool_ids(kind):
-    out = subprocess.run([h.tool('bpftool'), kind, 'show', '-j'], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=30).stdout
-    items = json.loads(out or b'[]')
-    return {i['id']: i for i in items if isinstance(i, dict) and 'id' in i}
-
-
 def test_msgscope_sigkilled_leaves_nothing_attached():
     h.require_tools(['bpftool'])
     names = bpf_names()
@@ -420,8 +392,8 @@ def test_msgscope_sigkilled_leaves_nothing_attached():
     with h.NatsServer() as ns:
         p = start_trace(path, ['--port', ns.port_arg])
         h.natsc(ns.url, 'pub', 'fault.kill', 'x').wait_ok()
-        mine = bpf_objects(p.pid)
-        progs = bpftool_ids('prog')
+        mine = h.bpf_objects(p.pid)
+        progs = h.bpftool_ids('prog')
         attached = {i: progs[i].get('name') for i in mine['prog'] if i in progs}
         # How many depends on the kernel's path (the socket hooks, a raw
         # sys_exit hook or one per syscall, multi-uprobe links or not): at
@@ -439,7 +411,7 @@ def test_msgscope_sigkilled_leaves_nothing_attached():
         # link) is gone; give its deferred work a moment.
         deadline = time.monotonic() + 30
         while True:
-            left = {k: mine[k] & set(bpftool_ids(k)) for k in ('prog', 'link', 'map')}
+            left = {k: mine[k] & set(h.bpftool_ids(k)) for k in ('prog', 'link', 'map')}
             if not any(left.values()) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)

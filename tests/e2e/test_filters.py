@@ -9,9 +9,7 @@ Run one test: test_filters.py test_pid_filter
 """
 import os
 import signal
-import json
 import stat
-import subprocess
 import sys
 import urllib.request
 
@@ -167,19 +165,8 @@ def test_cli_errors():
 
 def bpf_run_counts(pid):
     """run_cnt of each BPF program process pid holds (bpf_stats on)."""
-    fds = os.listdir(f'/proc/{pid}/fdinfo')
-    ids = set()
-    for fd in fds:
-        try:
-            with open(f'/proc/{pid}/fdinfo/{fd}') as f:
-                for line in f:
-                    if line.startswith('prog_id:'):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    out = subprocess.run([h.tool('bpftool'), 'prog', 'show', '-j'], stdout=subprocess.PIPE,
-                         check=True, text=True).stdout
-    return {p['id']: p.get('run_cnt', 0) for p in json.loads(out) if p['id'] in ids}
+    progs = h.bpftool_ids('prog')
+    return {i: progs[i].get('run_cnt', 0) for i in h.bpf_objects(pid)['prog'] if i in progs}
 
 
 def test_file_io_runs_no_hook():
