@@ -164,6 +164,8 @@ static int configure(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
 	bool older; /* take the older kernels' path (MSGSCOPE_ENTER_HOOKS) */
+	bool exit_only; /* tp_btf and the arguments at the exit: no syscall
+			 * tracepoint per data syscall */
 	int err;
 
 	s->rodata->snaplen = o->snaplen;
@@ -193,17 +195,16 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	 * costs other syscalls). MSGSCOPE_SYSCALL_TRACEPOINTS=1 keeps the
 	 * tracepoints, for the tests. */
 	c->tp_btf = !older && features_tp_btf();
-	c->raw_sys_exit = s->rodata->args_at_exit && c->tp_btf &&
-			  !getenv("MSGSCOPE_SYSCALL_TRACEPOINTS");
+	exit_only = s->rodata->args_at_exit && c->tp_btf &&
+		    !getenv("MSGSCOPE_SYSCALL_TRACEPOINTS");
 	/* And where the socket tracepoints are, those instead of on_sys_exit:
 	 * no hook in the syscalls of processes that do not touch a socket
 	 * (bench/RESULTS.md, 2026-12-05 midday). MSGSCOPE_RAW_SYS_EXIT=1
 	 * keeps on_sys_exit, for the tests. */
-	c->sock_hooks = c->raw_sys_exit && features_sock_data_tps() &&
+	c->sock_hooks = exit_only && features_sock_data_tps() &&
 			!getenv("MSGSCOPE_RAW_SYS_EXIT");
-	if (c->sock_hooks)
-		c->raw_sys_exit = false;
-	if (c->raw_sys_exit || c->sock_hooks)
+	c->raw_sys_exit = exit_only && !c->sock_hooks;
+	if (exit_only)
 		set_autoload(syscall_tracepoint_progs(s), false);
 	if (!c->raw_sys_exit)
 		bpf_program__set_autoload(s->progs.on_sys_exit, false);
