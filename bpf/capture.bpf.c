@@ -102,12 +102,29 @@ struct {
 	__type(value, __u8);
 } fresh_socks SEC(".maps");
 
+/*
+ * Set by userspace with the socket hooks: a connection is closed when its
+ * socket reaches TCP_CLOSE (on_sock_state), not at close(2)'s exit, so that
+ * no syscall tracepoint is left to slow every syscall on the host. Its
+ * entry is found from the socket through sock_conns.
+ */
+const volatile bool close_on_state = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);                /* struct sock * */
+	__type(value, struct ms_conn_key);
+} sock_conns SEC(".maps");
+
 static __always_inline struct conn_state *
 conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 {
 	struct conn_state init = {};
+	__u64 skey = (__u64)sk;
 
 	init.file = (__u64)file;
+	init.sk = skey;
 	init.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
 	init.role = role;
 	init.fresh = role != MS_ROLE_UNKNOWN;
@@ -118,7 +135,40 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 		stat_add(MS_STAT_CONN_FULL, 1);
 		return NULL;
 	}
+	if (close_on_state)
+		bpf_map_update_elem(&sock_conns, &skey, key, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, key);
+}
+
+/* A tracked connection was closed: tell userspace so it can flush, and
+ * forget the entry. tid: the closing thread, 0 when not known. */
+static __always_inline void conn_closed(struct ms_conn_key *key,
+					struct conn_state *st, __u32 tid)
+{
+	struct ms_close_event *e;
+
+	if (!proto_shipped(st))
+		goto forget;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(MS_STAT_DROP_CONTROL, 1);
+		goto forget;
+	}
+	e->h.type = MS_EV_CLOSE;
+	e->h.tgid = key->tgid;
+	e->h.tid = tid;
+	e->h.fd = key->fd;
+	e->h.ts_ns = bpf_ktime_get_ns();
+	e->h.conn_id = st->conn_id;
+	__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
+	__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
+	e->stream_end[0] = st->off[0];
+	e->stream_end[1] = st->off[1];
+	e->proto = st->proto;
+	e->role = st->role;
+	bpf_ringbuf_submit(e, 0);
+forget:
+	bpf_map_delete_elem(&conns, key);
 }
 
 /*
@@ -173,10 +223,15 @@ static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
 	if (!file)
 		return NULL;
 	st = bpf_map_lookup_elem(&conns, &key);
-	if (st && st->file == (__u64)file)
+	if (st && st->sk == skey)
 		return st;
 	if (fd_to_file(fd) != file)
 		return NULL;
+	/* The fd holds another socket now: the one this entry describes was
+	 * closed (its TCP_CLOSE may come much later, or was missed). By the
+	 * socket, not the file: a closed file's memory is soon another's. */
+	if (st)
+		conn_closed(&key, st, bpf_get_current_pid_tgid());
 	fresh = bpf_map_lookup_elem(&fresh_socks, &skey);
 	if (fresh) {
 		role = *fresh;
@@ -752,37 +807,6 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- close(2) --------------------------------------------------------- */
 
-/* A tracked connection's fd was closed: tell userspace so it can flush, and
- * forget the entry. */
-static __always_inline void conn_closed(struct ms_conn_key *key,
-					struct conn_state *st, __u64 id)
-{
-	struct ms_close_event *e;
-
-	if (!proto_shipped(st))
-		goto forget;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_add(MS_STAT_DROP_CONTROL, 1);
-		goto forget;
-	}
-	e->h.type = MS_EV_CLOSE;
-	e->h.tgid = key->tgid;
-	e->h.tid = (__u32)id;
-	e->h.fd = key->fd;
-	e->h.ts_ns = bpf_ktime_get_ns();
-	e->h.conn_id = st->conn_id;
-	__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
-	__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
-	e->stream_end[0] = st->off[0];
-	e->stream_end[1] = st->off[1];
-	e->proto = st->proto;
-	e->role = st->role;
-	bpf_ringbuf_submit(e, 0);
-forget:
-	bpf_map_delete_elem(&conns, key);
-}
-
 /* close(2)'s enter, on the path of a tracepoint per syscall: the fd still
  * holds the file, so an entry left from an earlier file there is forgotten
  * unsaid. */
@@ -803,9 +827,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* close(2)'s exit, for on_sys_exit and beside the socket hooks, which read
- * its argument from the saved registers: no syscall needs an enter hook
- * then. The fd is free by now (even when close fails, unless EBADF). If it
+/* close(2)'s exit, for on_sys_exit, which reads its argument from the
+ * saved registers: no syscall needs an enter hook then. The fd is free by now (even when close fails, unless EBADF). If it
  * holds a file again, another thread reopened it between the close and
  * here: an entry for that file is the new connection's, kept. */
 static __always_inline int close_exit(__u32 fd)
@@ -945,9 +968,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
  * send and receive, and nowhere else. on_sys_exit runs on every syscall of
  * every process on the host, a file read as much as a socket's: dd's
  * 64-byte reads and writes took 2.25 times their CPU time under it, 1.19
- * times with these (bench/bystander_cost.sh). What is left is close(2)'s
- * exit and mmap(2)'s (the TLS libraries' watch) on syscall tracepoints:
- * any of those sends every syscall through the kernel's slow path.
+ * times with these and close(2)'s and mmap(2)'s exit tracepoints
+ * (bench/bystander_cost.sh): any syscall tracepoint sends every syscall
+ * through the kernel's slow path. So close is taken from the socket's
+ * TCP_CLOSE (on_sock_state), and mmap from the mm's unlock where the kernel
+ * has that tracepoint: no syscall tracepoint is left.
  */
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
@@ -986,7 +1011,29 @@ int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
 	return flags & MSG_PEEK ? 0 : sock_moved(sk, ret);
 }
 
-/* Connections opened while we watch, for their first data (fresh_socks). */
+/*
+ * A socket reached TCP_CLOSE: the connection is over, whichever end closed
+ * first. Often not in the closing process's context (softirq, when the
+ * peer's FIN or ACK arrives), hence sock_conns. An entry the fd has been
+ * reused for since (conn_get_sock closed it then) is not this socket's.
+ */
+static __always_inline void sock_closed(__u64 skey)
+{
+	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
+	struct ms_conn_key key;
+	struct conn_state *st;
+
+	if (!kp)
+		return;
+	key = *kp;
+	bpf_map_delete_elem(&sock_conns, &skey);
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (st && st->sk == skey)
+		conn_closed(&key, st, 0);
+}
+
+/* Connections opened while we watch, for their first data (fresh_socks),
+ * and, with close_on_state, their end. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
@@ -996,6 +1043,8 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate,
 
 	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&fresh_socks, &key);
+		if (close_on_state)
+			sock_closed(key);
 		return 0;
 	}
 	if (newstate != TCP_ESTABLISHED || sk->sk_protocol != IPPROTO_TCP)
@@ -1010,19 +1059,8 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate,
 	return 0;
 }
 
-/* close(2), its exit alone: the arguments from the saved registers. */
-SEC("tracepoint/syscalls/sys_exit_close")
-int exit_close(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pt_regs *regs;
-
-	if (ctx->ret == -EBADF)
-		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return close_exit(regs->di);
-}
-
-/* mmap(2), its exit alone, for the TLS libraries' watch (libssl_mapped). */
+/* mmap(2), its exit alone, for the TLS libraries' watch (libssl_mapped),
+ * where the kernel lacks the tracepoint below. */
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
@@ -1030,6 +1068,27 @@ int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	return libssl_mapped(regs, ctx->ret);
+}
+
+/*
+ * The same watch without a syscall tracepoint, where the kernel has the
+ * mmap_lock tracepoints: mmap(2) releases the mm's write lock once the
+ * mapping is in place, and only calls that change mappings (or fault
+ * outside the per-VMA locks) take that lock. The call's return value is
+ * not known yet; a failed mmap only costs userspace a look at the maps.
+ */
+SEC("tp_btf/mmap_lock_released")
+int BPF_PROG(on_mmap_unlock, struct mm_struct *mm, bool write)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+
+	if (!write || task->mm != mm || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (regs->orig_ax != NR_MMAP)
+		return 0;
+	return libssl_mapped(regs, 0);
 }
 
 /* ---- process lifetime --------------------------------------------------- */

@@ -38,6 +38,7 @@ struct {
 
 struct conn_state {
 	__u64 file;          /* struct file * this entry describes */
+	__u64 sk;            /* and its struct sock (the socket hooks) */
 	__u64 conn_id;
 	__u64 off[2];        /* stream offsets by enum ms_dir */
 	struct ms_tuple tuple;

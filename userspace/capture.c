@@ -44,6 +44,7 @@ struct capture {
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
+	bool mmap_unlock;        /* ...and the libssl watch on the mm's unlock */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -151,12 +152,12 @@ static struct prog_list syscall_tracepoint_progs(struct capture_bpf *s)
 	} };
 }
 
-/* The socket hooks, and the two syscalls they leave to tracepoints. */
+/* The socket hooks, and the TLS libraries' watch beside them. */
 static struct prog_list socket_hook_progs(struct capture_bpf *s)
 {
 	return (struct prog_list){ {
 		s->progs.on_sock_send, s->progs.on_sock_recv,
-		s->progs.on_sock_state, s->progs.exit_close, s->progs.exit_mmap,
+		s->progs.on_sock_state, s->progs.on_mmap_unlock, s->progs.exit_mmap,
 	} };
 }
 
@@ -208,9 +209,14 @@ static int configure(struct capture *c, const struct capture_opts *o)
 		set_autoload(syscall_tracepoint_progs(s), false);
 	if (!c->raw_sys_exit)
 		bpf_program__set_autoload(s->progs.on_sys_exit, false);
+	/* With them, a connection ends at its socket's TCP_CLOSE, not at
+	 * close(2)'s exit: no syscall tracepoint at all. */
+	s->rodata->close_on_state = c->sock_hooks;
 	if (!c->sock_hooks) {
 		set_autoload(socket_hook_progs(s), false);
 		err = bpf_map__set_max_entries(s->maps.fresh_socks, 1);
+		if (!err)
+			err = bpf_map__set_max_entries(s->maps.sock_conns, 1);
 		if (err)
 			return err;
 	}
@@ -218,9 +224,17 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	err = configure_tls(c, o);
 	if (err)
 		return err;
-	/* libssl mappings: on_sys_exit looks at mmap(2) too */
-	if (c->sock_hooks && !s->rodata->tls_at_exit)
-		bpf_program__set_autoload(s->progs.exit_mmap, false);
+	/* libssl mappings: on_sys_exit looks at mmap(2) too; beside the socket
+	 * hooks, the mm's unlock where the kernel has that tracepoint (no
+	 * syscall tracepoint then), else mmap(2)'s exit.
+	 * MSGSCOPE_MMAP_EXIT=1 takes the latter anyway, for the tests. */
+	if (c->sock_hooks) {
+		c->mmap_unlock = s->rodata->tls_at_exit && features_mmap_lock_tp() &&
+				 !getenv("MSGSCOPE_MMAP_EXIT");
+		bpf_program__set_autoload(s->progs.on_mmap_unlock, c->mmap_unlock);
+		bpf_program__set_autoload(s->progs.exit_mmap,
+					  s->rodata->tls_at_exit && !c->mmap_unlock);
+	}
 	/* Without a pid filter nothing forks into it: skip the hook. */
 	if (!o->filter_pids)
 		bpf_program__set_autoload(s->progs.on_fork, false);

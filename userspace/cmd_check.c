@@ -61,6 +61,9 @@ int cmd_check(int argc, char **argv)
 	row("sock data tracepoints", f.sock_data_tps, f.sock_data_tps ?
 	    "socket sends and receives followed without a syscall hook" :
 	    "optional: the syscall exits instead");
+	row("mmap_lock tracepoint", f.mmap_lock_tp, f.mmap_lock_tp ?
+	    "TLS library loads seen without a syscall hook" :
+	    "optional: mmap(2)'s exit instead");
 	row("uprobes", f.uprobes, "TLS libraries (optional)");
 	row("uprobe_multi", f.uprobe_multi, f.uprobe_multi ?
 	    "TLS: two links per libssl, one per Go binary" :

@@ -149,6 +149,7 @@ void features_probe(struct features *f)
 	f->args_at_exit = features_syscall_args_at_exit();
 	f->raw_sys_exit = features_tp_btf() && f->args_at_exit;
 	f->sock_data_tps = f->raw_sys_exit && features_sock_data_tps();
+	f->mmap_lock_tp = f->sock_data_tps && features_mmap_lock_tp();
 	f->fentry = probe_tracing_prog(BPF_TRACE_FENTRY, "tcp_sendmsg", BTF_KIND_FUNC,
 				       f->fentry_err, sizeof(f->fentry_err));
 }
@@ -178,30 +179,43 @@ bool features_syscall_args_at_exit(void)
 	return known;
 }
 
+/* A tp_btf program loads and attaches to the tracepoint whose BTF typedef
+ * is btf_trace_<tp>. */
+static bool raw_tp_attaches(const char *tp)
+{
+	char name[128], why[64];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return probe_tracing_prog(BPF_TRACE_RAW_TP, name, BTF_KIND_TYPEDEF, why, sizeof(why));
+}
+
 /* Probed on the raw sys_exit tracepoint, the one the capture uses most. */
 bool features_tp_btf(void)
 {
 	static int known = -1;
-	char why[64];
 
 	if (known < 0)
-		known = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sys_exit",
-					   BTF_KIND_TYPEDEF, why, sizeof(why));
+		known = raw_tp_attaches("sys_exit");
 	return known;
 }
 
 bool features_sock_data_tps(void)
 {
 	static int known = -1;
-	char why[64];
 
 	if (known < 0)
-		known = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sock_send_length",
-					   BTF_KIND_TYPEDEF, why, sizeof(why)) &&
-			probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sock_recv_length",
-					   BTF_KIND_TYPEDEF, why, sizeof(why)) &&
-			probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_inet_sock_set_state",
-					   BTF_KIND_TYPEDEF, why, sizeof(why));
+		known = raw_tp_attaches("sock_send_length") &&
+			raw_tp_attaches("sock_recv_length") &&
+			raw_tp_attaches("inet_sock_set_state");
+	return known;
+}
+
+bool features_mmap_lock_tp(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = raw_tp_attaches("mmap_lock_released");
 	return known;
 }
 

@@ -26,6 +26,7 @@ struct features {
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
 	bool raw_sys_exit;      /* ...and all of them from one tp_btf sys_exit program */
 	bool sock_data_tps;     /* ...or from sock_send_length/sock_recv_length */
+	bool mmap_lock_tp;      /* mmap_lock_released: libssl loads seen without mmap's exit */
 	bool uprobes;
 	bool uprobe_multi;      /* BPF_TRACE_UPROBE_MULTI links (Linux >= 6.6) */
 	bool kprobes;
@@ -49,6 +50,9 @@ bool features_tp_btf(void);
 /* tp_btf programs attach to sock:sock_send_length and sock_recv_length:
  * then socket sends and receives are followed without a syscall hook. */
 bool features_sock_data_tps(void);
+/* A tp_btf program attaches to mmap_lock:mmap_lock_released: then the
+ * TLS libraries' loads are watched without mmap(2)'s exit tracepoint. */
+bool features_mmap_lock_tp(void);
 /* The attach type of multi-uprobe links (Linux >= 6.6), or -1 without. */
 int features_uprobe_multi(void);
 /* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */

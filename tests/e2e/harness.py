@@ -414,13 +414,13 @@ def bpftool_ids(kind):
     return {i['id']: i for i in items if isinstance(i, dict) and 'id' in i}
 
 
-def sock_data_tps_here():
-    """Whether `msgscope check` finds the sock_send_length and
-    sock_recv_length tracepoints, which the capture then uses."""
+def feature_here(row):
+    """Whether `msgscope check` says yes on its row named row (e.g. 'sock
+    data tracepoints': the capture then uses them)."""
     out = subprocess.run([msgscope_path(), 'check'], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, timeout=60).stdout
-    return any(line.split()[:4] == ['sock', 'data', 'tracepoints', 'yes']
-               for line in out.splitlines())
+    words = row.split() + ['yes']
+    return any(line.split()[:len(words)] == words for line in out.splitlines())
 
 
 def require_msgscope():

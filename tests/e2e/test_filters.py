@@ -176,7 +176,7 @@ def test_file_io_runs_no_hook():
     on the raw sys_exit path, where the socket tracepoints are missing,
     every one of them runs on_sys_exit."""
     h.require_tools(['bpftool', 'dd'])
-    socks = h.sock_data_tps_here()
+    socks = h.feature_here('sock data tracepoints')
     with open('/proc/sys/kernel/bpf_stats_enabled') as f:
         stats_was = f.read().strip()
     try:

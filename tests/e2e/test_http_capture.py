@@ -11,6 +11,7 @@ import http.client
 import os
 import socket
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -227,6 +228,96 @@ def test_secret_headers_redacted():
                'with --show-secrets: Set-Cookie visible', dump(resp))
 
 
+# Closes a connection the peer keeps open (the socket stays in FIN_WAIT2),
+# then makes another on the same fd number.
+FD_REUSE_CLIENT = r"""
+import socket, sys
+silent, http_port = int(sys.argv[1]), int(sys.argv[2])
+a = socket.create_connection(('127.0.0.1', silent))
+fd = a.fileno()
+a.sendall(b'GET /first HTTP/1.1\r\nHost: silent\r\n\r\n')
+a.close()
+b = socket.create_connection(('127.0.0.1', http_port))
+b.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n')
+got = b.makefile('rb').read()
+print('FDS', fd, b.fileno(), got.split(b'\r\n')[0].decode(), flush=True)
+b.close()
+"""
+
+
+def test_fd_reused_before_close():
+    """A client closes a connection whose peer never answers or closes (its
+    socket lingers in FIN_WAIT2, so no TCP_CLOSE ends it yet), then opens
+    another on the same fd number, whose struct file may sit at the freed
+    one's address. The second connection is recorded as itself (its own
+    peer and conn), not as the first."""
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(4)
+    held = []
+    try:
+        with h.PyHttpServer() as py:
+            with h.Trace(['--port', f'{silent.getsockname()[1]}:http', '--port', py.port_arg]) as t:
+                cli = h.spawn([sys.executable, '-c', FD_REUSE_CLIENT,
+                               str(silent.getsockname()[1]), str(py.port)])
+                held.append(silent.accept()[0])
+                cli.wait_for('FDS')
+                cli.wait_ok()
+            fds = cli.stdout.split()
+            expect(fds[1] == fds[2] and '200' in cli.stdout,
+                   'the second connection got the first one\'s fd, and its answer', cli.stdout)
+            req = t.http(pid=cli.pid, kind='request')
+            by_path = {r.get('path'): r for r in req}
+            expect(sorted(by_path) == ['/first', '/hello.txt'], 'both requests recorded',
+                   dump(t.messages()))
+            first, second = by_path.get('/first', {}), by_path.get('/hello.txt', {})
+            expect(first.get('peer') == f'127.0.0.1:{silent.getsockname()[1]}'
+                   and second.get('peer') == f'127.0.0.1:{py.port}',
+                   'each request has its own connection\'s peer', dump(req))
+            expect(first.get('conn') != second.get('conn'), 'two conns', dump(req))
+            resp = t.http(pid=cli.pid, kind='response')
+            expect(len(resp) == 1 and resp[0].get('status') == 200
+                   and resp[0].get('conn') == second.get('conn')
+                   and resp[0].get('peer') == f'127.0.0.1:{py.port}',
+                   'the response is on the second connection', dump(resp))
+    finally:
+        for s in held + [silent]:
+            s.close()
+
+
+def test_body_until_close():
+    """An HTTP/1.0 response without Content-Length ends where the server
+    closes the connection: both ends' records are complete only once the
+    close is seen (with the socket hooks, the socket's TCP_CLOSE)."""
+    body = b'read until the server closes\n'
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def serve():
+        c = srv.accept()[0]
+        while b'\r\n\r\n' not in c.recv(4096):
+            pass
+        c.sendall(b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n' + body)
+        c.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    try:
+        with h.Trace(['--port', f'{port}:http']) as t:
+            th.start()
+            g = curl('-o', '-', f'http://127.0.0.1:{port}/eof')
+            th.join(10)
+            expect(g.stdout.strip() == body.decode().strip(), 'curl read the body until the close', g.stdout)
+        resp = t.http(kind='response')
+        expect(sorted(r.get('dir') for r in resp) == ['recv', 'send'],
+               'the response recorded at both ends', dump(t.messages()))
+        expect(all(r.get('size') == len(body) and r.get('body') == body.decode() for r in resp),
+               'each with the whole body, ended by the close', dump(resp))
+    finally:
+        srv.close()
+
+
 def test_python_http_server():
     post_data = b'{"from": "urllib", "n": 7}'
     with h.PyHttpServer() as py:
@@ -281,6 +372,8 @@ TESTS = [
     test_pipelining,
     test_chunked_response,
     test_secret_headers_redacted,
+    test_fd_reused_before_close,
+    test_body_until_close,
     test_python_http_server,
 ]
 

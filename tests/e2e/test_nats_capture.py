@@ -334,11 +334,10 @@ def test_socket_hooks_path():
     trace has its sides (client, server) from the state change the socket
     hooks watch. Elsewhere the raw sys_exit program must have been chosen."""
     t, progs = traced_pub_pair('e2e.sock')
-    if h.sock_data_tps_here():
-        expect({'on_sock_send', 'on_sock_recv', 'on_sock_state', 'exit_close'} <= progs
+    if h.feature_here('sock data tracepoints'):
+        expect({'on_sock_send', 'on_sock_recv', 'on_sock_state'} <= progs
                and not {'on_sys_exit', 'exit_read', 'enter_read', 'enter_close'} & progs,
-               'the socket hooks, close\'s exit, and no hook on the other syscalls',
-               sorted(progs))
+               'the socket hooks, and no hook on the other syscalls', sorted(progs))
     else:
         expect('on_sys_exit' in progs and 'on_sock_send' not in progs,
                'no socket tracepoints here: the raw sys_exit program', sorted(progs))
@@ -423,7 +422,7 @@ def test_sendmmsg():
         expect(got == ['one', 'two', 'three'],
                f'{"raw sys_exit" if env else "default"} path: the server read all three PUBs',
                dump(t.messages()))
-        if env or not h.sock_data_tps_here():
+        if env or not h.feature_here('sock data tracepoints'):
             expect(sent == ['one', 'two', 'three'],
                    'on the raw sys_exit path the sendmmsg vector is read at its exit', str(sent))
         else:

@@ -379,10 +379,20 @@ def _libssl_system():
 def test_libssl_loaded_later():
     """Processes running before msgscope that load libssl only afterwards:
     the system's libssl (probed at start-up) and a private copy (probed when
-    the mmap notification names it)."""
+    the mmap notification names it). The notification comes from the mm's
+    unlock where `msgscope check` finds that tracepoint, else from mmap(2)'s
+    exit (forced with MSGSCOPE_MMAP_EXIT=1): both are run."""
     lib = _libssl_system()
     if not lib:
         raise h.Unavailable('no libssl.so.3 found')
+    unlock = h.feature_here('mmap_lock tracepoint')
+    for env, hook in (({}, 'on_mmap_unlock' if unlock else 'exit_mmap'),
+                      ({'MSGSCOPE_MMAP_EXIT': '1'}, 'exit_mmap')):
+        with h.env(**env):
+            libssl_loaded_later(lib, hook)
+
+
+def libssl_loaded_later(lib, hook):
     d = h.mkdtemp('msgscope-tls-late-')
     script = os.path.join(d, 'late.py')
     with open(script, 'w') as f:
@@ -402,6 +412,9 @@ def test_libssl_loaded_later():
             with open(f'/proc/{p.pid}/maps') as f:
                 expect('libssl' not in f.read(), f'pid {p.pid}: no libssl mapped before msgscope starts')
         with h.Trace(['-p', f'{sys_py.pid},{priv_py.pid}']) as t:
+            progs = h.loaded_prog_names()
+            expect(hook in progs and not {'on_mmap_unlock', 'exit_mmap'} - {hook} & progs,
+                   f'the libssl watch on {hook} alone', sorted(progs))
             for p in (sys_py, priv_py):
                 p.send('go')
             for p in (sys_py, priv_py):
