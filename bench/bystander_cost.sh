@@ -10,9 +10,11 @@
 #   bench/bystander_cost.sh [--runs N] [--count N]
 #
 # Variants: untraced; `msgscope trace -o /dev/null` (the default path:
-# the socket hooks where the kernel has them); the same with
-# MSGSCOPE_RAW_SYS_EXIT=1 (one raw sys_exit program, the path before
-# them); and `--no-tls` on the default path (no mmap hook). Medians of N
+# the socket hooks where the kernel has them, no syscall tracepoint); the
+# same with MSGSCOPE_MMAP_EXIT=1 (the TLS libraries' watch on mmap(2)'s
+# exit tracepoint, as where the kernel lacks mmap_lock_released); with
+# MSGSCOPE_RAW_SYS_EXIT=1 (one raw sys_exit program, the path before the
+# socket hooks); and `--no-tls` on the default path. Medians of N
 # runs (default 5) of dd count=N (default 2000000: twice as many
 # syscalls). Needs root. msgscope: $MSGSCOPE, else build/msgscope.
 set -u -o pipefail
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift ;;
 	--count) COUNT=$2; shift ;;
-	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bystander_cost.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -52,12 +54,14 @@ dd_cpu() {
 }
 [ -x /usr/bin/time ] || { echo "bystander_cost.sh: needs /usr/bin/time (Debian: time)" >&2; exit 1; }
 
-VARIANTS=("untraced" "trace" "trace, MSGSCOPE_RAW_SYS_EXIT=1" "trace --no-tls")
+VARIANTS=("untraced" "trace" "trace, MSGSCOPE_MMAP_EXIT=1" "trace, MSGSCOPE_RAW_SYS_EXIT=1"
+	  "trace --no-tls")
 for i in $(seq 1 "$RUNS"); do
 	for v in "${VARIANTS[@]}"; do
 		case "$v" in
 		untraced) ;;
 		"trace --no-tls") tracer_start --no-tls ;;
+		*MSGSCOPE_MMAP_EXIT*) MSGSCOPE_MMAP_EXIT=1 tracer_start ;;
 		*MSGSCOPE_RAW_SYS_EXIT*) MSGSCOPE_RAW_SYS_EXIT=1 tracer_start ;;
 		*) tracer_start ;;
 		esac

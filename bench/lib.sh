@@ -13,10 +13,11 @@ wait_line() {
 # utime + stime of PID in clock ticks; -1 when it is gone.
 cpu_ticks() { local f; read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo -1; return; }; echo $(( f[13] + f[14] )); }
 
-# Whether PID has its syscall exit hook attached (bpftool perf lists it):
-# on_sys_exit, or close's exit tracepoint beside the socket hooks.
+# Whether PID has its data hook attached (bpftool perf lists it): the
+# socket send tracepoint, or on_sys_exit where the kernel lacks it.
 probe_attached() {
-	bpftool perf 2>/dev/null | awk -v me="$1" '$1 == "pid" && $2 == me && /sys_exit/ { n++ } END { exit !n }'
+	bpftool perf 2>/dev/null |
+		awk -v me="$1" '$1 == "pid" && $2 == me && /sock_send_length|sys_exit/ { n++ } END { exit !n }'
 }
 
 # Start `$MS trace ARGS... -o /dev/null` in the background, its stderr in
