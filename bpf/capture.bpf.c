@@ -1005,10 +1005,50 @@ int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
 	return sock_moved(sk, ret);
 }
 
+/* A read on a closed socket found its end (0, or the reset's error): a
+ * connection left closing by sock_closed() ends here. */
+static __always_inline int sock_read_end(struct sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid(), count, flags;
+	struct ms_conn_key key = { .tgid = id >> 32 };
+	struct conn_state *st;
+	struct pt_regs *regs;
+	__u16 sc;
+
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!data_syscall(regs, &sc, &count, &flags))
+		return 0;
+	key.fd = regs->di;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (st && st->sk == (__u64)sk && st->closing)
+		conn_closed(&key, st, id);
+	return 0;
+}
+
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
 {
-	return flags & MSG_PEEK ? 0 : sock_moved(sk, ret);
+	if (flags & MSG_PEEK)
+		return 0;
+	if (ret <= 0)
+		return close_on_state && sk->__sk_common.skc_state == TCP_CLOSE ?
+		       sock_read_end(sk) : 0;
+	return sock_moved(sk, ret);
+}
+
+/* Bytes that arrived on sk and wait to be read: tcp_inq(), the FIN (one
+ * sequence number, after SOCK_DONE) not counted. */
+static __always_inline __u32 unread_bytes(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	__u32 n = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+
+	if (n && (sk->__sk_common.skc_flags & (1UL << SOCK_DONE)))
+		n--;
+	return n;
 }
 
 /*
@@ -1016,9 +1056,14 @@ int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
  * first. Often not in the closing process's context (softirq, when the
  * peer's FIN or ACK arrives), hence sock_conns. An entry the fd has been
  * reused for since (conn_get_sock closed it then) is not this socket's.
+ * A socket its process still holds may have bytes left to read (it shut
+ * down its side and the peer's last bytes and FIN came before its read,
+ * or a reset came): it ends at the read that finds the end instead, so
+ * those bytes stay on their connection.
  */
-static __always_inline void sock_closed(__u64 skey)
+static __always_inline void sock_closed(const struct sock *sk)
 {
+	__u64 skey = (__u64)sk;
 	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
 	struct ms_conn_key key;
 	struct conn_state *st;
@@ -1028,8 +1073,13 @@ static __always_inline void sock_closed(__u64 skey)
 	key = *kp;
 	bpf_map_delete_elem(&sock_conns, &skey);
 	st = bpf_map_lookup_elem(&conns, &key);
-	if (st && st->sk == skey)
-		conn_closed(&key, st, 0);
+	if (!st || st->sk != skey)
+		return;
+	if (sk->sk_socket && unread_bytes(sk)) {
+		st->closing = 1;
+		return;
+	}
+	conn_closed(&key, st, 0);
 }
 
 /* Connections opened while we watch, for their first data (fresh_socks),
@@ -1044,7 +1094,7 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate,
 	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&fresh_socks, &key);
 		if (close_on_state)
-			sock_closed(key);
+			sock_closed(sk);
 		return 0;
 	}
 	if (newstate != TCP_ESTABLISHED || sk->sk_protocol != IPPROTO_TCP)

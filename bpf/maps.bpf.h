@@ -51,6 +51,8 @@ struct conn_state {
 			      * hooks must not ship this socket's ciphertext */
 	__u8 retry_log;      /* given up on mid-stream: guessed again after */
 	__u16 retry_in;      /* this many more data calls (2^retry_log) */
+	__u8 closing;        /* reached TCP_CLOSE with bytes still to read:
+			      * ends at the read that finds the end */
 };
 
 /* A connection whose bytes leave the kernel: its protocol is one msgscope

@@ -318,6 +318,66 @@ def test_body_until_close():
         srv.close()
 
 
+# Sends a request, shuts down its side, and reads the answer only once its
+# socket has reached TCP_CLOSE (the answer and the server's FIN came first).
+HALF_CLOSE_CLIENT = r"""
+import socket, struct, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(b'GET /half HTTP/1.1\r\nHost: h\r\n\r\n')
+s.shutdown(socket.SHUT_WR)
+for _ in range(100):
+    state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    if state == 7:  # TCP_CLOSE
+        break
+    time.sleep(0.02)
+got = s.makefile('rb').read()
+print('STATE', state, got.split(b'\r\n')[0].decode(), flush=True)
+s.close()
+"""
+
+
+def test_half_closed_client():
+    """A client that shuts down its side and reads the answer only after
+    the server's answer and FIN took its socket to TCP_CLOSE: the answer
+    is still recorded on the client's connection, paired with its
+    request (the connection ends at the read that finds the end)."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def serve():
+        c = srv.accept()[0]
+        while c.recv(4096):    # the request, then the client's FIN
+            pass
+        c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')
+        c.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    try:
+        with h.Trace(['--port', f'{port}:http']) as t:
+            th.start()
+            cli = h.spawn([sys.executable, '-c', HALF_CLOSE_CLIENT, str(port)])
+            cli.wait_for('STATE')
+            cli.wait_ok()
+            th.join(10)
+        expect(cli.stdout.split()[1:3] == ['7', 'HTTP/1.1'],
+               'the client read the answer with its socket in TCP_CLOSE', cli.stdout)
+        req = t.http(pid=cli.pid, kind='request')
+        resp = t.http(pid=cli.pid, kind='response')
+        expect(len(req) == 1 and len(resp) == 1 and resp[0].get('status') == 200
+               and resp[0].get('body') == 'hello', 'the client\'s request and answer recorded',
+               dump(t.messages()))
+        expect(req and resp and req[0].get('conn') == resp[0].get('conn'),
+               'both on the client\'s one connection', dump(req + resp))
+        ex = [r for r in t.records if r.get('type') == 'exchange'
+              and (r.get('client') or {}).get('pid') == cli.pid]
+        expect(len(ex) == 1 and ex[0].get('answered') and ex[0].get('status') == 200,
+               'the exchange is answered', dump(t.records))
+    finally:
+        srv.close()
+
+
 def test_python_http_server():
     post_data = b'{"from": "urllib", "n": 7}'
     with h.PyHttpServer() as py:
@@ -374,6 +434,7 @@ TESTS = [
     test_secret_headers_redacted,
     test_fd_reused_before_close,
     test_body_until_close,
+    test_half_closed_client,
     test_python_http_server,
 ]
 
