@@ -828,9 +828,10 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* close(2)'s exit, for on_sys_exit, which reads its argument from the
- * saved registers: no syscall needs an enter hook then. The fd is free by now (even when close fails, unless EBADF). If it
- * holds a file again, another thread reopened it between the close and
- * here: an entry for that file is the new connection's, kept. */
+ * saved registers: no syscall needs an enter hook then. The fd is free by
+ * now (even when close fails, unless EBADF). If it holds a file again,
+ * another thread reopened it between the close and here: an entry for
+ * that file is the new connection's, kept. */
 static __always_inline int close_exit(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();

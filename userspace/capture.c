@@ -44,7 +44,6 @@ struct capture {
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
-	bool mmap_unlock;        /* ...and the libssl watch on the mm's unlock */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -229,11 +228,11 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	 * syscall tracepoint then), else mmap(2)'s exit.
 	 * MSGSCOPE_MMAP_EXIT=1 takes the latter anyway, for the tests. */
 	if (c->sock_hooks) {
-		c->mmap_unlock = s->rodata->tls_at_exit && features_mmap_lock_tp() &&
-				 !getenv("MSGSCOPE_MMAP_EXIT");
-		bpf_program__set_autoload(s->progs.on_mmap_unlock, c->mmap_unlock);
-		bpf_program__set_autoload(s->progs.exit_mmap,
-					  s->rodata->tls_at_exit && !c->mmap_unlock);
+		bool unlock = s->rodata->tls_at_exit && features_mmap_lock_tp() &&
+			      !getenv("MSGSCOPE_MMAP_EXIT");
+
+		bpf_program__set_autoload(s->progs.on_mmap_unlock, unlock);
+		bpf_program__set_autoload(s->progs.exit_mmap, s->rodata->tls_at_exit && !unlock);
 	}
 	/* Without a pid filter nothing forks into it: skip the hook. */
 	if (!o->filter_pids)
