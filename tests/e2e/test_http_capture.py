@@ -27,6 +27,28 @@ def curl(*args):
     return h.run(['curl', '-sS'] + [str(a) for a in args])
 
 
+def listening():
+    """A TCP socket listening on 127.0.0.1 at a free port: (socket, port)."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(4)
+    return s, s.getsockname()[1]
+
+
+def serve_once(srv, handle):
+    """Accept one connection on srv in a thread, run handle(conn), close it.
+    Returns the thread."""
+    def run():
+        c = srv.accept()[0]
+        try:
+            handle(c)
+        finally:
+            c.close()
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th
+
+
 def nginx_side(t, ng, **crit):
     """Records on nginx's listening socket (the server side)."""
     return t.http(local=f'127.0.0.1:{ng.port}', **crit)
@@ -251,15 +273,13 @@ def test_fd_reused_before_close():
     another on the same fd number, whose struct file may sit at the freed
     one's address. The second connection is recorded as itself (its own
     peer and conn), not as the first."""
-    silent = socket.socket()
-    silent.bind(('127.0.0.1', 0))
-    silent.listen(4)
+    silent, silent_port = listening()
     held = []
     try:
         with h.PyHttpServer() as py:
-            with h.Trace(['--port', f'{silent.getsockname()[1]}:http', '--port', py.port_arg]) as t:
+            with h.Trace(['--port', f'{silent_port}:http', '--port', py.port_arg]) as t:
                 cli = h.spawn([sys.executable, '-c', FD_REUSE_CLIENT,
-                               str(silent.getsockname()[1]), str(py.port)])
+                               str(silent_port), str(py.port)])
                 held.append(silent.accept()[0])
                 cli.wait_for('FDS')
                 cli.wait_ok()
@@ -271,7 +291,7 @@ def test_fd_reused_before_close():
             expect(sorted(by_path) == ['/first', '/hello.txt'], 'both requests recorded',
                    dump(t.messages()))
             first, second = by_path.get('/first', {}), by_path.get('/hello.txt', {})
-            expect(first.get('peer') == f'127.0.0.1:{silent.getsockname()[1]}'
+            expect(first.get('peer') == f'127.0.0.1:{silent_port}'
                    and second.get('peer') == f'127.0.0.1:{py.port}',
                    'each request has its own connection\'s peer', dump(req))
             expect(first.get('conn') != second.get('conn'), 'two conns', dump(req))
@@ -290,22 +310,16 @@ def test_body_until_close():
     closes the connection: both ends' records are complete only once the
     close is seen (with the socket hooks, the socket's TCP_CLOSE)."""
     body = b'read until the server closes\n'
-    srv = socket.socket()
-    srv.bind(('127.0.0.1', 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = listening()
 
-    def serve():
-        c = srv.accept()[0]
+    def answer(c):
         while b'\r\n\r\n' not in c.recv(4096):
             pass
         c.sendall(b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n' + body)
-        c.close()
 
-    th = threading.Thread(target=serve, daemon=True)
     try:
         with h.Trace(['--port', f'{port}:http']) as t:
-            th.start()
+            th = serve_once(srv, answer)
             g = curl('-o', '-', f'http://127.0.0.1:{port}/eof')
             th.join(10)
             expect(g.stdout.strip() == body.decode().strip(), 'curl read the body until the close', g.stdout)
@@ -341,22 +355,16 @@ def test_half_closed_client():
     the server's answer and FIN took its socket to TCP_CLOSE: the answer
     is still recorded on the client's connection, paired with its
     request (the connection ends at the read that finds the end)."""
-    srv = socket.socket()
-    srv.bind(('127.0.0.1', 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = listening()
 
-    def serve():
-        c = srv.accept()[0]
+    def answer(c):
         while c.recv(4096):    # the request, then the client's FIN
             pass
         c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')
-        c.close()
 
-    th = threading.Thread(target=serve, daemon=True)
     try:
         with h.Trace(['--port', f'{port}:http']) as t:
-            th.start()
+            th = serve_once(srv, answer)
             cli = h.spawn([sys.executable, '-c', HALF_CLOSE_CLIENT, str(port)])
             cli.wait_for('STATE')
             cli.wait_ok()
