@@ -137,6 +137,9 @@ def completeness(d, r):
     # and from snaplen cuts (which cost no drop event); dropped bytes at the
     # very end of a stream show only in drop_bytes.
     lost_bytes = max(drop_bytes, end.get("drop_bytes", 0) or 0, end.get("gap_bytes", 0) or 0)
+    # skipped_bytes (end line): captured bytes thrown away while resyncing
+    # after a gap, the rest of messages that started inside it.
+    lost_bytes += end.get("skipped_bytes", 0) or 0
     est_dropped = lost_bytes / per_msg if per_msg and lost_bytes else 0.0
     expected = sum(p[1] for p in pts)
     recorded = sum(min(p[1], p[2]) for p in pts)

@@ -21,7 +21,7 @@ struct conn {
 	struct conn *hnext;     /* hash chain */
 	struct conn *lru_prev, *lru_next; /* most recently active first */
 	/* parser counters already added to the table's totals */
-	uint64_t seen_errors, seen_resyncs;
+	uint64_t seen_errors, seen_resyncs, seen_skipped;
 	/* A TLS handshake went by in the socket's bytes: what follows is
 	 * ciphertext, never parsed; only TLS plaintext events count now. */
 	bool ciphertext;
@@ -104,7 +104,7 @@ static void lru_push_front(struct conntrack *ct, struct conn *c)
 
 static void fold_parser_stats(struct conntrack *ct, struct conn *c)
 {
-	uint64_t errors = 0, resyncs = 0;
+	uint64_t errors = 0, resyncs = 0, skipped = 0;
 
 	for (int d = 0; d < 2; d++) {
 		if (c->nats[d]) {
@@ -112,6 +112,7 @@ static void fold_parser_stats(struct conntrack *ct, struct conn *c)
 
 			errors += s->errors;
 			resyncs += s->resyncs;
+			skipped += s->bytes_skipped;
 		}
 	}
 	if (c->http) {
@@ -119,11 +120,14 @@ static void fold_parser_stats(struct conntrack *ct, struct conn *c)
 
 		errors += s->errors;
 		resyncs += s->resyncs;
+		skipped += s->bytes_skipped;
 	}
 	ct->st.parse_errors += errors - c->seen_errors;
 	ct->st.resyncs += resyncs - c->seen_resyncs;
+	ct->st.skipped_bytes += skipped - c->seen_skipped;
 	c->seen_errors = errors;
 	c->seen_resyncs = resyncs;
+	c->seen_skipped = skipped;
 }
 
 /* Remove c; complete close-delimited messages first when closing cleanly. */
@@ -273,7 +277,7 @@ static bool tls_restart(struct conntrack *ct, struct conn *c,
 	http_parser_free(c->http);
 	c->nats[0] = c->nats[1] = NULL;
 	c->http = NULL;
-	c->seen_errors = c->seen_resyncs = 0;
+	c->seen_errors = c->seen_resyncs = c->seen_skipped = 0;
 	c->started[0] = c->started[1] = false;
 	c->next_off[0] = c->next_off[1] = 0;
 	c->ciphertext = false;

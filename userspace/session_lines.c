@@ -44,6 +44,9 @@ json_t *session_end_json(struct session *s)
 	 * sendfile bodies. Messages inside them are lost, not invented: this
 	 * is what makes that loss visible (a cut costs no drop event). */
 	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
+	/* Captured bytes the parsers threw away while finding the next
+	 * message after a gap or an error: the rest of what was lost. */
+	json_object_set_new(e, "skipped_bytes", json_integer(c.ct.skipped_bytes));
 	json_object_set_new(e, "parse_errors", json_integer(c.ct.parse_errors));
 	json_object_set_new(e, "resyncs", json_integer(c.ct.resyncs));
 	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));

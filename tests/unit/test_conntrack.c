@@ -163,6 +163,26 @@ static void test_drop_gap_resync(void)
 	conntrack_free(ct);
 }
 
+/* Captured bytes after a gap that belong to no record (the end of a
+ * payload whose start was dropped) are counted as skipped. */
+static void test_gap_skipped_bytes(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	const char *a = "PUB a 3\r\nabc\r\n";
+	const char *tail = "of a dropped payload\r\n";
+	char c[64];
+
+	snprintf(c, sizeof(c), "%sPUB c 1\r\nz\r\n", tail);
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, 0, a, strlen(a), strlen(a), MS_F_FRESH);
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, strlen(a) + 500, c, strlen(c), strlen(c), MS_F_FRESH);
+	CHECK_EQ_INT(g.n, 2);
+	CHECK(!strcmp(g.subject[g.n - 1], "c"));
+	CHECK_EQ_INT(conntrack_stats(ct).gap_bytes, 500);
+	CHECK_EQ_INT(conntrack_stats(ct).skipped_bytes, strlen(tail));
+	conntrack_free(ct);
+}
+
 /* Two threads racing on one socket can deliver overlapping chunks. */
 static void test_overlap_skipped(void)
 {
@@ -360,6 +380,7 @@ int main(void)
 	test_contiguous_chunks();
 	test_snaplen_cut();
 	test_drop_gap_resync();
+	test_gap_skipped_bytes();
 	test_overlap_skipped();
 	test_late_join();
 	test_http_sendfile();
