@@ -978,21 +978,29 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
 
+/* The current task's saved user registers, for the syscall it is in; NULL
+ * for kernel threads and io_uring workers, which have no syscall of theirs
+ * to read. */
+static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
+{
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return NULL;
+	return (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
 /* ret bytes moved on sk, inside the syscall that asked for them: its
  * arguments are in the saved user registers, as at its exit. */
 static __always_inline int sock_moved(struct sock *sk, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	__u64 count, flags;
 	__u16 sc;
 
-	/* kernel threads and io_uring workers: no syscall of theirs to read */
-	if (ret <= 0 || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
+	if (ret <= 0)
 		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	regs = syscall_regs(bpf_get_current_task_btf());
 	/* (MSG_PEEK: on_sock_recv has the flags the socket was given) */
-	if (!data_syscall(regs, &sc, &count, &flags))
+	if (!regs || !data_syscall(regs, &sc, &count, &flags))
 		return 0;
 	if (!tgid_wanted(bpf_get_current_pid_tgid() >> 32) || compat_syscall())
 		return 0;
@@ -1010,17 +1018,13 @@ int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
  * connection left closing by sock_closed() ends here. */
 static __always_inline int sock_read_end(struct sock *sk)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
 	__u64 id = bpf_get_current_pid_tgid(), count, flags;
 	struct ms_conn_key key = { .tgid = id >> 32 };
 	struct conn_state *st;
-	struct pt_regs *regs;
 	__u16 sc;
 
-	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
-		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	if (!data_syscall(regs, &sc, &count, &flags))
+	if (!regs || !data_syscall(regs, &sc, &count, &flags))
 		return 0;
 	key.fd = regs->di;
 	st = bpf_map_lookup_elem(&conns, &key);
@@ -1134,10 +1138,10 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm, bool write)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 
-	if (!write || task->mm != mm || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
+	if (!write || task->mm != mm)
 		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	if (regs->orig_ax != NR_MMAP)
+	regs = syscall_regs(task);
+	if (!regs || regs->orig_ax != NR_MMAP)
 		return 0;
 	return libssl_mapped(regs, 0);
 }
