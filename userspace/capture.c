@@ -44,6 +44,7 @@ struct capture {
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
+	char path_desc[80];      /* capture_path_desc(), once attached */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -349,6 +350,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = attach_all(c);
 	if (err)
 		goto fail;
+	snprintf(c->path_desc, sizeof(c->path_desc), "%s + ring buffer%s",
+		 capture_path_name(c->sock_hooks, c->raw_sys_exit),
+		 c->follows_forks ? ", forks followed via tp_btf" : "");
 #ifdef HAVE_TLS_CAPTURE
 	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on
 	 * this object's maps, after it is attached. Failures are warnings. */
@@ -463,18 +467,15 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
 	return 0;
 }
 
+const char *capture_path_name(bool sock_hooks, bool raw_sys_exit)
+{
+	return sock_hooks ? "tp_btf socket hooks" :
+	       raw_sys_exit ? "tp_btf sys_exit" : "syscall tracepoints";
+}
+
 const char *capture_path_desc(const struct capture *c)
 {
-	static const char *const desc[3][2] = {
-		{ "syscall tracepoints + ring buffer",
-		  "syscall tracepoints + ring buffer, forks followed via tp_btf" },
-		{ "tp_btf sys_exit + ring buffer",
-		  "tp_btf sys_exit + ring buffer, forks followed via tp_btf" },
-		{ "tp_btf socket hooks + ring buffer",
-		  "tp_btf socket hooks + ring buffer, forks followed via tp_btf" },
-	};
-
-	return desc[c->sock_hooks ? 2 : c->raw_sys_exit][c->follows_forks];
+	return c->path_desc;
 }
 
 bool capture_follows_forks(const struct capture *c)

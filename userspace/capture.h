@@ -62,7 +62,11 @@ double capture_ring_fill(const struct capture *c);
 /* Kernel counters summed over CPUs, indexed by enum ms_stat. */
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 
-/* What was attached, for `check` and the meta line. */
+/* What follows the data: "tp_btf socket hooks", "tp_btf sys_exit" or
+ * "syscall tracepoints", for `check` and capture_path_desc(). */
+const char *capture_path_name(bool sock_hooks, bool raw_sys_exit);
+/* What was attached, for the meta line: the path's name, " + ring buffer",
+ * and whether forks are followed. */
 const char *capture_path_desc(const struct capture *c);
 bool capture_follows_forks(const struct capture *c);
 /* TLS plaintext capture: "TLS: OpenSSL in N libssl files, Go crypto/tls in

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "capture.h"
 #include "commands.h"
 #include "kernel_features.h"
 
@@ -75,8 +76,7 @@ int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	printf("capture: %s + ring buffer%s\n",
-	       f.sock_data_tps ? "tp_btf socket hooks" :
-	       f.raw_sys_exit ? "tp_btf sys_exit" : "syscall tracepoints",
+	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }
