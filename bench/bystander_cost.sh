@@ -30,22 +30,12 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ "$(id -u)" = 0 ] || { echo "bystander_cost.sh: needs root" >&2; exit 1; }
-MS=${MSGSCOPE:-$ROOT/build/msgscope}
-[ -x "$MS" ] || { echo "bystander_cost.sh: no msgscope at $MS (build it, or set MSGSCOPE)" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/msgscope-bystander.XXXXXX)
-MSPID=""
-cleanup() {
-	[ -n "$MSPID" ] && kill -INT "$MSPID" 2>/dev/null && wait "$MSPID" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# tracer_start, tracer_stop
+# tracer_setup, tracer_cleanup, tracer_start, tracer_stop
 ME=bystander_cost.sh
 . "$BENCH_DIR/lib.sh"
+tracer_setup bystander
+trap tracer_cleanup EXIT
+trap 'exit 130' INT TERM
 
 # dd's CPU seconds, user + system
 dd_cpu() {

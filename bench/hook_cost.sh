@@ -27,24 +27,18 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ "$(id -u)" = 0 ] || { echo "hook_cost.sh: needs root" >&2; exit 1; }
-MS=${MSGSCOPE:-$ROOT/build/msgscope}
-[ -x "$MS" ] || { echo "hook_cost.sh: no msgscope at $MS (build it, or set MSGSCOPE)" >&2; exit 1; }
-WORK=$(mktemp -d /tmp/msgscope-hookcost.XXXXXX)
-MSPID=""
+# tracer_setup, tracer_cleanup, tracer_start, tracer_stop
+ME=hook_cost.sh
+. "$BENCH_DIR/lib.sh"
+tracer_setup hookcost
 cleanup() {
-	[ -n "$MSPID" ] && kill -INT "$MSPID" 2>/dev/null && wait "$MSPID" 2>/dev/null
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_ORIG" 2>/dev/null
-	rm -rf "$WORK"
+	tracer_cleanup
 }
 STATS_ORIG=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 gcc -O2 -o "$WORK/hook_cost" "$BENCH_DIR/hook_cost.c" || exit 1
-
-# tracer_start, tracer_stop
-ME=hook_cost.sh
-. "$BENCH_DIR/lib.sh"
 
 VARIANTS=("untraced" "trace" "trace --no-tls")
 for i in $(seq 1 "$RUNS"); do

@@ -20,6 +20,24 @@ probe_attached() {
 		awk -v me="$1" '$1 == "pid" && $2 == me && /sock_send_length|sys_exit/ { n++ } END { exit !n }'
 }
 
+# The set-up of the scripts that start tracers: root, $MS ($MSGSCOPE, else
+# $ROOT/build/msgscope), a work directory $WORK named after TAG, no MSPID
+# yet. When something is missing, the calling script ($ME) exits with a
+# one-line error.
+tracer_setup() { # TAG
+	[ "$(id -u)" = 0 ] || { echo "$ME: needs root" >&2; exit 1; }
+	MS=${MSGSCOPE:-$ROOT/build/msgscope}
+	[ -x "$MS" ] || { echo "$ME: no msgscope at $MS (build it, or set MSGSCOPE)" >&2; exit 1; }
+	WORK=$(mktemp -d "/tmp/msgscope-$1.XXXXXX")
+	MSPID=""
+}
+
+# For an EXIT trap: stop a tracer still running, remove $WORK.
+tracer_cleanup() {
+	[ -n "$MSPID" ] && kill -INT "$MSPID" 2>/dev/null && wait "$MSPID" 2>/dev/null
+	rm -rf "$WORK"
+}
+
 # Start `$MS trace ARGS... -o /dev/null` in the background, its stderr in
 # $WORK/ms.err, and wait until its probes are attached: MSPID. A VAR=VALUE
 # before the call reaches msgscope's environment. When it does not start,
