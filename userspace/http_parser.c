@@ -63,6 +63,7 @@ struct http_dir {
 	uint8_t *hbuf;		/* header block as received */
 	size_t hlen, hcap;
 	size_t line_off;	/* where the line being read starts in hbuf */
+	unsigned line_crs;	/* CRs in it so far: line_done() needs no rescan */
 	unsigned lines;		/* complete lines in hbuf */
 	size_t first_len;	/* start line length without its line end */
 	size_t first_end;	/* offset just past the start line */
@@ -163,10 +164,14 @@ static struct slice trim(const char *s, size_t n)
 	return slice_from(s, n);
 }
 
-static bool slice_ieq(struct slice s, const char *lit)
-{
-	size_t n = strlen(lit);
+/* Compared with string literals only: their length is known at compile
+ * time, and most slices differ from them in length, so that is checked
+ * first (every header name passes through note_header()). */
+#define slice_ieq(s, lit) slice_ieq_n((s), (lit), sizeof(lit) - 1)
+#define slice_eq(s, lit) slice_eq_n((s), (lit), sizeof(lit) - 1)
 
+static bool slice_ieq_n(struct slice s, const char *lit, size_t n)
+{
 	if (s.len != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -182,9 +187,9 @@ static bool slice_ieq(struct slice s, const char *lit)
 	return true;
 }
 
-static bool slice_eq(struct slice s, const char *lit)
+static bool slice_eq_n(struct slice s, const char *lit, size_t n)
 {
-	return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+	return s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
 /* Grow *buf to hold need bytes, doubling, never past max (need <= max). */
@@ -377,6 +382,7 @@ static void head_reset(struct http_dir *d)
 {
 	d->hlen = 0;
 	d->line_off = 0;
+	d->line_crs = 0;
 	d->lines = 0;
 	d->cur = -1;
 	d->tentative = false;
@@ -802,6 +808,7 @@ static size_t head_prefix(struct http_parser *p, struct http_dir *d,
 			return i;
 		}
 		d->hbuf[d->hlen++] = c;
+		d->line_crs += c == '\r'; /* (start_prefix refuses it next) */
 		k = start_prefix(d->hbuf, d->hlen, want_kind(p, d));
 		if (k == PFX_NO) {
 			head_fail(p, d, 0, c == '\n');
@@ -819,12 +826,11 @@ static void line_done(struct http_parser *p, struct http_dir *d,
 	size_t off = d->line_off;
 	uint8_t *l = d->hbuf + off;
 	size_t n = d->hlen - off - 1;
-	bool ok;
+	bool crlf = n && l[n - 1] == '\r', ok;
 
-	if (n && l[n - 1] == '\r')
-		n--;
-	if (memchr(l, '\r', n)) {
-		ok = false;
+	n -= crlf;
+	if (d->line_crs > (unsigned)crlf) {
+		ok = false; /* a CR inside the line */
 	} else if (!d->lines) {
 		ok = d->cur == HTTP_REQUEST ? request_line_ok(l, n)
 					    : status_line_ok(l, n);
@@ -851,6 +857,7 @@ static void line_done(struct http_parser *p, struct http_dir *d,
 	}
 	d->lines++;
 	d->line_off = d->hlen;
+	d->line_crs = 0;
 }
 
 /* After the start line is recognised: a line at a time. */
@@ -864,6 +871,13 @@ static size_t head_span(struct http_parser *p, struct http_dir *d,
 		if (is_bad_ctl(s[i])) {
 			head_fail(p, d, i + 1, false);
 			return i + 1;
+		}
+		if (s[i] == '\r') {
+			d->line_crs++;
+			if (i + 1 < n && s[i + 1] == '\n') {
+				i++; /* the usual line end: no run to scan */
+				break;
+			}
 		}
 		i++;
 		i += text_run(s + i, n - i);

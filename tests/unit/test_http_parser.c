@@ -1269,6 +1269,42 @@ static void test_malformed(void)
 	}
 }
 
+/* A CR inside a header line is an error wherever the feeds split it, and
+ * a CR LF line end is not, even split between two feeds: head_span()
+ * counts the CRs of a line as it copies it, line_done() does not rescan. */
+static void test_cr_across_feeds(void)
+{
+	static const char bad[] = "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n";
+	static const char bad_end[] = "HTTP/1.1 200 OK\r\nX: ab\r\r\n\r\n";
+	static const char good[] = "HTTP/1.1 200 OK\r\nX: ab\r\nContent-Length: 0\r\n\r\n";
+	const char *const cases[] = { bad, bad_end, good };
+	const size_t lens[] = { sizeof(bad) - 1, sizeof(bad_end) - 1,
+				sizeof(good) - 1 };
+
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t split = 1; split < lens[k]; split++) {
+			struct http_parser *p = http_parser_new(4096, true);
+			struct coll c = { 0 };
+			bool ok = cases[k] == good;
+
+			feed_str(p, DIR_SEND, 1, "GET / HTTP/1.1\r\n\r\n", &c);
+			http_parser_feed(p, DIR_RECV, 2, (const uint8_t *)cases[k],
+					 split, on_rec, &c);
+			http_parser_feed(p, DIR_RECV, 3,
+					 (const uint8_t *)cases[k] + split,
+					 lens[k] - split, on_rec, &c);
+			CHECK_MSG(http_parser_stats(p)->errors == !ok,
+				  "case %zu split %zu", k, split);
+			CHECK_MSG(c.n == (ok ? 2u : 1u), "case %zu split %zu: %zu records",
+				  k, split, c.n);
+			if (ok && c.n == 2)
+				CHECK_MSG(msg(&c, 1)->n_headers == 2, "split %zu", split);
+			http_parser_free(p);
+			coll_free(&c);
+		}
+	}
+}
+
 static void test_head_too_big(void)
 {
 	struct http_parser *p = http_parser_new(16, true);
@@ -1389,6 +1425,7 @@ int main(int argc, char **argv)
 	test_tunnels();
 	test_headers();
 	test_malformed();
+	test_cr_across_feeds();
 	test_head_too_big();
 	test_close_cases();
 	test_ts_and_memory();
