@@ -236,7 +236,7 @@ static bool escaped(struct jw *w, const char *str, size_t n, bool check_utf8)
 /* Keys and enum-like values are short and plain: copied at once, without
  * the general escaper (a key cost ~200 instructions through it). Checked a
  * word at a time. */
-static bool short_plain(const char *s, size_t n)
+bool jw_plain(const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -271,7 +271,7 @@ static void quoted_plain(struct jw *w, const char *s, size_t n, bool colon)
 void jw_key_n(struct jw *w, const char *key, size_t n)
 {
 	jw_sep(w);
-	if (short_plain(key, n)) {
+	if (jw_plain(key, n)) {
 		quoted_plain(w, key, n, true);
 	} else {
 		escaped(w, key, n, false);
@@ -311,7 +311,7 @@ bool utf8_valid(const char *str, size_t n)
 void jw_string_n(struct jw *w, const char *s, size_t n)
 {
 	jw_sep(w);
-	if (short_plain(s, n))
+	if (jw_plain(s, n))
 		quoted_plain(w, s, n, false);
 	else
 		escaped(w, s, n, false);

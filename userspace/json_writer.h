@@ -117,5 +117,8 @@ void jw_raw(struct jw *w, const char *json, size_t n);
 void jw_raw_members(struct jw *w, const char *json, size_t n);
 
 bool utf8_valid(const char *s, size_t n);
+/* Whether s goes into a JSON string as it is: at most 32 bytes of
+ * printable ASCII without '"' or '\\'. */
+bool jw_plain(const char *s, size_t n);
 
 #endif

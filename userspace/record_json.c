@@ -71,6 +71,20 @@ static bool names_repeat(const struct header_view *h, int n)
 	return false;
 }
 
+/* A name as a key: cut at a NUL, false if it is not UTF-8. Nearly all are
+ * short plain ASCII, which needs neither look. */
+static bool header_name_len(const char *name, size_t *kn)
+{
+	const char *nul;
+
+	if (jw_plain(name, *kn))
+		return true;
+	nul = *kn ? memchr(name, '\0', *kn) : NULL;
+	if (nul)
+		*kn = (size_t)(nul - name);
+	return utf8_valid(name, *kn);
+}
+
 /* A value that is not UTF-8 is written empty rather than misreported. */
 static void put_header_value(struct jw *w, struct slice v)
 {
@@ -95,13 +109,10 @@ static void write_headers(struct jw *w, const struct header_view *h, int n)
 		/* names are cut at 255 bytes, and at a NUL (JSON allows one in
 		 * a key, jansson and so replay do not) */
 		size_t kn = h[i].name.len < 255 ? h[i].name.len : 255;
-		const char *nul = kn ? memchr(h[i].name.ptr, '\0', kn) : NULL;
 
-		if (nul)
-			kn = (size_t)(nul - h[i].name.ptr);
 		for (int j = 0; repeats && j < i && !seen; j++)
 			seen = same_name(h[j].name, h[i].name);
-		if (seen || !utf8_valid(h[i].name.ptr, kn))
+		if (seen || !header_name_len(h[i].name.ptr, &kn))
 			continue;
 		if (!repeats) {
 			jw_key_n(w, h[i].name.ptr, kn);

@@ -39,8 +39,12 @@ void redactor_free(struct redactor *r)
 
 bool redact_is_secret_header(struct slice name)
 {
+	/* Every header of every record comes here: most differ from
+	 * these in length or first letter (Server, Connection, Last-Modified
+	 * have their lengths), which is checked before the libc call. */
 	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(*secret_headers); i++)
 		if (name.len == secret_headers[i].len &&
+		    (name.ptr[0] | 0x20) == (secret_headers[i].name[0] | 0x20) &&
 		    !strncasecmp(name.ptr, secret_headers[i].name, name.len))
 			return true;
 	return false;
