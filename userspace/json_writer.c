@@ -82,25 +82,36 @@ static bool word_special(uint64_t x)
 }
 
 /* Fewer than 8 bytes that need no look, checked as one word padded with
- * spaces (which need none). */
+ * spaces (which need none). The word is put together in a register: built
+ * in a stack buffer a piece at a time and loaded whole, its load waited on
+ * the stores (no store forwarding from pieces), and that wait was a tenth
+ * of msgscope's samples under wrk. */
 static bool tail_plain(const unsigned char *s, size_t n)
 {
-	unsigned char b[8] = "        ";
-	size_t i = 0;
-	uint64_t x;
+	uint64_t x = 0;
+	unsigned bits = 0;
 
 	/* fixed-size pieces: a memcpy of n bytes would be a libc call */
 	if (n & 4) {
-		memcpy(b, s, 4);
-		i = 4;
+		uint32_t v;
+
+		memcpy(&v, s, 4);
+		x = v;
+		bits = 32;
 	}
 	if (n & 2) {
-		memcpy(b + i, s + i, 2);
-		i += 2;
+		uint16_t v;
+
+		memcpy(&v, s + bits / 8, 2);
+		x |= (uint64_t)v << bits;
+		bits += 16;
 	}
-	if (n & 1)
-		b[i] = s[i];
-	memcpy(&x, b, 8);
+	if (n & 1) {
+		x |= (uint64_t)s[bits / 8] << bits;
+		bits += 8;
+	}
+	/* n < 8: at most 56 bits taken, spaces above them */
+	x |= (SWAR_ONES * ' ') << bits;
 	return !word_special(x);
 }
 
