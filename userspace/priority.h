@@ -12,7 +12,7 @@
  * lost. So while the ring is filling up, msgscope runs at nice 0 until it
  * has caught up. If events are dropped even so, the load outruns msgscope at
  * any priority; boosting then only slows the load down without saving the
- * data, so it stops, and is not tried again for a while: a second, then
+ * data, so it stops, and is not tried again for a while: two seconds, then
  * twice as long after each boost in a row that did not help. One futile boost
  * can be bad luck (the reader stalled on a slow pipe, a burst larger than
  * the ring); only a run of them says the load outruns msgscope.
@@ -33,11 +33,18 @@
 #define PRIO_BOOST_FILL 0.25
 /* ... and at which it has caught up and returns to its nice level. */
 #define PRIO_RELAX_FILL 0.125
-/* Drops this long after a boost started are from before it took effect. */
-#define PRIO_GRACE_NS 200000000ull
+/* Drops this long after a boost started are from before it took effect.
+ * Each futile boost lasts this long at least, at nice 0 beside a load that
+ * outruns msgscope anyway. With 200 ms and a one-second first backoff, a
+ * 10 s NATS saturation run had 4 boosts, all futile; in 5 s runs msgscope
+ * took 26.6% of a core, against 21.6% never boosting and 21.6% with these
+ * values (medians of 8 rounds, bench/RESULTS.md). session.c reads the drop
+ * counter every 25 ms while boosted, so the grace still holds reads that
+ * move the baseline. */
+#define PRIO_GRACE_NS 100000000ull
 /* No boost for this long after one that did not prevent drops, doubled for
  * each futile boost in a row, up to the maximum. */
-#define PRIO_BACKOFF_MIN_NS 1000000000ull
+#define PRIO_BACKOFF_MIN_NS 2000000000ull
 #define PRIO_BACKOFF_MAX_NS 16000000000ull
 
 enum prio_action { PRIO_KEEP, PRIO_BOOST, PRIO_RELAX };

@@ -26,7 +26,7 @@
 #define DRAIN_MS 50
 #define FINAL_DRAIN_NS 2000000000ull
 #define WAKEUP_FRACTION 16 /* wake the reader when 1/16 of the ring is used */
-#define DROPS_READ_NS 50000000ull /* while boosted, read the drop counters this often */
+#define DROPS_READ_NS 25000000ull /* while boosted, read the drop counters this often */
 
 enum { SRC_RING = 1, SRC_SIGNAL, SRC_TICK, SRC_DEADLINE, SRC_STDIN, SRC_CHILD };
 

@@ -43,10 +43,10 @@ static void test_drops_in_grace_ignored(void)
 
 	prio_gov_init(&g, 19);
 	CHECK_EQ_INT(prio_gov_step(&g, 0.9, 0, 1 * SEC), PRIO_BOOST);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 40, 1 * SEC + 100 * MS), PRIO_KEEP);
-	CHECK_EQ_INT(prio_gov_step(&g, 0.7, 40, 1 * SEC + 300 * MS), PRIO_KEEP);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 40, 1 * SEC + PRIO_GRACE_NS / 2), PRIO_KEEP);
+	CHECK_EQ_INT(prio_gov_step(&g, 0.7, 40, 1 * SEC + PRIO_GRACE_NS * 3 / 2), PRIO_KEEP);
 	CHECK(g.boosted);
-	CHECK_EQ_INT(prio_gov_step(&g, 0.05, 40, 1 * SEC + 400 * MS), PRIO_RELAX);
+	CHECK_EQ_INT(prio_gov_step(&g, 0.05, 40, 1 * SEC + PRIO_GRACE_NS * 2), PRIO_RELAX);
 	CHECK_EQ_INT(g.futile, 0);
 }
 
