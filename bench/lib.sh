@@ -59,3 +59,36 @@ tracer_stop() {
 	wait "$MSPID" 2>/dev/null
 	MSPID=""
 }
+
+# An nginx site in DIR for the HTTP cases: one worker, keep-alive for the
+# whole run, a 100-byte /small, listening on 127.0.0.1:PORT. Start it with
+# nginx -p DIR -c DIR/nginx.conf -e DIR/logs/error.log. Its workers run
+# unprivileged: the caller makes the path to DIR readable.
+nginx_site() { # DIR PORT
+	local ng=$1
+	mkdir -p "$ng/html" "$ng/logs" "$ng/tmp"
+	head -c 100 /dev/zero | tr '\0' 'a' >"$ng/html/small"
+	cat >"$ng/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $ng/nginx.pid;
+error_log $ng/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile off;                  # body in the same writev as the headers
+  keepalive_requests 100000000;  # keep-alive for the whole run
+  keepalive_timeout 120s;
+  client_body_temp_path $ng/tmp/body;
+  proxy_temp_path $ng/tmp/proxy;
+  fastcgi_temp_path $ng/tmp/fcgi;
+  uwsgi_temp_path $ng/tmp/uwsgi;
+  scgi_temp_path $ng/tmp/scgi;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$2;
+    root $ng/html;
+  }
+}
+EOF
+}

@@ -296,33 +296,8 @@ start_servers() {
 	HTTP_URL=http://127.0.0.1:$HTTP_PORT/small
 	cp "$(command -v nats-server)" "$WORK/bin/natsd-bench"
 	cp "$(command -v nginx)" "$WORK/bin/nginx-bench"
-	local ng=$WORK/nginx
-	mkdir -p "$ng/html" "$ng/logs" "$ng/tmp"
-	head -c 100 /dev/zero | tr '\0' 'a' >"$ng/html/small"
+	nginx_site "$WORK/nginx" "$HTTP_PORT"
 	chmod -R a+rX "$WORK"
-	cat >"$ng/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $ng/nginx.pid;
-error_log $ng/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile off;                  # body in the same writev as the headers
-  keepalive_requests 100000000;  # keep-alive for the whole run
-  keepalive_timeout 120s;
-  client_body_temp_path $ng/tmp/body;
-  proxy_temp_path $ng/tmp/proxy;
-  fastcgi_temp_path $ng/tmp/fcgi;
-  uwsgi_temp_path $ng/tmp/uwsgi;
-  scgi_temp_path $ng/tmp/scgi;
-  default_type text/plain;
-  server {
-    listen 127.0.0.1:$HTTP_PORT;
-    root $ng/html;
-  }
-}
-EOF
 	start_nats && start_nginx || return 1
 	log "nats-server pid $NATS_PID on $NATS_PORT; nginx master $NGINX_PID worker $NGINX_WORKER on $HTTP_PORT"
 }
