@@ -862,7 +862,7 @@ enum {
 	NR_WRITEV = 20,
 	NR_SENDFILE = 40, NR_CONNECT = 42, NR_ACCEPT = 43, NR_SENDTO = 44,
 	NR_RECVFROM = 45, NR_SENDMSG = 46, NR_RECVMSG = 47, NR_ACCEPT4 = 288,
-	NR_RECVMMSG = 299, NR_SENDMMSG = 307,
+	NR_RECVMMSG = 299, NR_SENDMMSG = 307, NR_CLOSE_RANGE = 436,
 };
 
 #define TS_COMPAT 0x0002
@@ -975,6 +975,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
  * TCP_CLOSE (on_sock_state), and mmap from the mm's unlock where the kernel
  * has that tracepoint: no syscall tracepoint is left.
  */
+#define PF_EXITING 0x00000004
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
 
@@ -1057,6 +1058,30 @@ static __always_inline __u32 unread_bytes(const struct sock *sk)
 }
 
 /*
+ * Whether the current task is the process of key letting go of its fd: its
+ * close(2) or close_range(2) of it, or its exit. Closed with bytes unread,
+ * a socket is reset and reaches TCP_CLOSE right there, in the closing
+ * task; those bytes will never be read.
+ */
+static __always_inline bool letting_go(const struct ms_conn_key *key)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+
+	if (bpf_get_current_pid_tgid() >> 32 != key->tgid)
+		return false;
+	if (task->flags & PF_EXITING)
+		return true;
+	regs = syscall_regs(task);
+	if (!regs)
+		return false;
+	if (regs->orig_ax == NR_CLOSE)
+		return (__u32)regs->di == key->fd;
+	return regs->orig_ax == NR_CLOSE_RANGE && key->fd >= (__u32)regs->di &&
+	       key->fd <= (__u32)regs->si;
+}
+
+/*
  * A socket reached TCP_CLOSE: the connection is over, whichever end closed
  * first. Often not in the closing process's context (softirq, when the
  * peer's FIN or ACK arrives), hence sock_conns. An entry the fd has been
@@ -1064,7 +1089,9 @@ static __always_inline __u32 unread_bytes(const struct sock *sk)
  * A socket its process still holds may have bytes left to read (it shut
  * down its side and the peer's last bytes and FIN came before its read,
  * or a reset came): it ends at the read that finds the end instead, so
- * those bytes stay on their connection.
+ * those bytes stay on their connection. Unless the process is closing it:
+ * then nothing will read them (an HTTP server that answers and closes
+ * without reading a request's body).
  */
 static __always_inline void sock_closed(const struct sock *sk)
 {
@@ -1080,7 +1107,7 @@ static __always_inline void sock_closed(const struct sock *sk)
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (!st || st->sk != skey)
 		return;
-	if (sk->sk_socket && unread_bytes(sk)) {
+	if (sk->sk_socket && unread_bytes(sk) && !letting_go(&key)) {
 		st->closing = 1;
 		return;
 	}
