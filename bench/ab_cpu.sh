@@ -63,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_line, cpu_ticks, probe_attached, nginx_site
+# wait_line, cpu_ticks, probe_attached, nginx_site, nginx_start
 . "$BENCH_DIR/lib.sh"
 
 PORT=$(( 20000 + RANDOM % 20000 ))
@@ -72,12 +72,11 @@ if [ "$HTTP" = 1 ]; then
 		{ echo "ab_cpu.sh: cannot build http_rate" >&2; exit 1; }
 	nginx_site "$WORK/nginx" "$PORT"
 	chmod -R a+rX "$WORK"
-	nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
-		>"$WORK/nginx/logs/stdout" 2>&1 &
-	PIDS+=($!)
 	URL=http://127.0.0.1:$PORT/small
-	for _ in $(seq 1 100); do curl -s -o /dev/null "$URL" && break; sleep 0.05; done
-	curl -sf -o /dev/null "$URL" || { echo "ab_cpu.sh: nginx did not come up" >&2; exit 1; }
+	nginx_start "$(command -v nginx)" "$WORK/nginx" "$URL"
+	up=$?
+	PIDS+=("$NGINX_PID")
+	[ $up = 0 ] || { echo "ab_cpu.sh: nginx did not come up" >&2; exit 1; }
 else
 	gcc -O2 -std=gnu11 -o "$WORK/nats_bench" "$BENCH_DIR/nats_bench.c" -lnats -lpthread ||
 		{ echo "ab_cpu.sh: cannot build nats_bench (libnats-dev?)" >&2; exit 1; }

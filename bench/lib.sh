@@ -60,6 +60,19 @@ tracer_stop() {
 	MSPID=""
 }
 
+# Start nginx (the binary BIN) in the background on the site in DIR
+# (nginx_site), its stdout appended to DIR/logs/stdout: NGINX_PID. Returns
+# 1 unless URL answers within ~5 s.
+nginx_start() { # BIN DIR URL
+	"$1" -p "$2" -c "$2/nginx.conf" -e "$2/logs/error.log" >>"$2/logs/stdout" 2>&1 &
+	NGINX_PID=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "$3" 2>/dev/null && break
+		sleep 0.05
+	done
+	curl -sf -o /dev/null "$3"
+}
+
 # An nginx site in DIR for the HTTP cases: one worker, keep-alive for the
 # whole run, a 100-byte /small, listening on 127.0.0.1:PORT. Start it with
 # nginx -p DIR -c DIR/nginx.conf -e DIR/logs/error.log. Its workers run

@@ -277,15 +277,10 @@ start_nats() {
 }
 
 start_nginx() {
-	"$WORK/bin/nginx-bench" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
-		>>"$WORK/nginx/logs/stdout" 2>&1 &
-	NGINX_PID=$!; track $NGINX_PID
-	local i
-	for i in $(seq 1 100); do
-		curl -s -o /dev/null "$HTTP_URL" 2>/dev/null && break
-		sleep 0.05
-	done
-	curl -sf -o /dev/null "$HTTP_URL" || { log "nginx did not come up"; return 1; }
+	nginx_start "$WORK/bin/nginx-bench" "$WORK/nginx" "$HTTP_URL"
+	local up=$?
+	track $NGINX_PID
+	[ $up = 0 ] || { log "nginx did not come up"; return 1; }
 	NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 	track "$NGINX_WORKER"
 }
