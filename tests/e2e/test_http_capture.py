@@ -503,6 +503,77 @@ def test_python_http_server():
         expect(sresp[0].get('body') == 'hello, world\n', 'server: GET response body', h.short(sresp[0]))
 
 
+def test_vectored_writes():
+    """Requests and responses written with sendmsg(), each spread over
+    several iovecs (one empty): capture walks the iovec array, and ships a
+    write whose copy is small as one record, a larger one iovec by iovec.
+    Both ends see every head and body whole, in order; under a snaplen
+    shorter than the write, the body is cut where the snaplen ends."""
+    small = b'abcdefghij' * 20            # 200 bytes: gathered in one record
+    big = bytes(range(48, 58)) * 300      # 3000 bytes: one record per iovec
+    post = b'0123456789' * 20
+    srv, port = listening()
+
+    def answer(c):
+        f = c.makefile('rb')
+        for body in (small, big, small):
+            length = 0
+            while (line := f.readline()) not in (b'\r\n', b''):
+                if line.lower().startswith(b'content-length:'):
+                    length = int(line.split(b':')[1])
+            f.read(length)
+            head = b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n' % len(body)
+            c.sendmsg([head, b'', b'Content-Type: text/plain\r\n\r\n',
+                       body[:50], body[50:]])
+
+    def exchange(cli, path, body=b''):
+        cli.sendmsg([b'POST %s HTTP/1.1\r\n' % path, b'Host: v\r\n', b'',
+                     b'Content-Length: %d\r\n\r\n' % len(body), body])
+        f = cli.makefile('rb')
+        length = 0
+        while (line := f.readline()) not in (b'\r\n', b''):
+            if line.lower().startswith(b'content-length:'):
+                length = int(line.split(b':')[1])
+        return f.read(length)
+
+    def run(extra):
+        with h.Trace(extra + ['--port', f'{port}:http']) as t:
+            th = serve_once(srv, answer)
+            with socket.create_connection(('127.0.0.1', port)) as cli:
+                got = [exchange(cli, b'/small', post), exchange(cli, b'/big'),
+                       exchange(cli, b'/again', post)]
+            th.join(10)
+        expect(got == [small, big, small], 'the client read all three answers',
+               repr([len(g) for g in got]))
+        return t
+
+    try:
+        t = run([])
+        for dir_, role in (('send', 'client'), ('recv', 'server')):
+            req = t.http(kind='request', dir=dir_)
+            expect([r.get('path') for r in req] == ['/small', '/big', '/again'] and
+                   all(r.get('role') == role for r in req), f'requests {dir_}: three, in order',
+                   dump(req))
+            expect([r.get('body') for r in req] == [post.decode(), None, post.decode()] or
+                   [r.get('body') or '' for r in req] == [post.decode(), '', post.decode()],
+                   f'requests {dir_}: the bodies whole', dump(req))
+        for dir_ in ('send', 'recv'):
+            resp = t.http(kind='response', dir=dir_)
+            expect([r.get('body') for r in resp] == [small.decode(), big.decode(), small.decode()] and
+                   all(r.get('headers', {}).get('Content-Type') == 'text/plain' for r in resp) and
+                   not any(r.get('truncated') for r in resp),
+                   f'responses {dir_}: heads and bodies whole, in order', dump(resp))
+        # 100 bytes a syscall: the first request's head (54 bytes) and the
+        # first 46 of its body
+        t = run(['--snaplen', 100])
+        req = t.http(kind='request', path='/small', dir='send')
+        expect(len(req) == 1 and req[0].get('size') == len(post) and
+               req[0].get('truncated') is True and req[0].get('body') == post[:46].decode(),
+               'snaplen 100: the body cut after its first 46 bytes', dump(req))
+    finally:
+        srv.close()
+
+
 TESTS = [
     test_nginx_get_post,
     test_big_body_then_next,
@@ -515,6 +586,7 @@ TESTS = [
     test_half_closed_client,
     test_closed_with_body_unread,
     test_python_http_server,
+    test_vectored_writes,
 ]
 
 if __name__ == '__main__':
