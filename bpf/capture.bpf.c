@@ -1103,15 +1103,16 @@ static __always_inline void sock_closed(const struct sock *sk)
 	if (!kp)
 		return;
 	key = *kp;
-	bpf_map_delete_elem(&sock_conns, &skey);
 	st = bpf_map_lookup_elem(&conns, &key);
-	if (!st || st->sk != skey)
-		return;
-	if (sk->sk_socket && unread_bytes(sk) && !letting_go(&key)) {
+	if (st && st->sk == skey && sk->sk_socket && unread_bytes(sk) &&
+	    !letting_go(&key)) {
+		/* its sock_conns entry stays, for on_sock_destroy */
 		st->closing = 1;
 		return;
 	}
-	conn_closed(&key, st, 0);
+	bpf_map_delete_elem(&sock_conns, &skey);
+	if (st && st->sk == skey)
+		conn_closed(&key, st, 0);
 }
 
 /* Connections opened while we watch, for their first data (fresh_socks),
@@ -1138,6 +1139,31 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate,
 	else
 		return 0;
 	bpf_map_update_elem(&fresh_socks, &key, &role, BPF_ANY);
+	return 0;
+}
+
+/*
+ * The socket is freed: its process closed it (or exited), or, orphaned, it
+ * finished closing. A connection left closing by sock_closed() whose
+ * process closes it without reading the rest (the peer reset it with a
+ * request's body unread, and the server gave up on it) ends here: no read
+ * will find its end, and the fd may never be reused.
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(on_sock_destroy, struct sock *sk)
+{
+	__u64 skey = (__u64)sk;
+	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
+	struct ms_conn_key key;
+	struct conn_state *st;
+
+	if (!kp)
+		return 0;
+	key = *kp;
+	bpf_map_delete_elem(&sock_conns, &skey);
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (st && st->sk == skey && st->closing)
+		conn_closed(&key, st, 0);
 	return 0;
 }
 

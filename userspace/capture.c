@@ -157,7 +157,8 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 {
 	return (struct prog_list){ {
 		s->progs.on_sock_send, s->progs.on_sock_recv,
-		s->progs.on_sock_state, s->progs.on_mmap_unlock, s->progs.exit_mmap,
+		s->progs.on_sock_state, s->progs.on_sock_destroy,
+		s->progs.on_mmap_unlock, s->progs.exit_mmap,
 	} };
 }
 

@@ -206,7 +206,8 @@ bool features_sock_data_tps(void)
 	if (known < 0)
 		known = raw_tp_attaches("sock_send_length") &&
 			raw_tp_attaches("sock_recv_length") &&
-			raw_tp_attaches("inet_sock_set_state");
+			raw_tp_attaches("inet_sock_set_state") &&
+			raw_tp_attaches("tcp_destroy_sock");
 	return known;
 }
 

@@ -10,6 +10,7 @@ Run one test: test_http_capture.py test_keepalive
 import http.client
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -450,6 +451,55 @@ def test_closed_with_body_unread():
         srv.close()
 
 
+def test_reset_with_body_unread():
+    """The client resets the connection (SO_LINGER 0) with its request's
+    body unread by the server: the server's socket reaches TCP_CLOSE while
+    the server still holds it, with bytes left to read, so the connection
+    waits for the read that finds the end. The server closes it without
+    that read: the connection ends at the socket's release, and the
+    request is recorded, cut short, while the trace runs."""
+    srv, port = listening()
+    head_read, reset_seen = threading.Event(), threading.Event()
+    head = b'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n'
+    states = []
+
+    def give_up_after_reset(c):
+        got = b''
+        while not got.endswith(b'\r\n\r\n'):
+            got += c.recv(1)
+        head_read.set()
+        for _ in range(250):   # until the reset has closed the socket
+            states.append(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0])
+            if states[-1] == 7:  # TCP_CLOSE
+                break
+            time.sleep(0.02)
+        reset_seen.set()
+        # serve_once closes it, the body unread
+
+    try:
+        with h.Trace(['-i', '1', '--port', f'{port}:http']) as t:
+            th = serve_once(srv, give_up_after_reset)
+            cli = socket.create_connection(('127.0.0.1', port))
+            cli.sendall(head)
+            head_read.wait(10)
+            cli.sendall(b'0123456789')
+            time.sleep(0.1)      # the body is in the server's socket
+            cli.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            cli.close()
+            reset_seen.wait(10)
+            th.join(10)
+            seen_live = wait_in_file(t.path, f'"local":"127.0.0.1:{port}"', '"kind":"request"')
+        expect(states and states[-1] == 7, 'the reset closed the server\'s socket before it let go',
+               repr(states[-3:]))
+        req = t.http(local=f'127.0.0.1:{port}', kind='request')
+        expect(seen_live and len(req) == 1, 'the server\'s request recorded before the trace ended',
+               dump(t.messages()))
+        expect(req and req[0].get('method') == 'POST' and req[0].get('truncated') is True,
+               'a POST, cut short', dump(req))
+    finally:
+        srv.close()
+
+
 def test_python_http_server():
     post_data = b'{"from": "urllib", "n": 7}'
     with h.PyHttpServer() as py:
@@ -585,6 +635,7 @@ TESTS = [
     test_body_until_close,
     test_half_closed_client,
     test_closed_with_body_unread,
+    test_reset_with_body_unread,
     test_python_http_server,
     test_vectored_writes,
 ]
