@@ -400,6 +400,28 @@ def test_half_closed_client():
         srv.close()
 
 
+# A POST whose 10-byte body comes after its head has been read.
+SPLIT_POST_HEAD = b'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n'
+
+
+def read_head(c):
+    """Read a request head from c a byte at a time: the body stays unread."""
+    got = b''
+    while not got.endswith(b'\r\n\r\n'):
+        got += c.recv(1)
+    return got
+
+
+def post_in_two_parts(port, head_read):
+    """Connect to port and send SPLIT_POST_HEAD, then its body once the
+    server has set head_read. Returns the client's socket."""
+    cli = socket.create_connection(('127.0.0.1', port))
+    cli.sendall(SPLIT_POST_HEAD)
+    head_read.wait(10)
+    cli.sendall(b'0123456789')
+    return cli
+
+
 def test_closed_with_body_unread():
     """A server that answers from the head alone and closes without reading
     the body (python's http.server does this to a POST it does not handle,
@@ -409,12 +431,9 @@ def test_closed_with_body_unread():
     trace runs."""
     srv, port = listening()
     head_read, body_sent = threading.Event(), threading.Event()
-    head = b'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n'
 
     def answer_early(c):
-        got = b''
-        while not got.endswith(b'\r\n\r\n'):
-            got += c.recv(1)
+        read_head(c)
         head_read.set()
         body_sent.wait(10)
         time.sleep(0.1)        # the body waits in the socket, unread
@@ -425,10 +444,7 @@ def test_closed_with_body_unread():
         # -i 1: the file is flushed every second, so it can be read live
         with h.Trace(['-i', '1', '--port', f'{port}:http']) as t:
             th = serve_once(srv, answer_early)
-            cli = socket.create_connection(('127.0.0.1', port))
-            cli.sendall(head)
-            head_read.wait(10)
-            cli.sendall(b'0123456789')
+            cli = post_in_two_parts(port, head_read)
             body_sent.set()
             th.join(10)
             try:
@@ -460,13 +476,10 @@ def test_reset_with_body_unread():
     request is recorded, cut short, while the trace runs."""
     srv, port = listening()
     head_read, reset_seen = threading.Event(), threading.Event()
-    head = b'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n'
     states = []
 
     def give_up_after_reset(c):
-        got = b''
-        while not got.endswith(b'\r\n\r\n'):
-            got += c.recv(1)
+        read_head(c)
         head_read.set()
         for _ in range(250):   # until the reset has closed the socket
             states.append(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0])
@@ -479,10 +492,7 @@ def test_reset_with_body_unread():
     try:
         with h.Trace(['-i', '1', '--port', f'{port}:http']) as t:
             th = serve_once(srv, give_up_after_reset)
-            cli = socket.create_connection(('127.0.0.1', port))
-            cli.sendall(head)
-            head_read.wait(10)
-            cli.sendall(b'0123456789')
+            cli = post_in_two_parts(port, head_read)
             time.sleep(0.1)      # the body is in the server's socket
             cli.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             cli.close()
