@@ -3379,7 +3379,7 @@ void corr_config_default(struct corr_config *cfg)
 	cfg->interval_ns = NS_PER_SEC;
 	cfg->conn_idle_ns = 600 * NS_PER_SEC;
 	cfg->max_conns = 16384;
-	cfg->max_pubs = 32768;
+	cfg->max_pubs = 16384;
 	cfg->max_requests = 65536;
 	cfg->max_http = 65536;
 	cfg->max_http_per_conn = 64;

@@ -276,7 +276,7 @@ struct corr_config {
 	bool periodic_flows;     /* emit FLOW_EV_FLOW per interval (false) */
 	uint64_t conn_idle_ns;   /* forget a connection idle this long (10 min; 0 never) */
 	size_t max_conns;        /* logical connections (16384) */
-	size_t max_pubs;         /* pending publications (32768: 19 MiB) */
+	size_t max_pubs;         /* pending publications (16384: ~10 MiB) */
 	size_t max_requests;     /* pending NATS requests (65536) */
 	size_t max_http;         /* pending HTTP exchanges (65536) */
 	size_t max_http_per_conn;/* pipelined on one connection (64) */
