@@ -563,25 +563,31 @@ def test_python_http_server():
         expect(sresp[0].get('body') == 'hello, world\n', 'server: GET response body', h.short(sresp[0]))
 
 
+def read_body(f):
+    """Read an HTTP head from the file f, then as many body bytes as its
+    Content-Length says (0 when it says nothing); returns the body."""
+    length = 0
+    while (line := f.readline()) not in (b'\r\n', b''):
+        if line.lower().startswith(b'content-length:'):
+            length = int(line.split(b':')[1])
+    return f.read(length)
+
+
 def test_vectored_writes():
     """Requests and responses written with sendmsg(), each spread over
-    several iovecs (one empty): capture walks the iovec array, and ships a
-    write whose copy is small as one record, a larger one iovec by iovec.
-    Both ends see every head and body whole, in order; under a snaplen
-    shorter than the write, the body is cut where the snaplen ends."""
-    small = b'abcdefghij' * 20            # 200 bytes: gathered in one record
-    big = bytes(range(48, 58)) * 300      # 3000 bytes: one record per iovec
+    several iovecs (one empty): capture walks the iovec array. Both ends
+    see every head and body whole, in order, for a 200-byte body and a
+    3000-byte one; under a snaplen shorter than the write, the body is cut
+    where the snaplen ends."""
+    small = b'abcdefghij' * 20
+    big = bytes(range(48, 58)) * 300
     post = b'0123456789' * 20
     srv, port = listening()
 
     def answer(c):
         f = c.makefile('rb')
         for body in (small, big, small):
-            length = 0
-            while (line := f.readline()) not in (b'\r\n', b''):
-                if line.lower().startswith(b'content-length:'):
-                    length = int(line.split(b':')[1])
-            f.read(length)
+            read_body(f)
             head = b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n' % len(body)
             c.sendmsg([head, b'', b'Content-Type: text/plain\r\n\r\n',
                        body[:50], body[50:]])
@@ -589,12 +595,7 @@ def test_vectored_writes():
     def exchange(cli, path, body=b''):
         cli.sendmsg([b'POST %s HTTP/1.1\r\n' % path, b'Host: v\r\n', b'',
                      b'Content-Length: %d\r\n\r\n' % len(body), body])
-        f = cli.makefile('rb')
-        length = 0
-        while (line := f.readline()) not in (b'\r\n', b''):
-            if line.lower().startswith(b'content-length:'):
-                length = int(line.split(b':')[1])
-        return f.read(length)
+        return read_body(cli.makefile('rb'))
 
     def run(extra):
         with h.Trace(extra + ['--port', f'{port}:http']) as t:
