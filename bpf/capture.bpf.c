@@ -1093,25 +1093,42 @@ static __always_inline bool letting_go(const struct ms_conn_key *key)
  * then nothing will read them (an HTTP server that answers and closes
  * without reading a request's body).
  */
-static __always_inline void sock_closed(const struct sock *sk)
+/*
+ * The connection sock_conns names for sk, its key in *key: false when sk
+ * has no entry. *st is its state while that is still this socket's (the
+ * fd may hold another since), else NULL.
+ */
+static __always_inline bool sock_conn(const struct sock *sk,
+				      struct ms_conn_key *key,
+				      struct conn_state **st)
 {
 	__u64 skey = (__u64)sk;
 	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
+
+	if (!kp)
+		return false;
+	*key = *kp;
+	*st = bpf_map_lookup_elem(&conns, key);
+	if (*st && (*st)->sk != skey)
+		*st = NULL;
+	return true;
+}
+
+static __always_inline void sock_closed(const struct sock *sk)
+{
+	__u64 skey = (__u64)sk;
 	struct ms_conn_key key;
 	struct conn_state *st;
 
-	if (!kp)
+	if (!sock_conn(sk, &key, &st))
 		return;
-	key = *kp;
-	st = bpf_map_lookup_elem(&conns, &key);
-	if (st && st->sk == skey && sk->sk_socket && unread_bytes(sk) &&
-	    !letting_go(&key)) {
+	if (st && sk->sk_socket && unread_bytes(sk) && !letting_go(&key)) {
 		/* its sock_conns entry stays, for on_sock_destroy */
 		st->closing = 1;
 		return;
 	}
 	bpf_map_delete_elem(&sock_conns, &skey);
-	if (st && st->sk == skey)
+	if (st)
 		conn_closed(&key, st, 0);
 }
 
@@ -1153,16 +1170,13 @@ SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(on_sock_destroy, struct sock *sk)
 {
 	__u64 skey = (__u64)sk;
-	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
 	struct ms_conn_key key;
 	struct conn_state *st;
 
-	if (!kp)
+	if (!sock_conn(sk, &key, &st))
 		return 0;
-	key = *kp;
 	bpf_map_delete_elem(&sock_conns, &skey);
-	st = bpf_map_lookup_elem(&conns, &key);
-	if (st && st->sk == skey && st->closing)
+	if (st && st->closing)
 		conn_closed(&key, st, 0);
 	return 0;
 }
