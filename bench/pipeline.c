@@ -21,6 +21,10 @@
  * msgscope starts after the clients.
  * http: a keep-alive client and server, GET and a 100-byte response, each
  * seen at both ends.
+ * -d N: every Nth kernel event is lost, as when the ring buffer is full;
+ * -c BYTES: each event copies at most BYTES, as under --snaplen (the rest
+ * of the syscall is a gap). Both put the correlator in the state it is in
+ * at saturation: publications with views missing or cut short, pending.
  * -t: the records go where `msgscope top` puts them (the live view's
  * model: its correlator and its ring of recent messages) instead of the
  * JSON trace; under `valgrind --tool=callgrind --cache-sim=yes` this
@@ -99,6 +103,9 @@ struct end {
 
 static struct ms_data_event *ev;
 static size_t ev_cap;
+static long drop_every;     /* -d */
+static size_t snap_cap;     /* -c, 0: none */
+static unsigned long long nevents, ndropped;
 
 static void put_event(struct conntrack *ct, struct end *e, uint8_t dir,
 		      uint8_t proto, bool fresh, uint64_t ts,
@@ -111,6 +118,11 @@ static void put_event(struct conntrack *ct, struct end *e, uint8_t dir,
 			perror("pipeline");
 			exit(1);
 		}
+	}
+	if (drop_every && ++nevents % (unsigned long long)drop_every == 0) {
+		e->off[dir] += len; /* the next event shows the gap */
+		ndropped++;
+		return;
 	}
 	memset(ev, 0, sizeof(*ev));
 	ev->h.type = MS_EV_DATA;
@@ -126,6 +138,8 @@ static void put_event(struct conntrack *ct, struct end *e, uint8_t dir,
 	memcpy(ev->tuple.raddr, "\x7f\0\0\1", 4);
 	ev->stream_off = e->off[dir];
 	ev->len = ev->cap_len = len;
+	if (snap_cap && len > snap_cap)
+		ev->cap_len = snap_cap;
 	ev->dir = dir;
 	ev->proto = proto;
 	ev->role = e->role;
@@ -252,19 +266,22 @@ static double cpu_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE] [-f] [-o FILE] [-t]\n");
+	fprintf(f, "usage: pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]\n"
+		   "                [-d LOSE_EVERY] [-c CAPTURE_BYTES] [-f] [-o FILE] [-t]\n");
 }
 
 static int parse(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "w:n:b:s:fo:th")) != -1) {
+	while ((c = getopt(argc, argv, "w:n:b:s:d:c:fo:th")) != -1) {
 		switch (c) {
 		case 'w': o->workload = optarg; break;
 		case 'n': o->n = atol(optarg); break;
 		case 'b': o->batch = atol(optarg); break;
 		case 's': o->size = atol(optarg); break;
+		case 'd': drop_every = atol(optarg); break;
+		case 'c': snap_cap = (size_t)atol(optarg); break;
 		case 'f': o->fresh = true; break;
 		case 'o': o->out = optarg; break;
 		case 't': o->top = true; break;
@@ -272,7 +289,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (o->n <= 0 || o->batch <= 0 || o->size < 32 ||
+	if (o->n <= 0 || o->batch <= 0 || o->size < 32 || drop_every < 0 ||
+	    drop_every == 1 ||
 	    (strcmp(o->workload, "nats") && strcmp(o->workload, "http"))) {
 		usage(stderr);
 		return -1;
@@ -328,10 +346,11 @@ int main(int argc, char **argv)
 	wall = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	printf("{\"workload\":\"%s\",\"messages\":%ld,\"records\":%llu,\"flow_lines\":%llu,"
 	       "\"cpu_s\":%.3f,\"wall_s\":%.3f,\"ns_per_record\":%.0f,\"records_per_s\":%.0f,"
-	       "\"corr_late\":%llu,\"corr_evicted_pubs\":%llu}\n",
+	       "\"events_lost\":%llu,\"corr_late\":%llu,\"corr_evicted_pubs\":%llu}\n",
 	       o.workload, o.n, (unsigned long long)s.records,
 	       (unsigned long long)s.flow_lines, cpu, wall,
 	       s.records ? cpu * 1e9 / s.records : 0, cpu ? s.records / cpu : 0,
+	       ndropped,
 	       (unsigned long long)corr_counters(s.corr)->late,
 	       (unsigned long long)corr_counters(s.corr)->evicted_pubs);
 	conntrack_free(ct);
