@@ -419,6 +419,51 @@ static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
 	return budget;
 }
 
+/*
+ * One buffer whose copy is longer than a record (MS_MAX_SNAPLEN): in
+ * pieces, one record each, up to the snaplen; the rest, one uncopied
+ * record. nats-server, behind, writes a subscriber's backlog in one call
+ * (a writev of one iovec) of up to 422 KB; cut at 64 KiB, the rest of its
+ * messages were a gap. iov_ptr: the buffer is that one-iovec array's.
+ * Only here, one call site: every step costs the verifier a walk of
+ * emit_chunk(), and a loop over several iovecs' pieces took the programs
+ * past its 1M-instruction limit.
+ */
+static __noinline void emit_long(struct emit_req *r, __u64 iov_ptr,
+				 __u64 buf, __u32 total)
+{
+	__u32 copy = min_u32(total, snaplen), done = 0;
+	__u64 base = r->off;
+	struct iovec v;
+
+	if (iov_ptr) {
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)iov_ptr))
+			return;
+		buf = (__u64)v.iov_base;
+	}
+	/* A TLS hello is its connection's first write, alone, and far
+	 * shorter than a record; the constant spares the verifier that
+	 * branch of emit_chunk() in every step. */
+	r->hello_check = 0;
+	for (int k = 0; k < MS_MAX_PIECES; k++) {
+		__u32 n = min_u32(copy - done, MS_MAX_SNAPLEN);
+
+		if (done >= copy)
+			break;
+		r->ubuf = buf + done;
+		r->off = base + done;
+		r->len = r->cap = n;
+		emit_chunk(r);
+		done += n;
+	}
+	if (done < total) {
+		r->off = base + done;
+		r->len = total - done;
+		r->cap = 0;
+		emit_chunk(r);
+	}
+}
+
 static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
 					    __u64 n)
 {
@@ -502,6 +547,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		.dir = sc_dir(a->sc), .hello_check = a->hello_check,
 	};
 	struct user_msghdr msg;
+	__u64 iov_ptr = 0;
 
 	if (whole_vector(a)) {
 		/* each message carries its own byte count */
@@ -519,19 +565,34 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	}
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
-		emit_iov(&r, a->buf, a->count, ret, snaplen);
-		return;
+		if (a->count != 1 || ret <= MS_MAX_SNAPLEN ||
+		    snaplen <= MS_MAX_SNAPLEN) {
+			emit_iov(&r, a->buf, a->count, ret, snaplen);
+			return;
+		}
+		iov_ptr = a->buf;
+		break;
 	case MS_SC_RECVMSG: case MS_SC_SENDMSG:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->buf))
 			return;
-		emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret, snaplen);
-		return;
+		if (msg.msg_iovlen != 1 || ret <= MS_MAX_SNAPLEN ||
+		    snaplen <= MS_MAX_SNAPLEN) {
+			emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret,
+				 snaplen);
+			return;
+		}
+		iov_ptr = (__u64)msg.msg_iov;
+		break;
 	default:
-		r.ubuf = a->buf;
-		r.len = ret;
-		r.cap = min_u32(ret, snaplen);
-		emit_chunk(&r);
+		if (ret <= MS_MAX_SNAPLEN || snaplen <= MS_MAX_SNAPLEN) {
+			r.ubuf = a->buf;
+			r.len = ret;
+			r.cap = min_u32(ret, snaplen);
+			emit_chunk(&r);
+			return;
+		}
 	}
+	emit_long(&r, iov_ptr, a->buf, ret);
 }
 
 /* ---- syscall hooks ------------------------------------------------------ */

@@ -12,17 +12,26 @@
 #define MSGSCOPE_ABI_VERSION 1
 
 #define MS_COMM_LEN 16
-/* Largest payload slice one event can carry; must be a power of two. */
+/* Largest payload slice one event (record) can carry; must be a power of
+ * two. A syscall's longer copy goes out as several records. */
 #define MS_MAX_SNAPLEN 65536
-/* Large enough for a whole client write buffer (libnats flushes up to
- * 32 KiB of batched PUBs at once) and a whole nats-server read (its buffer
- * grows to 64 KiB under load: at 32 KiB, 4% of the server's messages at
- * 100k msg/s fell in the cut): every message in it gets parsed and
- * counted. What a record keeps of each payload is a separate, userspace
- * limit. */
-#define MS_DEFAULT_SNAPLEN 65536
+/* Per syscall. Large enough for a whole client write buffer (libnats
+ * flushes up to 32 KiB of batched PUBs at once), a whole nats-server read
+ * (its buffer grows to 64 KiB under load: at 32 KiB, 4% of the server's
+ * messages at 100k msg/s fell in the cut) and nats-server's writes of a
+ * backlog (up to 422 KB seen at 100k msg/s on a slow host: at 64 KiB,
+ * 4.6% of its MSG sends fell in the cut): every message in it gets parsed
+ * and counted. What a record keeps of each payload is a separate,
+ * userspace limit. */
+#define MS_DEFAULT_SNAPLEN MS_MAX_SYSCALL_SNAPLEN
 /* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
 #define MS_MAX_IOV 8
+/* Records a single buffer longer than MS_MAX_SNAPLEN may go out as, its
+ * pieces (several iovecs go out one record each, each cut at
+ * MS_MAX_SNAPLEN). */
+#define MS_MAX_PIECES 16
+/* The largest --snaplen: what MS_MAX_PIECES records carry. */
+#define MS_MAX_SYSCALL_SNAPLEN (MS_MAX_PIECES * MS_MAX_SNAPLEN)
 /* messages walked per sendmmsg/recvmmsg. */
 #define MS_MAX_MMSG 4
 /* data events a connection of unknown protocol may show before we give up. */

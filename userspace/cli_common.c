@@ -149,7 +149,7 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		a->s.cap.comm = a->comm;
 		return 0;
 	case 's':
-		if (parse_uint("--snaplen", arg, 0, MS_MAX_SNAPLEN, &v))
+		if (parse_uint("--snaplen", arg, 0, MS_MAX_SYSCALL_SNAPLEN, &v))
 			return 2;
 		a->s.cap.snaplen = v;
 		a->snaplen_set = true;

@@ -99,7 +99,7 @@ NICE_HELP
 "  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
 "  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
 "                                             shows it again later\n",
-		VIEW_BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		VIEW_BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 /* ---- the trace file (-o) ------------------------------------------------ */

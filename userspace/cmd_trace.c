@@ -69,7 +69,7 @@ NICE_HELP
 "  msgscope trace -o trace.jsonl                    everything, to a file\n"
 "  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
 "  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
-		MS_DEFAULT_SNAPLEN, MS_MAX_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		MS_DEFAULT_SNAPLEN, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 static json_t *options_json(const struct live_args *a)

@@ -431,6 +431,66 @@ def test_sendmmsg():
                    'and the PUB after them is recorded', f'{sent}, end: {h.short(t.end)}')
 
 
+# A bare NATS publisher that sends COUNT PUBs in one send(2) and COUNT more
+# in one sendmsg(2) of a single iovec, each call some 300 KB, then a PING.
+LONG_PUB = r"""
+import socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(('127.0.0.1', port))
+buf = b''
+while b'\r\n' not in buf:
+    buf += s.recv(4096)
+s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+def batch(first):
+    return b''.join(b'PUB e2e.long 8\r\n%08d\r\n' % i for i in range(first, first + count))
+one = batch(0)
+assert s.send(one) == len(one), 'one send'
+two = batch(count)
+assert s.sendmsg([two]) == len(two), 'one sendmsg'
+s.sendall(b'PING\r\n')
+buf = b''
+while b'PONG\r\n' not in buf:
+    buf += s.recv(4096)
+print('SENT', len(one), len(two), flush=True)
+"""
+
+
+def test_long_writes():
+    """A write longer than one record (64 KiB) is shipped in pieces, up to
+    the snaplen (default 1 MiB): every PUB of a 300 KB send(2) and of a 300
+    KB sendmsg(2) is recorded at the publisher, in order, none cut, on the
+    default path and on the raw sys_exit one. With --snaplen 65536 the rest
+    of each call past 64 KiB is a gap: fewer are recorded, the stream
+    resynchronises, and the gap is counted."""
+    count = 12000
+    want = ['%08d' % i for i in range(2 * count)]
+    for env, extra in (({}, []), ({'MSGSCOPE_RAW_SYS_EXIT': '1'}, []), ({}, ['--snaplen', 65536])):
+        what = ('raw sys_exit' if env else 'default') + (' --snaplen 65536' if extra else '')
+        with h.env(**env):
+            with h.NatsServer() as ns:
+                with h.Trace(['--port', ns.port_arg] + extra) as t:
+                    pub = h.spawn(['python3', '-c', LONG_PUB, str(ns.port), str(count)])
+                    pub.wait_for('SENT')
+                    pub.wait_ok()
+                    time.sleep(0.3)
+        sent = t.nats(op='PUB', pid=pub.pid, subject='e2e.long')
+        got = [r.get('payload') for r in sent]
+        read = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.long')]
+        expect(read == want, f'{what}: the server read every PUB, in order',
+               f'{len(read)} of {len(want)}')
+        if not extra:
+            expect(got == want and not any(r.get('truncated') for r in sent),
+                   f'{what}: every PUB of both long calls recorded at the publisher, in order, '
+                   'none cut', f'{len(got)} of {len(want)}; end: {h.short(t.end)}')
+        else:
+            expect(0 < got.count('%08d' % 0) and len(got) < count and
+                   '%08d' % count in got and t.end.get('gap_bytes', 0) > 400000,
+                   f'{what}: each call cut after 64 KiB, the next call\'s first PUB '
+                   'recorded, the rest counted as a gap', f'{len(got)}; end: {h.short(t.end)}')
+
+
 # A bare NATS subscriber that reads its stream in pieces of exactly one
 # message, but out of step by 7 bytes: every read starts inside a MSG line
 # and the next line starts a whole message later, far from the start of
@@ -579,6 +639,7 @@ TESTS = [
     test_socket_hooks_path,
     test_raw_sys_exit_path,
     test_sendmmsg,
+    test_long_writes,
     test_subscriber_joined_mid_message,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
