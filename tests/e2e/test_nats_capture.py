@@ -364,10 +364,25 @@ def test_raw_sys_exit_path():
                dump(t.messages()))
 
 
+# The start of a bare NATS client script: connect(port) says CONNECT and
+# waits for the server's PONG.
+BARE_CLIENT = r"""
+import socket, sys
+def connect(port):
+    s = socket.create_connection(('127.0.0.1', port))
+    buf = b''
+    while b'\r\n' not in buf:
+        buf += s.recv(4096)
+    s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
+    while b'PONG\r\n' not in buf:
+        buf += s.recv(4096)
+    return s
+"""
+
 # A bare NATS publisher that sends two PUBs in one sendmmsg(2), then a third
 # with a plain send.
-MMSG_PUB = r"""
-import ctypes, socket, sys
+MMSG_PUB = BARE_CLIENT + r"""
+import ctypes
 class iovec(ctypes.Structure):
     _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]
 class msghdr(ctypes.Structure):
@@ -378,13 +393,7 @@ class msghdr(ctypes.Structure):
 class mmsghdr(ctypes.Structure):
     _fields_ = [('hdr', msghdr), ('len', ctypes.c_uint)]
 libc = ctypes.CDLL(None, use_errno=True)
-s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
-buf = b''
-while b'\r\n' not in buf:
-    buf += s.recv(4096)
-s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
-while b'PONG\r\n' not in buf:
-    buf += s.recv(4096)
+s = connect(int(sys.argv[1]))
 msgs = [b'PUB e2e.mmsg 3\r\n%s\r\n' % w for w in (b'one', b'two')]
 bodies = [ctypes.create_string_buffer(m, len(m)) for m in msgs]
 iovs = [iovec(ctypes.cast(b, ctypes.c_void_p), len(m)) for b, m in zip(bodies, msgs)]
@@ -433,16 +442,9 @@ def test_sendmmsg():
 
 # A bare NATS publisher that sends COUNT PUBs in one send(2) and COUNT more
 # in one sendmsg(2) of a single iovec, each call some 300 KB, then a PING.
-LONG_PUB = r"""
-import socket, sys
+LONG_PUB = BARE_CLIENT + r"""
 port, count = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(('127.0.0.1', port))
-buf = b''
-while b'\r\n' not in buf:
-    buf += s.recv(4096)
-s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
-while b'PONG\r\n' not in buf:
-    buf += s.recv(4096)
+s = connect(port)
 def batch(first):
     return b''.join(b'PUB e2e.long 8\r\n%08d\r\n' % i for i in range(first, first + count))
 one = batch(0)
