@@ -440,8 +440,10 @@ def test_sendmmsg():
                    'and the PUB after them is recorded', f'{sent}, end: {h.short(t.end)}')
 
 
-# A bare NATS publisher that sends COUNT PUBs in one send(2) and COUNT more
-# in one sendmsg(2) of a single iovec, each call some 300 KB, then a PING.
+# A bare NATS publisher that sends COUNT PUBs in one send(2), COUNT more in
+# one sendmsg(2) of a single iovec, and COUNT more in one sendmsg(2) of six
+# iovecs cut at arbitrary bytes (about 50 KB each), each call some 300 KB,
+# then a PING.
 LONG_PUB = BARE_CLIENT + r"""
 port, count = int(sys.argv[1]), int(sys.argv[2])
 s = connect(port)
@@ -451,6 +453,9 @@ one = batch(0)
 assert s.send(one) == len(one), 'one send'
 two = batch(count)
 assert s.sendmsg([two]) == len(two), 'one sendmsg'
+three = batch(2 * count)
+cuts = [len(three) * k // 6 + 7 * k for k in range(6)] + [len(three)]
+assert s.sendmsg([three[a:b] for a, b in zip(cuts, cuts[1:])]) == len(three), 'sendmsg of six'
 s.sendall(b'PING\r\n')
 buf = b''
 while b'PONG\r\n' not in buf:
@@ -460,14 +465,15 @@ print('SENT', len(one), len(two), flush=True)
 
 
 def test_long_writes():
-    """A write longer than one record (64 KiB) is shipped in pieces, up to
-    the snaplen (default 1 MiB): every PUB of a 300 KB send(2) and of a 300
-    KB sendmsg(2) is recorded at the publisher, in order, none cut, on the
-    default path and on the raw sys_exit one. With --snaplen 65536 the rest
-    of each call past 64 KiB is a gap: fewer are recorded, the stream
+    """A buffer longer than one record (64 KiB) is shipped in pieces, and a
+    call's iovecs each in a record, up to the snaplen (default 1 MiB): every
+    PUB of a 300 KB send(2), of a 300 KB sendmsg(2) of one iovec and of one
+    of six is recorded at the publisher, in order, none cut, on the default
+    path and on the raw sys_exit one. With --snaplen 65536 the rest of each
+    call past 64 KiB is a gap: fewer are recorded, the stream
     resynchronises, and the gap is counted."""
     count = 12000
-    want = ['%08d' % i for i in range(2 * count)]
+    want = ['%08d' % i for i in range(3 * count)]
     for env, extra in (({}, []), ({'MSGSCOPE_RAW_SYS_EXIT': '1'}, []), ({}, ['--snaplen', 65536])):
         what = ('raw sys_exit' if env else 'default') + (' --snaplen 65536' if extra else '')
         with h.env(**env):
@@ -484,12 +490,13 @@ def test_long_writes():
                f'{len(read)} of {len(want)}')
         if not extra:
             expect(got == want and not any(r.get('truncated') for r in sent),
-                   f'{what}: every PUB of both long calls recorded at the publisher, in order, '
+                   f'{what}: every PUB of the three long calls recorded at the publisher, in order, '
                    'none cut', f'{len(got)} of {len(want)}; end: {h.short(t.end)}')
         else:
             expect(0 < got.count('%08d' % 0) and len(got) < count and
-                   '%08d' % count in got and t.end.get('gap_bytes', 0) > 400000,
-                   f'{what}: each call cut after 64 KiB, the next call\'s first PUB '
+                   '%08d' % count in got and '%08d' % (2 * count) in got and
+                   t.end.get('gap_bytes', 0) > 600000,
+                   f'{what}: each call cut after 64 KiB, the next calls\' first PUBs '
                    'recorded, the rest counted as a gap', f'{len(got)}; end: {h.short(t.end)}')
 
 
