@@ -445,11 +445,9 @@ static __noinline void emit_long(struct emit_req *r, __u64 iov_ptr,
 	 * shorter than a record; the constant spares the verifier that
 	 * branch of emit_chunk() in every step. */
 	r->hello_check = 0;
-	for (int k = 0; k < MS_MAX_PIECES; k++) {
+	for (int k = 0; k < MS_MAX_PIECES && done < copy; k++) {
 		__u32 n = min_u32(copy - done, MS_MAX_SNAPLEN);
 
-		if (done >= copy)
-			break;
 		r->ubuf = buf + done;
 		r->off = base + done;
 		r->len = r->cap = n;
@@ -548,6 +546,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	};
 	struct user_msghdr msg;
 	__u64 iov_ptr = 0;
+	bool long_copy;
 
 	if (whole_vector(a)) {
 		/* each message carries its own byte count */
@@ -563,10 +562,11 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		emit_chunk(&r);
 		return;
 	}
+	/* a copy longer than one record: one buffer of it goes in pieces */
+	long_copy = ret > MS_MAX_SNAPLEN && snaplen > MS_MAX_SNAPLEN;
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
-		if (a->count != 1 || ret <= MS_MAX_SNAPLEN ||
-		    snaplen <= MS_MAX_SNAPLEN) {
+		if (!long_copy || a->count != 1) {
 			emit_iov(&r, a->buf, a->count, ret, snaplen);
 			return;
 		}
@@ -575,8 +575,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	case MS_SC_RECVMSG: case MS_SC_SENDMSG:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->buf))
 			return;
-		if (msg.msg_iovlen != 1 || ret <= MS_MAX_SNAPLEN ||
-		    snaplen <= MS_MAX_SNAPLEN) {
+		if (!long_copy || msg.msg_iovlen != 1) {
 			emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret,
 				 snaplen);
 			return;
@@ -584,7 +583,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		iov_ptr = (__u64)msg.msg_iov;
 		break;
 	default:
-		if (ret <= MS_MAX_SNAPLEN || snaplen <= MS_MAX_SNAPLEN) {
+		if (!long_copy) {
 			r.ubuf = a->buf;
 			r.len = ret;
 			r.cap = min_u32(ret, snaplen);
@@ -1143,18 +1142,6 @@ static __always_inline bool letting_go(const struct ms_conn_key *key)
 }
 
 /*
- * A socket reached TCP_CLOSE: the connection is over, whichever end closed
- * first. Often not in the closing process's context (softirq, when the
- * peer's FIN or ACK arrives), hence sock_conns. An entry the fd has been
- * reused for since (conn_get_sock closed it then) is not this socket's.
- * A socket its process still holds may have bytes left to read (it shut
- * down its side and the peer's last bytes and FIN came before its read,
- * or a reset came): it ends at the read that finds the end instead, so
- * those bytes stay on their connection. Unless the process is closing it:
- * then nothing will read them (an HTTP server that answers and closes
- * without reading a request's body).
- */
-/*
  * The connection sock_conns names for sk, its key in *key: false when sk
  * has no entry. *st is its state while that is still this socket's (the
  * fd may hold another since), else NULL.
@@ -1175,6 +1162,18 @@ static __always_inline bool sock_conn(const struct sock *sk,
 	return true;
 }
 
+/*
+ * A socket reached TCP_CLOSE: the connection is over, whichever end closed
+ * first. Often not in the closing process's context (softirq, when the
+ * peer's FIN or ACK arrives), hence sock_conns. An entry the fd has been
+ * reused for since (conn_get_sock closed it then) is not this socket's.
+ * A socket its process still holds may have bytes left to read (it shut
+ * down its side and the peer's last bytes and FIN came before its read,
+ * or a reset came): it ends at the read that finds the end instead, so
+ * those bytes stay on their connection. Unless the process is closing it:
+ * then nothing will read them (an HTTP server that answers and closes
+ * without reading a request's body).
+ */
 static __always_inline void sock_closed(const struct sock *sk)
 {
 	__u64 skey = (__u64)sk;
