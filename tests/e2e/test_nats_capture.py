@@ -365,17 +365,19 @@ def test_raw_sys_exit_path():
 
 
 # The start of a bare NATS client script: connect(port) says CONNECT and
-# waits for the server's PONG.
+# waits for the server's PONG; await_pong(s) waits for the answer to a PING.
 BARE_CLIENT = r"""
 import socket, sys
+def await_pong(s, buf=b''):
+    while b'PONG\r\n' not in buf:
+        buf += s.recv(4096)
 def connect(port):
     s = socket.create_connection(('127.0.0.1', port))
     buf = b''
     while b'\r\n' not in buf:
         buf += s.recv(4096)
     s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
-    while b'PONG\r\n' not in buf:
-        buf += s.recv(4096)
+    await_pong(s, buf)
     return s
 """
 
@@ -404,9 +406,7 @@ for i in range(2):
 n = libc.sendmmsg(s.fileno(), vec, 2, 0)
 assert n == 2, ('sendmmsg', n, ctypes.get_errno())
 s.sendall(b'PUB e2e.mmsg 5\r\nthree\r\nPING\r\n')
-buf = b''
-while b'PONG\r\n' not in buf:
-    buf += s.recv(4096)
+await_pong(s)
 print('SENT', flush=True)
 """
 
@@ -457,9 +457,7 @@ three = batch(2 * count)
 cuts = [len(three) * k // 6 + 7 * k for k in range(6)] + [len(three)]
 assert s.sendmsg([three[a:b] for a, b in zip(cuts, cuts[1:])]) == len(three), 'sendmsg of six'
 s.sendall(b'PING\r\n')
-buf = b''
-while b'PONG\r\n' not in buf:
-    buf += s.recv(4096)
+await_pong(s)
 print('SENT', len(one), len(two), flush=True)
 """
 
