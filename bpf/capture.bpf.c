@@ -546,6 +546,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	};
 	struct user_msghdr msg;
 	__u64 iov_ptr = 0;
+	__u32 budget = snaplen;
 	bool long_copy;
 
 	if (whole_vector(a)) {
@@ -562,12 +563,18 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		emit_chunk(&r);
 		return;
 	}
-	/* a copy longer than one record: one buffer of it goes in pieces */
-	long_copy = ret > MS_MAX_SNAPLEN && snaplen > MS_MAX_SNAPLEN;
+	/* A copy longer than one record, while the ring has room for it: one
+	 * buffer of it goes in pieces, several up to one record each. */
+	if (ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN &&
+	    !ring_room_for(min_u32(ret, budget))) {
+		budget = MS_MAX_SNAPLEN;
+		stat_add(MS_STAT_RING_CUTS, 1);
+	}
+	long_copy = ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN;
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
 		if (!long_copy || a->count != 1) {
-			emit_iov(&r, a->buf, a->count, ret, snaplen);
+			emit_iov(&r, a->buf, a->count, ret, budget);
 			return;
 		}
 		iov_ptr = a->buf;
@@ -577,7 +584,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 			return;
 		if (!long_copy || msg.msg_iovlen != 1) {
 			emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret,
-				 snaplen);
+				 budget);
 			return;
 		}
 		iov_ptr = (__u64)msg.msg_iov;
@@ -586,7 +593,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		if (!long_copy) {
 			r.ubuf = a->buf;
 			r.len = ret;
-			r.cap = min_u32(ret, snaplen);
+			r.cap = min_u32(ret, budget);
 			emit_chunk(&r);
 			return;
 		}

@@ -105,6 +105,8 @@ enum ms_stat {
 	MS_STAT_DROP_CONTROL,     /* close/exit events lost: ring buffer full */
 	MS_STAT_INFLIGHT_FULL,    /* syscalls not followed: inflight map full */
 	MS_STAT_CONN_FULL,        /* sockets not tracked: conn map update failed */
+	MS_STAT_RING_CUTS,        /* copies over one record cut to one: ring
+				   * over half full (--snaplen > 64 KiB) */
 	MS_STAT__COUNT,
 };
 

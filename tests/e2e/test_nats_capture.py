@@ -469,13 +469,19 @@ def test_long_writes():
     recorded at the publisher, in order, none cut, on the default path and
     on the raw sys_exit one. At the default snaplen (64 KiB) the rest of
     each call is a gap: fewer are recorded, the stream resynchronises, and
-    the gap is counted."""
-    count = 12000
-    want = ['%08d' % i for i in range(3 * count)]
+    the gap is counted. So it is, at 1 MiB, for calls that would take the
+    ring past half full (600 KB calls, a 1 MiB ring): counted as ring_cuts.
+    That case traces the publisher alone (--comm): the server's reads of
+    1.8 MB would overflow the small ring."""
     whole = ['--snaplen', 1048576]
-    for env, extra in (({}, whole), ({'MSGSCOPE_RAW_SYS_EXIT': '1'}, whole), ({}, [])):
-        what = ('raw sys_exit' if env else 'default path') + (' --snaplen 1 MiB' if extra else
-                                                             ', default snaplen')
+    small_ring = whole + ['--buffer-size', 1, '--comm', 'python3']
+    cases = (({}, whole, 12000), ({'MSGSCOPE_RAW_SYS_EXIT': '1'}, whole, 12000),
+             ({}, [], 12000), ({}, small_ring, 24000))
+    for env, extra, count in cases:
+        want = ['%08d' % i for i in range(3 * count)]
+        what = ('raw sys_exit' if env else 'default path') + (
+            ', default snaplen' if not extra else
+            ' --snaplen 1 MiB' + (', 1 MiB ring' if extra == small_ring else ''))
         with h.env(**env):
             with h.NatsServer() as ns:
                 with h.Trace(['--port', ns.port_arg] + extra) as t:
@@ -486,9 +492,11 @@ def test_long_writes():
         sent = t.nats(op='PUB', pid=pub.pid, subject='e2e.long')
         got = [r.get('payload') for r in sent]
         read = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.long')]
-        expect(read == want, f'{what}: the server read every PUB, in order',
-               f'{len(read)} of {len(want)}')
-        if extra:
+        if extra != small_ring:
+            expect(read == want, f'{what}: the server read every PUB, in order',
+                   f'{len(read)} of {len(want)}')
+        cut = extra != whole
+        if not cut:
             expect(got == want and not any(r.get('truncated') for r in sent),
                    f'{what}: every PUB of the three long calls recorded at the publisher, in order, '
                    'none cut', f'{len(got)} of {len(want)}; end: {h.short(t.end)}')
@@ -498,6 +506,9 @@ def test_long_writes():
                    t.end.get('gap_bytes', 0) > 600000,
                    f'{what}: each call cut after 64 KiB, the next calls\' first PUBs '
                    'recorded, the rest counted as a gap', f'{len(got)}; end: {h.short(t.end)}')
+        expect(t.end.get('ring_cuts') == (3 if extra == small_ring else 0),
+               f'{what}: ring_cuts counts the calls cut for the ring\'s sake, and only those',
+               h.short(t.end))
 
 
 # A bare NATS subscriber that reads its stream in pieces of exactly one
