@@ -45,6 +45,7 @@ struct capture {
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
 	char path_desc[80];      /* capture_path_desc(), once attached */
+	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages,
 	 * mapped read-only a second time): how full it is, without a syscall. */
@@ -311,6 +312,63 @@ static void map_ring_pos(struct capture *c)
 	c->ring_pos = p == MAP_FAILED ? NULL : p;
 }
 
+/* Whether to fail a load at a snaplen over one record on purpose
+ * (MSGSCOPE_REFUSE_LONG_COPY=1): the refusal a kernel whose verifier gives
+ * up on emit_long() would give, for the tests of what follows it. */
+static bool refuse_long_copy(uint32_t snaplen)
+{
+	return snaplen > MS_MAX_SNAPLEN && getenv("MSGSCOPE_REFUSE_LONG_COPY");
+}
+
+/*
+ * Open, configure and load the object. A snaplen over one record puts
+ * emit_long() in every data program: ~770k of the verifier's 1M
+ * instructions for on_sys_exit on 6.18 (bench/RESULTS.md), more than an
+ * older verifier may allow. Refused, it loads again with copies of one
+ * record (64 KiB), says so on stderr and in the meta line's snaplen: the
+ * rest of a longer call is a gap, counted, rather than no trace at all.
+ */
+static int load(struct capture *c, const struct capture_opts *opts)
+{
+	uint32_t snaplen = opts->snaplen;
+	int err;
+
+	for (;;) {
+		struct capture_opts o = *opts;
+
+		o.snaplen = snaplen;
+		c->skel = capture_bpf__open();
+		if (!c->skel) {
+			err = -errno;
+			fprintf(stderr, "msgscope: cannot open BPF object: %s\n", strerror(-err));
+			return err;
+		}
+		err = configure(c, &o);
+		if (err) {
+			fprintf(stderr, "msgscope: bad ring buffer size %zu: %s\n",
+				o.ringbuf_bytes, strerror(-err));
+			return err;
+		}
+		err = refuse_long_copy(snaplen) ? -E2BIG : capture_bpf__load(c->skel);
+		if (!err || err == -EPERM || snaplen <= MS_MAX_SNAPLEN)
+			break;
+		fprintf(stderr, "msgscope: the kernel refused the programs at --snaplen %u (%s); "
+			"copying at most %u bytes per call instead, the rest counted as gap_bytes\n",
+			snaplen, strerror(-err), MS_MAX_SNAPLEN);
+		capture_bpf__destroy(c->skel);
+		c->skel = NULL;
+		snaplen = MS_MAX_SNAPLEN;
+	}
+	if (err) {
+		fprintf(stderr, "msgscope: cannot load BPF programs: %s%s\n", strerror(-err),
+			err == -EPERM ? " (run as root, or with CAP_BPF and CAP_PERFMON)" :
+			" (run with -v for the verifier log)");
+		return err;
+	}
+	c->snaplen = snaplen;
+	return 0;
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_event_fn fn, void *ctx)
 {
@@ -324,25 +382,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	c->fn = fn;
 	c->ctx = ctx;
 	c->ncpus = libbpf_num_possible_cpus();
-	c->skel = capture_bpf__open();
-	if (!c->skel) {
-		err = -errno;
-		fprintf(stderr, "msgscope: cannot open BPF object: %s\n", strerror(-err));
+	err = load(c, opts);
+	if (err)
 		goto fail;
-	}
-	err = configure(c, opts);
-	if (err) {
-		fprintf(stderr, "msgscope: bad ring buffer size %zu: %s\n",
-			opts->ringbuf_bytes, strerror(-err));
-		goto fail;
-	}
-	err = capture_bpf__load(c->skel);
-	if (err) {
-		fprintf(stderr, "msgscope: cannot load BPF programs: %s%s\n", strerror(-err),
-			err == -EPERM ? " (run as root, or with CAP_BPF and CAP_PERFMON)" :
-			" (run with -v for the verifier log)");
-		goto fail;
-	}
 	err = fill_maps(c, opts);
 	if (err) {
 		fprintf(stderr, "msgscope: cannot fill BPF maps: %s\n", strerror(-err));
@@ -477,6 +519,11 @@ const char *capture_path_name(bool sock_hooks, bool raw_sys_exit)
 const char *capture_path_desc(const struct capture *c)
 {
 	return c->path_desc;
+}
+
+uint32_t capture_snaplen(const struct capture *c)
+{
+	return c->snaplen;
 }
 
 bool capture_follows_forks(const struct capture *c)

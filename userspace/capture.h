@@ -68,6 +68,9 @@ const char *capture_path_name(bool sock_hooks, bool raw_sys_exit);
 /* What was attached, for the meta line: the path's name, " + ring buffer",
  * and whether forks are followed. */
 const char *capture_path_desc(const struct capture *c);
+/* The snaplen the programs were loaded with: the one asked for, or 64 KiB
+ * when the kernel refused the longer copy path. */
+uint32_t capture_snaplen(const struct capture *c);
 bool capture_follows_forks(const struct capture *c);
 /* TLS plaintext capture: "TLS: OpenSSL in N libssl files, Go crypto/tls in
  * M binaries", or "TLS: off" (see tls_attach.h). */

@@ -128,7 +128,7 @@ static json_t *options_json(const struct top *t)
 		json_object_set_new(ports, key, json_string(
 			a->s.cap.ports[i].proto == MS_PROTO_NATS ? "nats" : "http"));
 	}
-	json_object_set_new(o, "snaplen", json_integer(a->s.cap.snaplen));
+	json_object_set_new(o, "snaplen", json_integer(session_snaplen(t->s)));
 	json_object_set_new(o, "max_payload", json_integer(a->s.max_payload));
 	json_object_set_new(o, "pids", pids);
 	json_object_set_new(o, "comm", a->comm[0] ? json_string(a->comm) : json_null());

@@ -72,7 +72,7 @@ NICE_HELP
 		MS_DEFAULT_SNAPLEN, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
-static json_t *options_json(const struct live_args *a)
+static json_t *options_json(const struct live_args *a, struct session *s)
 {
 	json_t *o = json_object(), *pids = json_array(), *ports = json_object();
 
@@ -85,7 +85,7 @@ static json_t *options_json(const struct live_args *a)
 		json_object_set_new(ports, key, json_string(
 			a->s.cap.ports[i].proto == MS_PROTO_NATS ? "nats" : "http"));
 	}
-	json_object_set_new(o, "snaplen", json_integer(a->s.cap.snaplen));
+	json_object_set_new(o, "snaplen", json_integer(session_snaplen(s)));
 	json_object_set_new(o, "max_payload", json_integer(a->s.max_payload));
 	json_object_set_new(o, "pids", pids);
 	json_object_set_new(o, "comm", a->comm[0] ? json_string(a->comm) : json_null());
@@ -122,7 +122,7 @@ static void write_meta(struct trace_ctx *t, struct session *s)
 	json_object_set_new(m, "kernel", json_string(u.release));
 	json_object_set_new(m, "capture", json_string(session_capture_desc(s)));
 	json_object_set_new(m, "tls", json_string(session_tls_desc(s)));
-	json_object_set_new(m, "options", options_json(t->args));
+	json_object_set_new(m, "options", options_json(t->args, s));
 	put(t, m, s);
 	/* The meta line reaches the file at once: tests and tail -f wait on it. */
 	if (!t->write_err)

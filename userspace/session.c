@@ -556,6 +556,12 @@ const char *session_capture_desc(const struct session *s)
 	return capture_path_desc(s->cap);
 }
 
+/* The meta line's: what the kernel took, not only what was asked. */
+uint32_t session_snaplen(const struct session *s)
+{
+	return capture_snaplen(s->cap);
+}
+
 const char *session_tls_desc(const struct session *s)
 {
 	return capture_tls_desc(s->cap);

@@ -73,6 +73,7 @@ const char *stop_reason_name(enum stop_reason why);
 void session_counters(struct session *s, struct session_counters *out);
 int session_child_exit_code(const struct session *s); /* -1 if none */
 const char *session_capture_desc(const struct session *s);
+uint32_t session_snaplen(const struct session *s);
 /* "TLS: off" or what the TLS probes were attached to at start */
 const char *session_tls_desc(const struct session *s);
 
