@@ -47,12 +47,13 @@ static __always_inline __u64 submit_flags(__u64 bytes)
 }
 
 /*
- * Whether a copy of `bytes`, longer than one record, may go out whole:
- * only while the ring would stay at most half full with it. A reader falls
- * behind when the host is short of CPU, and that is when servers write
- * their largest backlogs (nats-server a subscriber's, up to 422 KB, in one
- * call). Shipped whole then, they took the ring the records after them
- * needed: 100k msg/s piped to a reader, 0-8952 drop events at a 1 MiB
+ * Whether a copy of `bytes`, longer than one record, may go out whole: only
+ * while the reader keeps up, the ring with it at most a quarter full (the
+ * mark at which the reader boosts itself, userspace/priority.h). A reader
+ * falls behind when the host is short of CPU, and that is when servers
+ * write their largest backlogs (nats-server a subscriber's, up to 422 KB,
+ * in one call). Shipped whole then, they took the ring the records after
+ * them needed: 100k msg/s piped to a reader, 0-8952 drop events at a 1 MiB
  * snaplen against 0-1098 at 64 KiB. Past the mark such a copy is cut to
  * one record, as at 64 KiB; the rest is a gap, counted.
  */
@@ -60,7 +61,7 @@ static __always_inline bool ring_room_for(__u64 bytes)
 {
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + bytes <= size / 2;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + bytes <= size / 4;
 }
 
 /* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as

@@ -45,7 +45,7 @@ json_t *session_end_json(struct session *s)
 	 * is what makes that loss visible (a cut costs no drop event). */
 	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
 	/* Of those cuts, the ones a --snaplen over 64 KiB did not save
-	 * because the ring was over half full: whether a rerun with a
+	 * because the ring was over a quarter full: whether a rerun with a
 	 * larger --buffer-size would see more. */
 	json_object_set_new(e, "ring_cuts", json_integer(c.kernel[MS_STAT_RING_CUTS]));
 	/* Captured bytes the parsers threw away while finding the next

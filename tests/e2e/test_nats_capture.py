@@ -463,25 +463,25 @@ print('SENT', len(one), len(two), flush=True)
 
 
 def test_long_writes():
-    """With --snaplen 1048576 a buffer longer than one record (64 KiB) is
-    shipped in pieces, and a call's iovecs each in a record: every PUB of a
-    300 KB send(2), of a 300 KB sendmsg(2) of one iovec and of one of six is
-    recorded at the publisher, in order, none cut, on the default path and
-    on the raw sys_exit one. At the default snaplen (64 KiB) the rest of
-    each call is a gap: fewer are recorded, the stream resynchronises, and
-    the gap is counted. So it is, at 1 MiB, for calls that would take the
-    ring past half full (600 KB calls, a 1 MiB ring): counted as ring_cuts.
-    That case traces the publisher alone (--comm): the server's reads of
-    1.8 MB would overflow the small ring."""
-    whole = ['--snaplen', 1048576]
-    small_ring = whole + ['--buffer-size', 1, '--comm', 'python3']
-    cases = (({}, whole, 12000), ({'MSGSCOPE_RAW_SYS_EXIT': '1'}, whole, 12000),
-             ({}, [], 12000), ({}, small_ring, 24000))
-    for env, extra, count in cases:
+    """At the default snaplen (1 MiB) a buffer longer than one record (64
+    KiB) is shipped in pieces, and a call's iovecs each in a record: every
+    PUB of a 300 KB send(2), of a 300 KB sendmsg(2) of one iovec and of one
+    of six is recorded at the publisher, in order, none cut, on the default
+    path and on the raw sys_exit one. At --snaplen 65536 the rest of each
+    call is a gap: fewer are recorded, the stream resynchronises, and the
+    gap is counted. So it is at 1 MiB for calls that would take the ring
+    past a quarter full (600 KB calls, a 1 MiB ring), counted as ring_cuts;
+    that case traces the publisher alone (--comm), as the server's reads of
+    1.8 MB would overflow the small ring. And so it is when the kernel
+    refuses the long copy path (simulated): msgscope says so, loads at 64
+    KiB and the meta line says 65536."""
+    small_ring = ['--buffer-size', 1, '--comm', 'python3']
+    refused = {'MSGSCOPE_REFUSE_LONG_COPY': '1'}
+    cases = (('default path', {}, [], 12000), ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}, [], 12000),
+             ('--snaplen 65536', {}, ['--snaplen', 65536], 12000),
+             ('1 MiB ring', {}, small_ring, 24000), ('long copy refused', refused, [], 12000))
+    for what, env, extra, count in cases:
         want = ['%08d' % i for i in range(3 * count)]
-        what = ('raw sys_exit' if env else 'default path') + (
-            ', default snaplen' if not extra else
-            ' --snaplen 1 MiB' + (', 1 MiB ring' if extra == small_ring else ''))
         with h.env(**env):
             with h.NatsServer() as ns:
                 with h.Trace(['--port', ns.port_arg] + extra) as t:
@@ -495,8 +495,7 @@ def test_long_writes():
         if extra != small_ring:
             expect(read == want, f'{what}: the server read every PUB, in order',
                    f'{len(read)} of {len(want)}')
-        cut = extra != whole
-        if not cut:
+        if what in ('default path', 'raw sys_exit'):
             expect(got == want and not any(r.get('truncated') for r in sent),
                    f'{what}: every PUB of the three long calls recorded at the publisher, in order, '
                    'none cut', f'{len(got)} of {len(want)}; end: {h.short(t.end)}')
@@ -509,6 +508,12 @@ def test_long_writes():
         expect(t.end.get('ring_cuts') == (3 if extra == small_ring else 0),
                f'{what}: ring_cuts counts the calls cut for the ring\'s sake, and only those',
                h.short(t.end))
+        refusal = 'refused the programs at --snaplen 1048576' in t.stderr
+        snaplen = t.meta.get('options', {}).get('snaplen')
+        expect((refusal, snaplen) == ((True, 65536) if env is refused else
+                                      (False, 65536 if extra[:1] == ['--snaplen'] else 1048576)),
+               f'{what}: the meta line\'s snaplen is the one loaded; a refusal is said on stderr',
+               f'snaplen {snaplen}; stderr: {t.stderr[-400:]}')
 
 
 # A bare NATS subscriber that reads its stream in pieces of exactly one
