@@ -369,6 +369,23 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	return 0;
 }
 
+int capture_try_load(uint32_t *snaplen)
+{
+	/* trace's defaults, but a 1 MiB ring: the programs are the same */
+	struct capture_opts o = { .snaplen = MS_DEFAULT_SNAPLEN, .ringbuf_bytes = 1 << 20 };
+	struct capture *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	libbpf_set_print(libbpf_print);
+	err = load(c, &o);
+	*snaplen = c->snaplen;
+	capture_bpf__destroy(c->skel);
+	free(c);
+	return err;
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_event_fn fn, void *ctx)
 {

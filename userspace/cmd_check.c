@@ -2,6 +2,7 @@
 /* cmd_check.c — `msgscope check`: what this kernel offers, what we will use. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "capture.h"
 #include "commands.h"
@@ -13,12 +14,36 @@ static void row(const char *what, bool ok, const char *note)
 	       note ? note : "");
 }
 
+/* The capture programs themselves, as `trace` loads them: the features
+ * above are probed with small programs, and what the verifier accepts of
+ * the real ones (their long-copy loop above all) is known only by trying. */
+static bool check_load(void)
+{
+	uint32_t snaplen = 0;
+	char note[96];
+	int err = capture_try_load(&snaplen);
+
+	if (err) {
+		snprintf(note, sizeof(note), "not loaded: %s", strerror(-err));
+		row("capture programs", false, note);
+		printf("capture: unavailable: the kernel refused its programs\n");
+		return false;
+	}
+	snprintf(note, sizeof(note), snaplen > MS_MAX_SNAPLEN ?
+		 "a call copied whole up to %u bytes" :
+		 "a call copied up to %u bytes (the verifier refused more)", snaplen);
+	row("capture programs", true, note);
+	return true;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: msgscope check\n\n"
 		   "Report what this kernel offers for capture (BTF, tracefs, tracepoints,\n"
 		   "uprobes, ring buffer, kprobes, fentry) and which capture path msgscope\n"
-		   "will use. Mounts tracefs when it is missing. Exit 0 when capture can run.\n");
+		   "will use; load its programs once, attached nowhere, to see that the\n"
+		   "kernel takes them. Mounts tracefs when it is missing. Exit 0 when\n"
+		   "capture can run.\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -75,6 +100,8 @@ int cmd_check(int argc, char **argv)
 		printf("capture: unavailable: missing %s\n", missing);
 		return 1;
 	}
+	if (!check_load())
+		return 1;
 	printf("capture: %s + ring buffer%s\n",
 	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
 	       f.tp_btf ? ", children followed via tp_btf" : "");

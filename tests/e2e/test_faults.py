@@ -429,6 +429,30 @@ def test_msgscope_sigkilled_leaves_nothing_attached():
            f'the killed trace: meta line first, all {len(lines) - 1} lines valid JSON')
 
 
+def test_check_loads_the_programs():
+    """`msgscope check` loads the capture programs once, as trace would,
+    and says at which snaplen the kernel took them; nothing stays loaded.
+    A kernel that refuses the long-copy path (simulated) still passes the
+    check, at 64 KiB a call, and says why on stderr."""
+    for env, want in (({}, 'a call copied whole up to 1048576 bytes'),
+                      ({'MSGSCOPE_REFUSE_LONG_COPY': '1'},
+                       'a call copied up to 65536 bytes (the verifier refused more)')):
+        before = set(h.bpftool_ids('prog'))
+        r = subprocess.run([h.msgscope_path(), 'check'], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120,
+                           env=dict(os.environ, **env))
+        rows = [l.split(None, 3) for l in r.stdout.splitlines()]
+        row = [x for x in rows if x[:2] == ['capture', 'programs']]
+        expect(r.returncode == 0 and row and row[0][2:] == ['yes', want],
+               f'check {env or "(default)"}: exit 0, capture programs yes: {want}',
+               f'rc {r.returncode}: {r.stdout[-600:]} {r.stderr[-300:]}')
+        expect(('refused the programs at --snaplen 1048576' in r.stderr) == bool(env),
+               f'check {env or "(default)"}: a refusal, and only a refusal, is said on stderr',
+               r.stderr[-300:])
+        left = set(h.bpftool_ids('prog')) - before
+        expect(not left, f'check {env or "(default)"}: no program left loaded', str(left))
+
+
 def test_sigterm_flushes():
     with h.NatsServer() as ns:
         with h.Trace(['-p', ns.pid]) as t:
@@ -780,6 +804,7 @@ if __name__ == '__main__':
         test_connections_reset,
         test_server_restart,
         test_msgscope_sigkilled_leaves_nothing_attached,
+        test_check_loads_the_programs,
         test_sigterm_flushes,
         test_disk_full,
         test_symlink_refused,
