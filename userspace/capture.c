@@ -371,8 +371,8 @@ static int load(struct capture *c, const struct capture_opts *opts)
 
 int capture_try_load(uint32_t *snaplen)
 {
-	/* trace's defaults, but a 1 MiB ring: the programs are the same */
-	struct capture_opts o = { .snaplen = MS_DEFAULT_SNAPLEN, .ringbuf_bytes = 1 << 20 };
+	/* the largest --snaplen (the long-copy path), a 1 MiB ring */
+	struct capture_opts o = { .snaplen = MS_MAX_SYSCALL_SNAPLEN, .ringbuf_bytes = 1 << 20 };
 	struct capture *c = calloc(1, sizeof(*c));
 	int err;
 

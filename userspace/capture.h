@@ -44,9 +44,9 @@ struct capture;
 int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_event_fn fn, void *ctx);
 void capture_close(struct capture *c);
-/* For `check`: load the programs as `trace` would by default, then unload
- * them, nothing attached. *snaplen: the snaplen they loaded at (64 KiB if
- * the kernel refused the longer copy path). Returns 0 or -errno, after a
+/* For `check`: load the programs as `trace --snaplen 1048576` would, then
+ * unload them, nothing attached. *snaplen: the snaplen they loaded at (64
+ * KiB if the kernel refused the longer copy path). Returns 0 or -errno, after a
  * line on stderr. */
 int capture_try_load(uint32_t *snaplen);
 

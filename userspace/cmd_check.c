@@ -30,7 +30,7 @@ static bool check_load(void)
 		return false;
 	}
 	snprintf(note, sizeof(note), snaplen > MS_MAX_SNAPLEN ?
-		 "a call copied whole up to %u bytes" :
+		 "--snaplen up to %u: a call copied whole" :
 		 "a call copied up to %u bytes (the verifier refused more)", snaplen);
 	row("capture programs", true, note);
 	return true;

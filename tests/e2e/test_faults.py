@@ -430,11 +430,12 @@ def test_msgscope_sigkilled_leaves_nothing_attached():
 
 
 def test_check_loads_the_programs():
-    """`msgscope check` loads the capture programs once, as trace would,
-    and says at which snaplen the kernel took them; nothing stays loaded.
+    """`msgscope check` loads the capture programs once, as trace would at
+    the largest --snaplen, and says at which snaplen the kernel took them;
+    nothing stays loaded.
     A kernel that refuses the long-copy path (simulated) still passes the
     check, at 64 KiB a call, and says why on stderr."""
-    for env, want in (({}, 'a call copied whole up to 1048576 bytes'),
+    for env, want in (({}, '--snaplen up to 1048576: a call copied whole'),
                       ({'MSGSCOPE_REFUSE_LONG_COPY': '1'},
                        'a call copied up to 65536 bytes (the verifier refused more)')):
         before = set(h.bpftool_ids('prog'))
