@@ -570,6 +570,8 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		budget = MS_MAX_SNAPLEN;
 		stat_add(MS_STAT_RING_CUTS, 1);
 	}
+	/* Tested again rather than set false in the branch above: that form
+	 * costs on_sys_exit 77k more verifier instructions (850k, not 773k). */
 	long_copy = ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN;
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:

@@ -14,9 +14,10 @@ static void row(const char *what, bool ok, const char *note)
 	       note ? note : "");
 }
 
-/* The capture programs themselves, as `trace` loads them: the features
- * above are probed with small programs, and what the verifier accepts of
- * the real ones (their long-copy loop above all) is known only by trying. */
+/* The capture programs themselves, as `trace --snaplen 1048576` loads
+ * them: the features above are probed with small programs, and what the
+ * verifier accepts of the real ones (their long-copy loop above all) is
+ * known only by trying. */
 static bool check_load(void)
 {
 	uint32_t snaplen = 0;
