@@ -522,6 +522,18 @@ static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 	return 0;
 }
 
+/* For classify_chunk(): 1 + the direction when the call's bytes are one
+ * buffer, so that the next call's bytes follow the guessed ones; 0 for the
+ * vectors, where first_byte() is only the first piece's. */
+static __always_inline __u8 guess_stream(const struct call_args *a)
+{
+	switch (a->sc) {
+	case MS_SC_READ: case MS_SC_WRITE: case MS_SC_RECVFROM: case MS_SC_SENDTO:
+		return 1 + sc_dir(a->sc);
+	}
+	return 0;
+}
+
 /* Bytes counted, not copied: sendfile's (no user buffer), and one message
  * of a vector on the socket hooks (which one, they cannot tell). */
 static __always_inline bool uncopied(const struct call_args *a)
@@ -633,7 +645,9 @@ static __always_inline int data_done(struct conn_state *st, struct call_args *a,
 	if (st->tls)
 		return 0;
 	if (st->proto == MS_PROTO_UNKNOWN && !uncopied(a))
-		classify_chunk(st, first_byte(a), ret, st->fresh);
+		classify_chunk(st, first_byte(a), ret, st->fresh, guess_stream(a));
+	else if (st->proto == MS_PROTO_UNKNOWN)
+		st->guess_tail = 0;    /* bytes not looked at came between */
 	if (!proto_shipped(st)) {
 		/* Keep offsets true while we are still guessing. */
 		if (!whole_vector(a))

@@ -91,6 +91,7 @@ static __always_inline __u8 guess_start(const char b[16], __u32 len, bool fresh)
 #define GUESS_WINDOW  0x00ffffffffffffffULL
 #define GUESS_NATS    (1ULL << 63)
 #define GUESS_HTTP    (1ULL << 62)
+#define GUESS_FAILED  (1ULL << 61)   /* a block could not be read */
 
 /*
  * One block of a chunk: a line starting with MSG, PUB, HMSG or HPUB (upper
@@ -112,7 +113,7 @@ __noinline __u64 guess_block(__u64 ubuf, __u32 len, __u64 w)
 	 * read but never looked at. A block at the very end of a mapping
 	 * fails the read and ends the search. */
 	if (!g || bpf_probe_read_user(g->b, MS_GUESS_SCAN, (void *)ubuf))
-		return w;
+		return w | GUESS_FAILED;
 	for (int i = 0; i < MS_GUESS_SCAN; i++) {
 		__u64 w5;
 
@@ -130,43 +131,68 @@ __noinline __u64 guess_block(__u64 ubuf, __u32 len, __u64 w)
 }
 
 /* Inside a chunk joined mid-stream, block by block up to MS_GUESS_DEEP
- * bytes, stopping at the first boundary. */
-static __always_inline __u8 guess_inside(__u64 ubuf, __u32 len)
+ * bytes, stopping at the first boundary. w: the window the previous chunk
+ * of the stream left (0 if none). Returns the window, with GUESS_NATS or
+ * GUESS_HTTP set when a boundary was found, GUESS_FAILED when a block
+ * could not be read. */
+static __always_inline __u64 guess_inside(__u64 ubuf, __u32 len, __u64 w)
 {
-	__u64 w = 0;
-
-	if (len < 6)
-		return MS_PROTO_UNKNOWN;
 	for (__u32 b = 0; b < MS_GUESS_DEEP / MS_GUESS_SCAN; b++) {
 		__u32 off = b * MS_GUESS_SCAN;
 
 		if (off >= len)
 			break;
 		w = guess_block(ubuf + off, len - off, w);
-		if (w & GUESS_NATS)
-			return MS_PROTO_NATS;
-		if (w & GUESS_HTTP)
-			return MS_PROTO_HTTP;
+		if (w & (GUESS_NATS | GUESS_HTTP | GUESS_FAILED))
+			break;
 	}
-	return MS_PROTO_UNKNOWN;
+	return w;
+}
+
+/*
+ * The window a chunk left, kept for the next: a boundary may be split
+ * between two reads ("...\r\nM" then "SG subj 1 8192\r\n..."). A subscriber
+ * reading one message at a time, out of step by a byte, was never
+ * recognised: nats-server's first PING, two seconds after a client
+ * connects, shifts its stream by 6 bytes, and a subscriber read 7 bytes
+ * into each message reads 1 byte into it from then on. Kept only when the
+ * whole chunk was searched and the next call's bytes follow it (stream:
+ * 1 + the direction; 0 for a vector, whose pieces may not).
+ */
+static __always_inline void guess_keep_tail(struct conn_state *st, __u64 w,
+					    __u32 len, __u8 stream)
+{
+	st->guess_tail = 0;
+	if (stream && len <= MS_GUESS_DEEP && !(w & GUESS_FAILED))
+		st->guess_tail = (w & GUESS_WINDOW) | (__u64)stream << 56;
 }
 
 /*
  * Decide st->proto from a chunk (ubuf, len) if it can be decided: a fresh
  * connection by its first bytes (two tries), an old one by the start or
  * the inside of up to MS_GUESS_ATTEMPTS chunks; then MS_PROTO_OTHER, and
- * its bytes never leave the kernel.
+ * its bytes never leave the kernel. stream: as for guess_keep_tail().
  */
 static __always_inline void classify_chunk(struct conn_state *st, __u64 ubuf,
-					   __u32 len, bool fresh)
+					   __u32 len, bool fresh, __u8 stream)
 {
 	char b[16] = {};
+	__u64 w = 0;
 	__u8 proto;
 
 	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
 	proto = guess_start(b, len, fresh);
-	if (proto == MS_PROTO_UNKNOWN && !fresh)
-		proto = guess_inside(ubuf, len);
+	if (proto == MS_PROTO_UNKNOWN && !fresh) {
+		if (stream && st->guess_tail >> 56 == stream)
+			w = st->guess_tail;
+		w = guess_inside(ubuf, len, w);
+		if (w & GUESS_NATS)
+			proto = MS_PROTO_NATS;
+		else if (w & GUESS_HTTP)
+			proto = MS_PROTO_HTTP;
+		else
+			guess_keep_tail(st, w, len, stream);
+	}
 	if (proto != MS_PROTO_UNKNOWN) {
 		st->proto = proto;
 		return;
@@ -198,6 +224,7 @@ static __always_inline bool classify_skip(struct conn_state *st)
 		return true;
 	st->proto = MS_PROTO_UNKNOWN;
 	st->guesses = MS_GUESS_ATTEMPTS - 1;
+	st->guess_tail = 0;    /* the skipped calls' bytes were not seen */
 	return false;
 }
 

@@ -53,6 +53,8 @@ struct conn_state {
 	__u16 retry_in;      /* this many more data calls (2^retry_log) */
 	__u8 closing;        /* reached TCP_CLOSE with bytes still to read:
 			      * ends at the read that finds the end */
+	__u64 guess_tail;    /* while guessing: the last chunk's last bytes
+			      * (classify.bpf.h guess_keep_tail) */
 };
 
 /* A connection whose bytes leave the kernel: its protocol is one msgscope

@@ -177,14 +177,14 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	}
 	if (!(st->tls & TLS_ON) && tls_bind(tgid, fd, 0))
 		return 0;
+	r.dir = dir == MS_DIR_SEND ? MS_DIR_SEND : MS_DIR_RECV;
 	if (!classify_skip(st) && st->proto == MS_PROTO_UNKNOWN)
-		classify_chunk(st, ubuf, n, st->tls & TLS_FROM_START);
+		classify_chunk(st, ubuf, n, st->tls & TLS_FROM_START, 1 + r.dir);
 	r.st = st;
 	r.ubuf = ubuf;
 	r.len = n;
 	r.cap = n < snaplen ? n : snaplen;
 	r.fd = fd;
-	r.dir = dir == MS_DIR_SEND ? MS_DIR_SEND : MS_DIR_RECV;
 	if (r.dir == MS_DIR_SEND)
 		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
 	else

@@ -518,13 +518,16 @@ def test_long_writes():
 
 
 # A bare NATS subscriber that reads its stream in pieces of exactly one
-# message, but out of step by 7 bytes: every read starts inside a MSG line
-# and the next line starts a whole message later, far from the start of
-# the read. On SIGUSR1 it reads SHIFT bytes once, which moves its reads to
-# start SHIFT bytes further into the message. A bare publisher to go with it.
+# message, but out of step by OFFSET bytes: every read starts inside a MSG
+# line and the next line starts a whole message later, far from the start
+# of the read. nats-server's PING (its first comes two seconds after the
+# client connects) would shift that step by 6 bytes: a read after one is
+# 6 bytes longer, so the step holds whenever msgscope starts. On SIGUSR1 it
+# reads SHIFT bytes once, which moves its reads to start SHIFT bytes
+# further into the message. A bare publisher to go with it.
 DEEP_SUB = r"""
 import signal, socket, sys
-port, count, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+port, count, size, offset = (int(a) for a in sys.argv[1:5])
 SHIFT = 50000
 frame = len(b'MSG e2e.deep 1 %d\r\n' % size) + size + 2
 shift = []
@@ -535,13 +538,21 @@ buf = b''
 while b'PONG\r\n' not in buf:
     buf += s.recv(4096)
 print('READY', flush=True)
-got = len(s.recv(7, socket.MSG_WAITALL))
+got, tail, pings = 0, b'', 0
+def read(n):
+    global got, tail, pings
+    d = s.recv(n, socket.MSG_WAITALL)
+    got += len(d)
+    pings += (tail + d).count(b'PING\r\n')
+    tail = d[-5:]
+read(offset)
 for i in range(count - 1):
     if shift == [1]:
-        got += len(s.recv(SHIFT, socket.MSG_WAITALL))
+        read(SHIFT)
         shift.append(1)
         print('SHIFTED', flush=True)
-    got += len(s.recv(frame, socket.MSG_WAITALL))
+    late, pings = 6 * pings, 0
+    read(frame + late)
     if i == 10:
         print('FLOWING', flush=True)
 print('DONE', got, flush=True)
@@ -563,23 +574,21 @@ print('SENT', count, flush=True)
 """
 
 
-def deep_clients(ns, count, size, rate):
+def deep_clients(ns, count, size, rate, offset=7):
     """The subscriber, connected and reading out of step, and the publisher."""
-    sub = h.spawn(['python3', '-c', DEEP_SUB] + [str(a) for a in (ns.port, count, size)])
+    sub = h.spawn(['python3', '-c', DEEP_SUB] + [str(a) for a in (ns.port, count, size, offset)])
     sub.wait_for('READY')
     pub = h.spawn(['python3', '-c', DEEP_PUB] + [str(a) for a in (ns.port, count, size, rate)])
     sub.wait_for('FLOWING', timeout=30)
     return sub, pub
 
 
-def test_subscriber_joined_mid_message():
-    """A busy subscriber connected before msgscope, whose every read starts
-    inside a message: its connection is recognised as NATS and its messages
-    are recorded. Only the first 256 bytes of a read were searched for a
-    message boundary before, and this subscriber was never seen."""
+def expect_deep_subscriber_seen(count, offset, what):
+    """Trace a subscriber of 8 KiB messages reading out of step by offset
+    bytes, connected before the trace: its MSGs are recorded."""
     size = 8192
     with h.NatsServer() as ns:
-        sub, pub = deep_clients(ns, 5000, size, 1000)   # 5 s, most after the trace starts
+        sub, pub = deep_clients(ns, count, size, 1000, offset)  # most after the trace starts
         with h.Trace(h.scope(ns.pid, sub.pid, pub.pid)) as t:
             pub.wait_for('SENT', timeout=60)
             sub.wait_for('DONE', timeout=30)
@@ -587,10 +596,25 @@ def test_subscriber_joined_mid_message():
         msgs = t.nats(op='MSG', subject='e2e.deep', pid=sub.pid)
         late = len(t.nats(op='PUB', subject='e2e.deep', pid=pub.pid))
         expect(late > 100, 'the publisher sent messages after the trace started', f'{late} PUB records')
-        expect(len(msgs) >= late // 2,
-               'the subscriber joined mid-message is recognised and its MSGs recorded',
+        expect(len(msgs) >= late // 2, what,
                f'{len(msgs)} MSG records at the subscriber, {late} PUB records at the publisher')
         expect(all(r.get('size') == size for r in msgs), f'every MSG has size {size}', dump(msgs[:3]))
+
+
+def test_subscriber_joined_mid_message():
+    """A busy subscriber connected before msgscope, whose every read starts
+    inside a message: its connection is recognised as NATS and its messages
+    are recorded. Only the first 256 bytes of a read were searched for a
+    message boundary before, and this subscriber was never seen."""
+    expect_deep_subscriber_seen(5000, 7, 'the subscriber joined mid-message is recognised and its MSGs recorded')
+
+
+def test_boundary_split_between_reads():
+    """A subscriber connected before msgscope whose reads each end two
+    bytes into the next message ("...\\r\\nMS" | "G e2e.deep ..."): no read
+    holds a whole boundary, so the guess carries the end of one read into
+    the next. Without that it was never recognised."""
+    expect_deep_subscriber_seen(4000, 2, 'the subscriber whose reads split every boundary is recognised')
 
 
 def test_subscriber_given_up_on_is_tried_again():
@@ -667,6 +691,7 @@ TESTS = [
     test_sendmmsg,
     test_long_writes,
     test_subscriber_joined_mid_message,
+    test_boundary_split_between_reads,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
 ]
