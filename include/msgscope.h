@@ -24,17 +24,19 @@
 /* The largest --snaplen: what MS_MAX_PIECES records carry. */
 #define MS_MAX_SYSCALL_SNAPLEN (MS_MAX_PIECES * MS_MAX_SNAPLEN)
 /* Per syscall. Large enough for a whole client write buffer (libnats
- * flushes up to 32 KiB of batched PUBs at once) and a whole nats-server
- * read (its buffer grows to 64 KiB under load). --snaplen goes up to
- * MS_MAX_SYSCALL_SNAPLEN for nats-server's backlog writes (one call of up
- * to 422 KB for a slow subscriber), copied whole only while the reader
- * keeps up (ring_room_for in bpf/filter.bpf.h). 1 MiB was the default for
- * a while: it recorded more at 100k msg/s (11 alternated runs, 99.75%
- * against 98.39% median), but e2e test_subscriber_joined_mid_message
- * failed in two full test runs with it and never before; until that is
- * understood, 64 KiB. What a record keeps of each payload is a separate,
- * userspace limit. */
-#define MS_DEFAULT_SNAPLEN MS_MAX_SNAPLEN
+ * flushes up to 32 KiB of batched PUBs at once), a whole nats-server read
+ * (its buffer grows to 64 KiB under load) and a whole backlog write
+ * (nats-server, behind, writes a slow subscriber's in one call of up to
+ * 422 KB): every message in it gets parsed and counted. A copy longer
+ * than one record goes whole only while the reader keeps up (ring_room_for
+ * in bpf/filter.bpf.h). 100k msg/s piped to a reader, 11 alternated runs:
+ * 99.75% recorded (median) against 98.39% at 64 KiB. (It was 64 KiB for a
+ * day while an e2e test failed with 1 MiB: the longer load made the trace
+ * start after nats-server's first PING, which split every message boundary
+ * of that test's subscriber between two reads; classify.bpf.h now carries
+ * a guess across reads.) What a record keeps of each payload is a
+ * separate, userspace limit. */
+#define MS_DEFAULT_SNAPLEN MS_MAX_SYSCALL_SNAPLEN
 /* messages walked per sendmmsg/recvmmsg. */
 #define MS_MAX_MMSG 4
 /* data events a connection of unknown protocol may show before we give up. */
