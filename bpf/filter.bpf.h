@@ -61,7 +61,8 @@ static __always_inline bool ring_room_for(__u64 bytes)
 {
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + bytes <= size / 4;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + bytes <=
+	       size / MS_RING_BEHIND_DIV;
 }
 
 /* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as

@@ -41,6 +41,10 @@
 #define MS_MAX_MMSG 4
 /* data events a connection of unknown protocol may show before we give up. */
 #define MS_GUESS_ATTEMPTS 16
+/* The reader is behind once the ring buffer is more than 1/MS_RING_BEHIND_DIV
+ * full: userspace boosts itself (userspace/priority.h), and the kernel stops
+ * copying a call longer than one record whole (bpf/filter.bpf.h). */
+#define MS_RING_BEHIND_DIV 4
 
 enum ms_event_type {
 	MS_EV_DATA = 1,       /* payload bytes on a NATS/HTTP connection */

@@ -27,10 +27,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/types.h>
+#include "msgscope.h"
+
 /* Ring buffer fill (used/size) found on waking up at which msgscope boosts
  * itself (a quarter of the default 16 MiB is ~35 ms of NATS at 100k msgs/s
- * seen system-wide) ... */
-#define PRIO_BOOST_FILL 0.25
+ * seen system-wide); the kernel's long copies stop at the same mark ... */
+#define PRIO_BOOST_FILL (1.0 / MS_RING_BEHIND_DIV)
 /* ... and at which it has caught up and returns to its nice level. */
 #define PRIO_RELAX_FILL 0.125
 /* Drops this long after a boost started are from before it took effect.
