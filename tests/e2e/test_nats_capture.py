@@ -550,8 +550,8 @@ for i in range(count - 1):
         read(SHIFT)
         shift.append(1)
         print('SHIFTED', flush=True)
-    late, pings = 6 * pings, 0
-    read(frame + late)
+    ping_bytes, pings = 6 * pings, 0
+    read(frame + ping_bytes)
     if i == 10:
         print('FLOWING', flush=True)
 print('DONE', got, flush=True)
