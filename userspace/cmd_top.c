@@ -79,8 +79,7 @@ static void usage(FILE *f)
 "  -c, --comm NAME         only processes whose command name is NAME\n"
 "  -P, --port PORT:PROTO   treat traffic on PORT as PROTO (nats or http);\n"
 "                          repeatable\n"
-"  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n"
-"                          (default %d, at most %d)\n"
+SNAPLEN_HELP
 "      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
 "      --buffer-size MIB   kernel ring buffer size, a power of two (default 16)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
@@ -99,7 +98,7 @@ NICE_HELP
 "  sudo msgscope top -b -n 5 -d 1             five text frames, one per second\n"
 "  sudo msgscope top -o trace.jsonl           watch and record; msgscope replay\n"
 "                                             shows it again later\n",
-		VIEW_BATCH_WIDTH, MS_DEFAULT_SNAPLEN, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		VIEW_BATCH_WIDTH, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 /* ---- the trace file (-o) ------------------------------------------------ */

@@ -50,8 +50,8 @@ static void usage(FILE *f)
 "  -c, --comm NAME         only processes whose command name is NAME\n"
 "  -P, --port PORT:PROTO   treat traffic on PORT as PROTO (nats or http);\n"
 "                          repeatable\n"
-"  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n"
-"                          (default %d, at most %d); true sizes are always kept\n"
+SNAPLEN_HELP
+"                          true sizes are always kept\n"
 "      --max-payload BYTES keep at most BYTES of each message's payload or\n"
 "                          body in the trace (default %d)\n"
 "  -i, --interval SEC      how often flow summaries are written and drop\n"
@@ -69,7 +69,7 @@ NICE_HELP
 "  msgscope trace -o trace.jsonl                    everything, to a file\n"
 "  msgscope trace -p $(pidof nats-server) -D 60     one server, one minute\n"
 "  msgscope trace -- curl -s http://localhost:8080/ trace a command\n",
-		MS_DEFAULT_SNAPLEN, MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
+		MS_MAX_SYSCALL_SNAPLEN, DEFAULT_MAX_PAYLOAD);
 }
 
 static json_t *options_json(const struct live_args *a, struct session *s)
