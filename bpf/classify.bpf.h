@@ -20,6 +20,29 @@
 /* Bytes of a chunk searched for a message boundary. */
 #define MS_GUESS_SCAN 256
 
+/*
+ * The first bytes of a chunk of len bytes at ubuf into dst: size of them
+ * (a power of two), a constant that keeps the verifier simple (bytes past len are read but
+ * never looked at). A chunk shorter than size that ends just before an
+ * unmapped page fails that read; it is read again, len bytes only. Without
+ * that, a writer whose buffer sits at the end of a mapping was never
+ * recognised.
+ */
+static __always_inline long read_chunk_head(void *dst, __u32 size, __u64 ubuf,
+					    __u32 len)
+{
+	long err = bpf_probe_read_user(dst, size, (void *)ubuf);
+
+	if (err && len < size) {
+		/* The mask changes nothing (len < size, a power of two); it
+		 * shows the verifier a bound clang's register copies hide
+		 * from it, and barrier_var() keeps clang from dropping it. */
+		barrier_var(len);
+		err = bpf_probe_read_user(dst, len & (size - 1), (void *)ubuf);
+	}
+	return err;
+}
+
 struct guess_buf {
 	char b[MS_GUESS_SCAN];
 };
@@ -75,6 +98,19 @@ static __always_inline __u8 guess_start(const char b[16], __u32 len, bool fresh)
 	return MS_PROTO_UNKNOWN;
 }
 
+struct chunk_start {
+	char b[16];
+};
+
+/* Global (not inlined): the verifier checks its two reads once, not once
+ * per caller; inlined, they added a fifth to on_sock_send's check. */
+__noinline int read_chunk_start(struct chunk_start *s, __u64 ubuf, __u32 len)
+{
+	if (!s)
+		return -1;
+	return read_chunk_head(s->b, sizeof(s->b), ubuf, len);
+}
+
 /* Byte patterns, most recent byte lowest, of what may follow a '\n'. */
 #define W5(a, b, c, d, e) ((__u64)(a) << 32 | (__u64)(b) << 24 | (__u64)(c) << 16 | \
 			   (__u64)(d) << 8 | (__u64)(e))
@@ -109,10 +145,7 @@ __noinline __u64 guess_block(__u64 ubuf, __u32 len, __u64 w)
 	struct guess_buf *g = bpf_map_lookup_elem(&guess_scratch, &zero);
 
 	w &= GUESS_WINDOW;
-	/* A constant size keeps the verifier simple; bytes past len are
-	 * read but never looked at. A block at the very end of a mapping
-	 * fails the read and ends the search. */
-	if (!g || bpf_probe_read_user(g->b, MS_GUESS_SCAN, (void *)ubuf))
+	if (!g || read_chunk_head(g->b, MS_GUESS_SCAN, ubuf, n))
 		return w | GUESS_FAILED;
 	for (int i = 0; i < MS_GUESS_SCAN; i++) {
 		__u64 w5;
@@ -176,12 +209,12 @@ static __always_inline void guess_keep_tail(struct conn_state *st, __u64 w,
 static __always_inline void classify_chunk(struct conn_state *st, __u64 ubuf,
 					   __u32 len, bool fresh, __u8 stream)
 {
-	char b[16] = {};
+	struct chunk_start b = {};
 	__u64 w = 0;
 	__u8 proto;
 
-	bpf_probe_read_user(b, sizeof(b), (void *)ubuf);
-	proto = guess_start(b, len, fresh);
+	read_chunk_start(&b, ubuf, len);
+	proto = guess_start(b.b, len, fresh);
 	if (proto == MS_PROTO_UNKNOWN && !fresh) {
 		if (stream && st->guess_tail >> 56 == stream)
 			w = st->guess_tail;

@@ -638,6 +638,59 @@ def test_subscriber_given_up_on_is_tried_again():
                f'{len(msgs)} MSG records at the subscriber, {late} PUB records at the publisher')
         expect(all(r.get('size') == size for r in msgs), f'every MSG has size {size}', dump(msgs[:3]))
 
+# A publisher whose writes each hold one PUB, four bytes out of step
+# (" e2e.edge 10\r\n0123456789\r\nPUB "), from the last bytes of a page
+# whose next page is unmapped (PROT_NONE).
+EDGE_PUB = r"""
+import ctypes, mmap, signal, socket, sys, time
+port, count = int(sys.argv[1]), int(sys.argv[2])
+msg = b'PUB e2e.edge 10\r\n0123456789\r\n'
+out = msg[4:] + msg[:4]
+page = mmap.PAGESIZE
+mem = mmap.mmap(-1, 2 * page)
+base = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mprotect(ctypes.c_void_p(base + page), page, 0):
+    sys.exit('mprotect: errno %d' % ctypes.get_errno())
+mem[page - len(out):page] = out
+edge = memoryview(mem)[page - len(out):page]
+go = []
+signal.signal(signal.SIGUSR1, lambda *a: go.append(1))
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'CONNECT {"verbose":false}\r\n' + msg[:4])
+print('READY', flush=True)
+while not go:
+    time.sleep(0.01)
+for i in range(count):
+    s.send(edge)
+    time.sleep(0.002)
+s.sendall(msg[4:] + b'PING\r\n')
+while b'PONG' not in s.recv(4096):
+    pass
+print('SENT', count, flush=True)
+"""
+
+
+def test_boundary_before_unmapped_page():
+    """A publisher connected before msgscope writes each PUB from the end
+    of a page whose next page is unmapped, four bytes out of step, so the
+    boundary is inside each write. Its connection is recognised as NATS and
+    its PUBs recorded. The search for a boundary read a fixed 256 bytes,
+    which fails there: every guess failed and no PUB was recorded."""
+    count = 600
+    with h.NatsServer() as ns:
+        pub = h.spawn(['python3', '-c', EDGE_PUB, str(ns.port), str(count)])
+        pub.wait_for('READY')
+        with h.Trace(h.scope(ns.pid, pub.pid)) as t:
+            pub.signal(signal.SIGUSR1)
+            pub.wait_for('SENT', timeout=30)
+            time.sleep(0.5)
+        pubs = t.nats(op='PUB', subject='e2e.edge', pid=pub.pid)
+        expect(len(pubs) >= count - 20, 'the publisher writing at the edge of a page is recognised',
+               f'{len(pubs)} PUB records for {count} writes')
+        expect(all(r.get('size') == 10 for r in pubs), 'every PUB has size 10', dump(pubs[:3]))
+
+
 SECRET_PASS = 'natsPw-7Qx2-zz91-secret'
 SECRET_TOKEN = 'natsTok-Vb55-k0w1-secret'
 
@@ -691,6 +744,7 @@ TESTS = [
     test_long_writes,
     test_subscriber_joined_mid_message,
     test_boundary_split_between_reads,
+    test_boundary_before_unmapped_page,
     test_subscriber_given_up_on_is_tried_again,
     test_connect_redaction,
 ]
