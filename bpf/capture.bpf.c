@@ -370,10 +370,12 @@ static __always_inline __u32 min_u32(__u32 a, __u32 b)
 	return a < b ? a : b;
 }
 
-/* An iovec array as emit_iov() reads it: the stack has no room for it
- * beside the callers' frames. */
+/* An iovec array as emit_iov() and emit_long() read it, and where
+ * next_piece() leaves the address of the piece it found: the stack has no
+ * room for them beside the callers' frames. */
 struct iov_buf {
 	struct iovec v[MS_MAX_IOV];
+	__u64 piece_ubuf;
 };
 
 struct {
@@ -420,35 +422,74 @@ static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
 }
 
 /*
- * One buffer whose copy is longer than a record (MS_MAX_SNAPLEN): in
- * pieces, one record each, up to the snaplen; the rest, one uncopied
- * record. nats-server, behind, writes a subscriber's backlog in one call
- * (a writev of one iovec) of up to 422 KB; cut at 64 KiB, the rest of its
- * messages were a gap. iov_ptr: the buffer is that one-iovec array's.
- * Only here, one call site: every step costs the verifier a walk of
- * emit_chunk(), and a loop over several iovecs' pieces took the programs
- * past its 1M-instruction limit.
+ * The piece of a long copy (emit_long) that starts at byte `at` of the
+ * call's bytes, in the first cnt iovecs of iov_scratch: its length, at
+ * most a record and at most copy - at, and its user address in
+ * iov_scratch's piece_ubuf; 0 past the iovecs. Global (not inlined): the
+ * length it returns is a fresh number to the verifier. Inline, the walk's
+ * branches and the piece's exact bounds gave it a state for every path
+ * through every piece, and it gave up.
+ */
+__noinline __u32 next_piece(__u32 cnt, __u64 at, __u32 copy)
+{
+	struct iov_buf *iov = bpf_map_lookup_elem(&iov_scratch, &(__u32){ 0 });
+	__u64 start = 0, end;
+
+	if (!iov || at >= copy)
+		return 0;
+	for (int j = 0; j < MS_MAX_IOV; j++) {
+		if (j >= cnt)
+			break;
+		end = start + iov->v[j].iov_len;
+		if (at < end) {
+			iov->piece_ubuf = (__u64)iov->v[j].iov_base + (at - start);
+			if (end > copy)
+				end = copy;
+			return end - at < MS_MAX_SNAPLEN ? end - at : MS_MAX_SNAPLEN;
+		}
+		start = end;
+	}
+	return 0;
+}
+
+/*
+ * A call whose copy is longer than a record (MS_MAX_SNAPLEN): its buffer,
+ * or each of its first MS_MAX_IOV iovecs, in pieces of at most a record,
+ * one record each, up to the snaplen and MS_MAX_PIECES pieces; the rest,
+ * one uncopied record. nats-server, behind, writes a subscriber's backlog
+ * in one call (a writev of one iovec) of up to 422 KB; cut at 64 KiB, the
+ * rest of its messages were a gap. iov_ptr: the call's iovec array (iovcnt
+ * of them), else 0 and buf the buffer. Only here, one call site of
+ * emit_chunk() in one loop: every step costs the verifier a walk of it.
  */
 static __noinline void emit_long(struct emit_req *r, __u64 iov_ptr,
-				 __u64 buf, __u32 total)
+				 __u32 iovcnt, __u64 buf, __u32 total)
 {
-	__u32 copy = min_u32(total, snaplen), done = 0;
+	struct iov_buf *iov = bpf_map_lookup_elem(&iov_scratch, &(__u32){ 0 });
+	__u32 copy = min_u32(total, snaplen), cnt = 1, done = 0;
 	__u64 base = r->off;
-	struct iovec v;
 
+	if (!iov)
+		return;
 	if (iov_ptr) {
-		if (bpf_probe_read_user(&v, sizeof(v), (void *)iov_ptr))
+		cnt = clamp_reg(min_u32(iovcnt, MS_MAX_IOV), MS_MAX_IOV);
+		if (bpf_probe_read_user(iov->v, cnt * sizeof(iov->v[0]),
+					(void *)iov_ptr))
 			return;
-		buf = (__u64)v.iov_base;
+	} else {
+		iov->v[0].iov_base = (void *)buf;
+		iov->v[0].iov_len = total;
 	}
 	/* A TLS hello is its connection's first write, alone, and far
 	 * shorter than a record; the constant spares the verifier that
 	 * branch of emit_chunk() in every step. */
 	r->hello_check = 0;
-	for (int k = 0; k < MS_MAX_PIECES && done < copy; k++) {
-		__u32 n = min_u32(copy - done, MS_MAX_SNAPLEN);
+	for (int k = 0; k < MS_MAX_PIECES; k++) {
+		__u32 n = next_piece(cnt, done, copy);
 
-		r->ubuf = buf + done;
+		if (!n)
+			break;
+		r->ubuf = iov->piece_ubuf;
 		r->off = base + done;
 		r->len = r->cap = n;
 		emit_chunk(r);
@@ -558,7 +599,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	};
 	struct user_msghdr msg;
 	__u64 iov_ptr = 0;
-	__u32 budget = snaplen;
+	__u32 budget = snaplen, iovcnt = 0;
 	bool long_copy;
 
 	if (whole_vector(a)) {
@@ -587,21 +628,23 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	long_copy = ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN;
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
-		if (!long_copy || a->count != 1) {
+		if (!long_copy) {
 			emit_iov(&r, a->buf, a->count, ret, budget);
 			return;
 		}
 		iov_ptr = a->buf;
+		iovcnt = a->count;
 		break;
 	case MS_SC_RECVMSG: case MS_SC_SENDMSG:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->buf))
 			return;
-		if (!long_copy || msg.msg_iovlen != 1) {
+		if (!long_copy) {
 			emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret,
 				 budget);
 			return;
 		}
 		iov_ptr = (__u64)msg.msg_iov;
+		iovcnt = msg.msg_iovlen;
 		break;
 	default:
 		if (!long_copy) {
@@ -612,7 +655,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 			return;
 		}
 	}
-	emit_long(&r, iov_ptr, a->buf, ret);
+	emit_long(&r, iov_ptr, iovcnt, a->buf, ret);
 }
 
 /* ---- syscall hooks ------------------------------------------------------ */

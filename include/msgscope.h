@@ -17,9 +17,9 @@
 #define MS_MAX_SNAPLEN 65536
 /* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
 #define MS_MAX_IOV 8
-/* Records a single buffer longer than MS_MAX_SNAPLEN may go out as, its
- * pieces (several iovecs go out one record each, each cut at
- * MS_MAX_SNAPLEN). */
+/* Records a syscall's copy longer than MS_MAX_SNAPLEN may go out as: its
+ * buffer's, or its first MS_MAX_IOV iovecs', pieces of at most
+ * MS_MAX_SNAPLEN. */
 #define MS_MAX_PIECES 16
 /* The largest --snaplen: what MS_MAX_PIECES records carry. */
 #define MS_MAX_SYSCALL_SNAPLEN (MS_MAX_PIECES * MS_MAX_SNAPLEN)
