@@ -16,15 +16,16 @@
  * also runs as SCHED_IDLE (--nice idle, priority.h). */
 #define DEFAULT_NICE 19
 
-/* --nice in trace's and top's --help. */
-/* The default is the most the kernel side can copy per call, so the help
- * names one number: its %d takes MS_MAX_SYSCALL_SNAPLEN. */
+/* --snaplen in trace's and top's --help. The default is the most the
+ * kernel side can copy per call, so it names one number: its %d takes
+ * MS_MAX_SYSCALL_SNAPLEN. */
 _Static_assert(MS_DEFAULT_SNAPLEN == MS_MAX_SYSCALL_SNAPLEN,
 	       "SNAPLEN_HELP says the default is the maximum");
 #define SNAPLEN_HELP \
 "  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n" \
 "                          (default and maximum %d)\n"
 
+/* --nice in trace's and top's --help. */
 #define NICE_HELP \
 "      --nice N|idle       msgscope's own priority once attached (default idle):\n" \
 "                          idle runs it only on CPU the traced processes leave\n" \
