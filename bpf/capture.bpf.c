@@ -385,6 +385,18 @@ struct {
 	__type(value, struct iov_buf);
 } iov_scratch SEC(".maps");
 
+/* The first MS_MAX_IOV entries of an iovec array of iovcnt into iov->v, how
+ * many in *cnt; false if they cannot be read. The array in one read: a
+ * user read costs ~90 ns here (hook_cost, probes with four extra 8-byte
+ * reads), as much as a small copy. */
+static __always_inline bool read_iovecs(struct iov_buf *iov, __u64 iov_ptr,
+					__u32 iovcnt, __u32 *cnt)
+{
+	*cnt = clamp_reg(min_u32(iovcnt, MS_MAX_IOV), MS_MAX_IOV);
+	return !bpf_probe_read_user(iov->v, *cnt * sizeof(iov->v[0]),
+				    (void *)iov_ptr);
+}
+
 /* Ship up to `total` bytes spread over an iovec array; `budget` is what is
  * left of the snaplen for this syscall. Returns the budget left. */
 static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
@@ -394,12 +406,7 @@ static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
 	__u64 base = r->off;
 	__u32 done = 0, cnt;
 
-	if (!iov)
-		return budget;
-	/* The array in one read: a user read costs ~90 ns here (hook_cost,
-	 * probes with four extra 8-byte reads), as much as a small copy. */
-	cnt = clamp_reg(min_u32(iovcnt, MS_MAX_IOV), MS_MAX_IOV);
-	if (bpf_probe_read_user(iov->v, cnt * sizeof(iov->v[0]), (void *)iov_ptr))
+	if (!iov || !read_iovecs(iov, iov_ptr, iovcnt, &cnt))
 		return budget;
 	for (int i = 0; i < MS_MAX_IOV; i++) {
 		__u32 n;
@@ -472,9 +479,7 @@ static __noinline void emit_long(struct emit_req *r, __u64 iov_ptr,
 	if (!iov)
 		return;
 	if (iov_ptr) {
-		cnt = clamp_reg(min_u32(iovcnt, MS_MAX_IOV), MS_MAX_IOV);
-		if (bpf_probe_read_user(iov->v, cnt * sizeof(iov->v[0]),
-					(void *)iov_ptr))
+		if (!read_iovecs(iov, iov_ptr, iovcnt, &cnt))
 			return;
 	} else {
 		iov->v[0].iov_base = (void *)buf;
