@@ -642,11 +642,12 @@ def test_subscriber_given_up_on_is_tried_again():
                f'{len(msgs)} MSG records at the subscriber, {late} PUB records at the publisher')
         expect(all(r.get('size') == size for r in msgs), f'every MSG has size {size}', dump(msgs[:3]))
 
+
 # A publisher whose writes each hold one PUB, four bytes out of step
 # (" e2e.edge 10\r\n0123456789\r\nPUB "), from the last bytes of a page
 # whose next page is unmapped (PROT_NONE).
-EDGE_PUB = r"""
-import ctypes, mmap, signal, socket, sys, time
+EDGE_PUB = BARE_CLIENT + r"""
+import ctypes, mmap, signal, time
 port, count = int(sys.argv[1]), int(sys.argv[2])
 msg = b'PUB e2e.edge 10\r\n0123456789\r\n'
 out = msg[4:] + msg[:4]
@@ -660,8 +661,8 @@ mem[page - len(out):page] = out
 edge = memoryview(mem)[page - len(out):page]
 go = []
 signal.signal(signal.SIGUSR1, lambda *a: go.append(1))
-s = socket.create_connection(('127.0.0.1', port))
-s.sendall(b'CONNECT {"verbose":false}\r\n' + msg[:4])
+s = connect(port)
+s.sendall(msg[:4])
 print('READY', flush=True)
 while not go:
     time.sleep(0.01)
@@ -669,8 +670,7 @@ for i in range(count):
     s.send(edge)
     time.sleep(0.002)
 s.sendall(msg[4:] + b'PING\r\n')
-while b'PONG' not in s.recv(4096):
-    pass
+await_pong(s)
 print('SENT', count, flush=True)
 """
 
