@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "capture.skel.h"
 #include "kernel_features.h"
+#include "ring_reader.h"
 /* TLS plaintext capture is built once the build generates its skeleton
  * (bpf/tls.bpf.c -> tls.skel.h, with userspace/tls_attach.c, go_tls.c). */
 #if __has_include("tls.skel.h")
@@ -37,7 +37,7 @@ struct capture {
 	int budget;              /* events left in this consume call */
 	uint64_t deadline_ns;    /* ... and until when */
 	struct capture_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_reader *ring;
 	capture_event_fn fn;
 	void *ctx;
 	bool follows_forks;
@@ -47,10 +47,6 @@ struct capture {
 	char path_desc[80];      /* capture_path_desc(), once attached */
 	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
-	/* The ring's consumer and producer positions (its first two pages,
-	 * mapped read-only a second time): how full it is, without a syscall. */
-	const volatile unsigned long *ring_pos;
-	size_t ring_page, ring_size;
 #ifdef HAVE_TLS_CAPTURE
 	struct tls_attach *tls;  /* NULL: TLS plaintext capture off */
 #endif
@@ -76,7 +72,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int on_ring_event(void *ctx, void *data, size_t size)
+static int on_ring_event(void *ctx, const void *data, size_t size)
 {
 	struct capture *c = ctx;
 
@@ -84,7 +80,7 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 		c->fn(data, size, c->ctx);
 	if (--c->budget % CLOCK_EVERY == 0 && mono_ns() >= c->deadline_ns)
 		c->budget = 0;
-	/* Negative stops libbpf after this sample, which stays consumed. */
+	/* Negative stops the drain after this record, which stays consumed. */
 	return c->budget > 0 ? 0 : -EAGAIN;
 }
 
@@ -299,19 +295,6 @@ static int attach_all(struct capture *c)
 	return 0;
 }
 
-/* Without the mapping capture_ring_fill() says 0: the ring is never
- * thought full, nothing else changes. */
-static void map_ring_pos(struct capture *c)
-{
-	int fd = bpf_map__fd(c->skel->maps.events);
-	void *p;
-
-	c->ring_page = (size_t)sysconf(_SC_PAGESIZE);
-	c->ring_size = bpf_map__max_entries(c->skel->maps.events);
-	p = mmap(NULL, 2 * c->ring_page, PROT_READ, MAP_SHARED, fd, 0);
-	c->ring_pos = p == MAP_FAILED ? NULL : p;
-}
-
 /* Whether to fail a load at a snaplen over one record on purpose
  * (MSGSCOPE_REFUSE_LONG_COPY=1): the refusal a kernel whose verifier gives
  * up on emit_long() would give, for the tests of what follows it. */
@@ -427,16 +410,16 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 			.task_btf = c->skel->rodata->task_btf,
 			.tp_btf = c->tp_btf }, opts);
 #endif
-	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring_event, c, NULL);
-	if (!c->rb) {
-		err = -errno;
-		fprintf(stderr, "msgscope: cannot open ring buffer: %s\n", strerror(-err));
+	err = ring_reader_open(&c->ring, bpf_map__fd(c->skel->maps.events),
+			       bpf_map__max_entries(c->skel->maps.events),
+			       on_ring_event, c);
+	if (err) {
+		fprintf(stderr, "msgscope: cannot map ring buffer: %s\n", strerror(-err));
 		goto fail;
 	}
 #ifdef HAVE_TLS_CAPTURE
-	tls_attach_ring(c->tls, c->rb);
+	tls_attach_ring(c->tls, ring_reader_epoll_fd(c->ring));
 #endif
-	map_ring_pos(c);
 	*out = c;
 	return 0;
 fail:
@@ -448,9 +431,7 @@ void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
-	if (c->ring_pos)
-		munmap((void *)c->ring_pos, 2 * c->ring_page);
-	ring_buffer__free(c->rb);
+	ring_reader_close(c->ring);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_close(c->tls);
 #endif
@@ -485,20 +466,20 @@ size_t capture_pids(struct capture *c, uint32_t *out, size_t max)
 
 int capture_epoll_fd(struct capture *c)
 {
-	return ring_buffer__epoll_fd(c->rb);
+	return ring_reader_epoll_fd(c->ring);
 }
 
 int capture_consume(struct capture *c)
 {
-	int n;
+	long n;
 
 	c->budget = CONSUME_BUDGET;
 	c->deadline_ns = mono_ns() + CONSUME_MAX_NS;
-	n = ring_buffer__consume(c->rb);
+	n = ring_reader_consume(c->ring);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_poll(c->tls); /* new TLS users, even if the budget ran out */
 #endif
-	return n == -EAGAIN ? CONSUME_BUDGET : n;
+	return n == -EAGAIN ? CONSUME_BUDGET : (int)n;
 }
 
 /* The last consume stopped at its budget (events or time), not because
@@ -560,12 +541,5 @@ const char *capture_tls_desc(const struct capture *c)
 
 double capture_ring_fill(const struct capture *c)
 {
-	unsigned long cons, prod;
-
-	if (!c->ring_pos || !c->ring_size)
-		return 0;
-	cons = __atomic_load_n(&c->ring_pos[0], __ATOMIC_ACQUIRE);
-	prod = __atomic_load_n(&c->ring_pos[c->ring_page / sizeof(unsigned long)],
-			       __ATOMIC_ACQUIRE);
-	return prod > cons ? (double)(prod - cons) / (double)c->ring_size : 0;
+	return ring_reader_fill(c->ring);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -759,21 +760,21 @@ fail:
 }
 
 /*
- * The capture's ring_buffer wakes the event loop for our notifications and
- * usually delivers them. It stops early when its event budget runs out
- * under a flood, before reaching our ring, so tls_attach_poll() also
- * drains it through a consumer of our own (both share the ring's consumer
- * position: nothing is delivered twice).
+ * The capture's epoll fd wakes the event loop for our notifications too:
+ * our ring's own epoll fd goes in it. tls_attach_poll(), called after each
+ * drain of the capture's ring, delivers them.
  */
-int tls_attach_ring(struct tls_attach *t, struct ring_buffer *rb)
+int tls_attach_ring(struct tls_attach *t, int epoll_fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, err = 0;
 
 	if (!t)
 		return 0;
 	fd = bpf_map__fd(t->skel->maps.tls_notify);
 	t->notify = ring_buffer__new(fd, on_notify, t, NULL);
-	if (!t->notify || ring_buffer__add(rb, fd, on_notify, t)) {
+	if (!t->notify || epoll_ctl(epoll_fd, EPOLL_CTL_ADD,
+				    ring_buffer__epoll_fd(t->notify), &ev)) {
 		err = -errno;
 		fprintf(stderr, "msgscope: warning: TLS: programs started later will not be probed: %s\n",
 			strerror(-err));

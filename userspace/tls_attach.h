@@ -32,7 +32,6 @@
 #include <stdint.h>
 
 struct bpf_map;
-struct ring_buffer;
 struct capture_opts;
 
 /* The capture object's maps the TLS object must share, and whether its
@@ -58,11 +57,11 @@ struct tls_attach;
  * -errno; on failure a warning has been printed and *out is NULL. */
 int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *maps,
 		    const struct capture_opts *opts);
-/* Have rb also deliver the TLS object's notifications (new executables,
- * new libssl mappings); they are handled inside ring_buffer__consume(). */
-int tls_attach_ring(struct tls_attach *t, struct ring_buffer *rb);
-/* Handle pending notifications; call after each ring_buffer__consume(rb)
- * (which may stop before reaching them). NULL t: nothing. */
+/* Have epoll_fd (the capture's) also wake for the TLS object's
+ * notifications: new executables, new libssl mappings. */
+int tls_attach_ring(struct tls_attach *t, int epoll_fd);
+/* Handle pending notifications; call after each drain of the capture's
+ * ring. NULL t: nothing. */
 void tls_attach_poll(struct tls_attach *t);
 void tls_attach_close(struct tls_attach *t);
 /* "TLS: OpenSSL in 2 libssl files, Go crypto/tls in 1 binary" */

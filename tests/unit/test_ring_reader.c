@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_reader.c's drain over a ring laid out as the kernel lays out a BPF
+ * ring buffer (8-byte headers with busy and discard bits, records rounded
+ * to 8 bytes, the data area mapped twice in a row), built in a memfd.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+
+#include "check.h"
+#include "ring_reader.h"
+
+struct fake_ring {
+	unsigned long cons, prod;
+	uint8_t *data;
+	size_t size;
+	struct ring_view view;
+};
+
+static int ring_init(struct fake_ring *r, size_t size)
+{
+	int fd = memfd_create("ring", 0);
+	uint8_t *area;
+
+	memset(r, 0, sizeof(*r));
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		return -1;
+	area = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED ||
+	    mmap(area, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+	    mmap(area + size, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+		return -1;
+	close(fd);
+	r->data = area;
+	r->size = size;
+	r->view = (struct ring_view){ .consumer_pos = &r->cons, .producer_pos = &r->prod,
+				      .data = area, .size = size, .publish_every = size };
+	return 0;
+}
+
+/* A record of len bytes of `fill`, with header flags; returns its position. */
+static unsigned long produce(struct fake_ring *r, uint32_t len, uint32_t flags,
+			     uint8_t fill)
+{
+	unsigned long at = r->prod;
+	uint8_t *hdr = r->data + (at & (r->size - 1));
+	uint32_t word = len | flags;
+
+	memcpy(hdr, &word, sizeof(word));
+	memset(hdr + BPF_RINGBUF_HDR_SZ, fill, len);
+	r->prod += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+	return at;
+}
+
+static void set_flags(struct fake_ring *r, unsigned long at, uint32_t flags)
+{
+	uint32_t *hdr = (uint32_t *)(r->data + (at & (r->size - 1)));
+
+	*hdr = (*hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) | flags;
+}
+
+struct seen {
+	int n;
+	size_t sizes[16];
+	uint8_t first[16], last[16];
+	unsigned long cons_seen[16];   /* the published position at each call */
+	int stop_at;                   /* stop after this call (1-based), 0 never */
+	struct fake_ring *ring;
+	int bad_bytes;
+};
+
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	struct seen *s = ctx;
+	const uint8_t *b = data;
+
+	for (size_t i = 1; i < size; i++)
+		s->bad_bytes += b[i] != b[0];
+	if (s->n < 16) {
+		s->sizes[s->n] = size;
+		s->first[s->n] = b[0];
+		s->last[s->n] = b[size - 1];
+		s->cons_seen[s->n] = s->ring->cons;
+	}
+	s->n++;
+	return s->stop_at && s->n == s->stop_at ? -1 : 0;
+}
+
+static void test_records_in_order_discards_skipped(void)
+{
+	struct fake_ring r;
+	struct seen s = { .ring = &r };
+	int stopped;
+	long n;
+
+	CHECK(ring_init(&r, 4096) == 0);
+	produce(&r, 5, 0, 0xa1);
+	produce(&r, 16, BPF_RINGBUF_DISCARD_BIT, 0xee);
+	produce(&r, 100, 0, 0xa2);
+	n = ring_view_drain(&r.view, on_record, &s, &stopped);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(stopped, 0);
+	CHECK_EQ_INT(s.sizes[0], 5);
+	CHECK_EQ_INT(s.first[0], 0xa1);
+	CHECK_EQ_INT(s.sizes[1], 100);
+	CHECK_EQ_INT(s.first[1], 0xa2);
+	CHECK_EQ_INT(s.bad_bytes, 0);
+	CHECK_EQ_INT(r.cons, r.prod);
+	CHECK_EQ_INT(ring_view_pending(&r.view), 0);
+}
+
+/* A record still being written holds back the ones behind it. */
+static void test_busy_record_stops_the_drain(void)
+{
+	struct fake_ring r;
+	struct seen s = { .ring = &r };
+	unsigned long busy;
+	int stopped;
+
+	CHECK(ring_init(&r, 4096) == 0);
+	produce(&r, 8, 0, 1);
+	busy = produce(&r, 8, BPF_RINGBUF_BUSY_BIT, 2);
+	produce(&r, 8, 0, 3);
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 1);
+	CHECK_EQ_INT(r.cons, busy);
+	CHECK_EQ_INT(ring_view_pending(&r.view), 32);
+	set_flags(&r, busy, 0);
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 2);
+	CHECK_EQ_INT(s.first[1], 2);
+	CHECK_EQ_INT(s.first[2], 3);
+	CHECK_EQ_INT(r.cons, r.prod);
+}
+
+/* A record across the end of the data area reads as one piece. */
+static void test_record_across_the_wrap(void)
+{
+	struct fake_ring r;
+	struct seen s = { .ring = &r };
+	int stopped;
+
+	CHECK(ring_init(&r, 4096) == 0);
+	r.cons = r.prod = 4096 - 40; /* as if 4056 bytes had gone before */
+	produce(&r, 200, 0, 0x5a);
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 1);
+	CHECK_EQ_INT(s.sizes[0], 200);
+	CHECK_EQ_INT(s.last[0], 0x5a);
+	CHECK_EQ_INT(s.bad_bytes, 0);
+	CHECK_EQ_INT(r.cons, 4096 - 40 + 208);
+}
+
+/* The callback stops the drain; the record it stopped at is consumed. */
+static void test_stop_keeps_the_rest(void)
+{
+	struct fake_ring r;
+	struct seen s = { .ring = &r, .stop_at = 2 };
+	unsigned long third;
+	int stopped;
+
+	CHECK(ring_init(&r, 4096) == 0);
+	produce(&r, 8, 0, 1);
+	produce(&r, 8, 0, 2);
+	third = produce(&r, 8, 0, 3);
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 2);
+	CHECK_EQ_INT(stopped, 1);
+	CHECK_EQ_INT(r.cons, third);
+	s.stop_at = 0;
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 1);
+	CHECK_EQ_INT(s.first[2], 3);
+}
+
+/* The position is stored once per publish_every bytes, not per record:
+ * the point of this reader. */
+static void test_position_published_per_stretch(void)
+{
+	struct fake_ring r;
+	struct seen s = { .ring = &r };
+	unsigned long start;
+	int stopped;
+
+	CHECK(ring_init(&r, 4096) == 0);
+	start = r.prod;
+	for (int i = 0; i < 8; i++)
+		produce(&r, 24, 0, (uint8_t)i); /* 32 bytes each */
+	r.view.publish_every = 64;
+	CHECK_EQ_INT(ring_view_drain(&r.view, on_record, &s, &stopped), 8);
+	/* records 1 and 2 see the start; record 3 sees 64 bytes published */
+	CHECK_EQ_INT(s.cons_seen[0], start);
+	CHECK_EQ_INT(s.cons_seen[1], start);
+	CHECK_EQ_INT(s.cons_seen[2], start + 64);
+	CHECK_EQ_INT(s.cons_seen[3], start + 64);
+	CHECK_EQ_INT(s.cons_seen[4], start + 128);
+	CHECK_EQ_INT(r.cons, start + 256);
+}
+
+int main(void)
+{
+	test_records_in_order_discards_skipped();
+	test_busy_record_stops_the_drain();
+	test_record_across_the_wrap();
+	test_stop_keeps_the_rest();
+	test_position_published_per_stretch();
+	return check_summary("ring_reader");
+}
