@@ -145,11 +145,14 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 static __always_inline void conn_closed(struct ms_conn_key *key,
 					struct conn_state *st, __u32 tid)
 {
-	struct ms_close_event *e;
+	struct ms_close_event *e = NULL;
+	void *ring;
 
 	if (!proto_shipped(st))
 		goto forget;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	ring = event_ring();
+	if (ring)
+		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
 		stat_add(MS_STAT_DROP_CONTROL, 1);
 		goto forget;
@@ -317,7 +320,7 @@ static __always_inline __u32 clamp_reg(__u32 v, const __u32 max)
  */
 #define EMIT_CLASS(SZ)                                                         \
 	if (cap <= (SZ)) {                                                     \
-		e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SZ), 0);        \
+		e = bpf_ringbuf_reserve(ring, sizeof(*e) + (SZ), 0);           \
 		if (!e)                                                        \
 			goto drop;                                             \
 		cap = clamp_reg(cap, (SZ));                                    \
@@ -328,9 +331,12 @@ static __always_inline __u32 clamp_reg(__u32 v, const __u32 max)
 
 static __noinline int emit_chunk(struct emit_req *r)
 {
+	void *ring = event_ring();
 	struct ms_data_event *e;
 	__u32 cap = r->cap;
 
+	if (!ring)
+		goto drop;
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
 	MS_RING_SIZE_CLASSES(EMIT_CLASS)
@@ -348,7 +354,7 @@ fill:
 	}
 	fill_data_header(e, r);
 	e->cap_len = cap;
-	bpf_ringbuf_submit(e, submit_flags(sizeof(*e) + cap));
+	bpf_ringbuf_submit(e, submit_flags(ring, sizeof(*e) + cap));
 	stat_add(MS_STAT_EVENTS, 1);
 	stat_add(MS_STAT_BYTES, cap);
 	return 0;
@@ -1368,13 +1374,16 @@ static __always_inline int process_exit(void)
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	struct ms_proc_event *e;
+	struct ms_proc_event *e = NULL;
+	void *ring;
 
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (!tgid_wanted(tgid))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	ring = event_ring();
+	if (ring)
+		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
 		stat_add(MS_STAT_DROP_CONTROL, 1);
 		goto out;

@@ -35,13 +35,13 @@ const volatile bool task_btf = false;
  * reservation may be up to 1.5 times the bytes (size classes): the window
  * is that wide, so a crossing is never missed, at worst woken twice.
  */
-static __always_inline __u64 submit_flags(__u64 bytes)
+static __always_inline __u64 submit_flags(void *ring, __u64 bytes)
 {
 	__u64 avail, rec = bytes + bytes / 2 + 16;
 
 	if (!wakeup_bytes)
 		return 0;
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
 	return avail >= wakeup_bytes && avail < wakeup_bytes + rec ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
@@ -59,9 +59,13 @@ static __always_inline __u64 submit_flags(__u64 bytes)
  */
 static __always_inline bool ring_room_for(__u64 bytes)
 {
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	void *ring = event_ring();
+	__u64 size;
 
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + bytes <=
+	if (!ring)
+		return false;
+	size = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE);
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + bytes <=
 	       size / MS_RING_BEHIND_DIV;
 }
 

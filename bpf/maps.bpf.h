@@ -4,8 +4,8 @@
  *
  * capture.bpf.c (syscalls) and tls.bpf.c (TLS library uprobes) are separate
  * objects; userspace loads capture first and hands these maps' fds to the
- * others (bpf_map__reuse_fd), so all events go through one ring buffer and
- * all objects agree on what a connection is.
+ * others (bpf_map__reuse_fd), so all events go through the same ring
+ * buffers and all objects agree on what a connection is.
  */
 #ifndef MSGSCOPE_MAPS_BPF_H
 #define MSGSCOPE_MAPS_BPF_H
@@ -19,6 +19,42 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by userspace */
 } events SEC(".maps");
+
+/*
+ * One ring per CPU, where userspace sets per_cpu_rings (more than one CPU).
+ * A reservation takes its ring's lock and moves its producer position:
+ * with one ring for all CPUs, those cache lines went back and forth
+ * between the CPUs of a client and its server on every record, and a
+ * reservation under wrk cost ~500 ns against ~160 ns with the two taking
+ * turns (bench/RESULTS.md, 2026-12-06). Userspace creates the rings (the
+ * entries here), sizes them, and merges them by timestamp
+ * (userspace/ring_reader.c). `events` is the one ring otherwise.
+ */
+struct cpu_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096); /* a template: the rings are userspace's */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1); /* possible CPUs, set by userspace */
+	__type(key, __u32);
+	__array(values, struct cpu_ring);
+} cpu_events SEC(".maps");
+
+const volatile bool per_cpu_rings = false;
+
+/* The ring this CPU's records go to; NULL only if userspace left a CPU
+ * without one (its records are then counted as dropped). */
+static __always_inline void *event_ring(void)
+{
+	__u32 cpu;
+
+	if (!per_cpu_rings)
+		return &events;
+	cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&cpu_events, &cpu);
+}
 
 /* Followed processes (tgids), when filter_pids is set. */
 struct {

@@ -114,7 +114,7 @@ static __always_inline __u32 bound_reg(__u32 v, const __u32 max)
 /* Reserve from a few size classes: a 30-byte PUB must not cost 64 KiB. */
 #define TLS_CLASS(SZ)                                                          \
 	if (cap <= (SZ)) {                                                     \
-		e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SZ), 0);        \
+		e = bpf_ringbuf_reserve(ring, sizeof(*e) + (SZ), 0);           \
 		if (!e)                                                        \
 			goto lost;                                             \
 		cap = bound_reg(cap, (SZ));                                    \
@@ -126,10 +126,13 @@ static __always_inline __u32 bound_reg(__u32 v, const __u32 max)
 static __noinline int tls_emit(struct emit_req *r)
 {
 	struct conn_state *st = r->st;
+	void *ring = event_ring();
 	struct ms_data_event *e;
 	__u32 cap = r->cap;
 	__u64 id;
 
+	if (!ring)
+		goto lost;
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
 	MS_RING_SIZE_CLASSES(TLS_CLASS)
@@ -153,7 +156,7 @@ fill:
 	e->flags = MS_F_TLS | ((st->tls & TLS_FROM_START) ? MS_F_FRESH : 0);
 	e->syscall = 0;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, submit_flags(sizeof(*e) + cap));
+	bpf_ringbuf_submit(e, submit_flags(ring, sizeof(*e) + cap));
 	stat_add(MS_STAT_EVENTS, 1);
 	stat_add(MS_STAT_BYTES, cap);
 	tstat(TLS_STAT_EVENTS);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ struct capture {
 	char path_desc[80];      /* capture_path_desc(), once attached */
 	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
+	/* The rings records come through: one per possible CPU (cpu_events'
+	 * entries, ours to close) or the one `events` map. */
+	int *cpu_ring_fds;
+	size_t n_rings, ring_bytes;
 #ifdef HAVE_TLS_CAPTURE
 	struct tls_attach *tls;  /* NULL: TLS plaintext capture off */
 #endif
@@ -159,6 +164,88 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 	} };
 }
 
+/* The smallest ring of a CPU: a few records of the largest size. */
+#define MIN_CPU_RING (256u << 10)
+
+/*
+ * One ring per CPU where there is more than one, unless MSGSCOPE_ONE_RING=1
+ * (for the tests and A/B runs of the other path). --buffer-size is the
+ * total: each CPU's ring gets its share, rounded down to a power of two,
+ * at least MIN_CPU_RING. The wakeup mark scales with it.
+ */
+static int plan_rings(struct capture *c, const struct capture_opts *o)
+{
+	struct capture_bpf *s = c->skel;
+	const char *one = getenv("MSGSCOPE_ONE_RING");
+	size_t share, bytes = MIN_CPU_RING;
+	int err;
+
+	c->n_rings = 1;
+	c->ring_bytes = o->ringbuf_bytes;
+	if (c->ncpus > 1 && !(one && *one && strcmp(one, "0"))) {
+		share = o->ringbuf_bytes / (size_t)c->ncpus;
+		while (bytes * 2 <= share)
+			bytes *= 2;
+		c->n_rings = (size_t)c->ncpus;
+		c->ring_bytes = bytes;
+		s->rodata->per_cpu_rings = true;
+		s->rodata->wakeup_bytes = (uint32_t)((uint64_t)o->wakeup_bytes * bytes /
+						     o->ringbuf_bytes);
+	}
+	err = bpf_map__set_max_entries(s->maps.events, s->rodata->per_cpu_rings ?
+				       (size_t)sysconf(_SC_PAGESIZE) : o->ringbuf_bytes);
+	/* (the entries' own size is theirs: the kernel does not compare a
+	 * ring's size with the map's inner template, and libbpf 1.1 cannot
+	 * resize the template) */
+	if (!err)
+		err = bpf_map__set_max_entries(s->maps.cpu_events, (uint32_t)c->n_rings);
+	return err;
+}
+
+/* After the load: a ring for each CPU, in cpu_events. */
+static int make_cpu_rings(struct capture *c)
+{
+	int outer = bpf_map__fd(c->skel->maps.cpu_events);
+
+	if (!c->skel->rodata->per_cpu_rings)
+		return 0;
+	c->cpu_ring_fds = calloc(c->n_rings, sizeof(int));
+	if (!c->cpu_ring_fds)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->n_rings; i++)
+		c->cpu_ring_fds[i] = -1;
+	for (uint32_t i = 0; i < c->n_rings; i++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ms_cpu_ring", 0, 0,
+					(uint32_t)c->ring_bytes, NULL);
+
+		if (fd < 0)
+			return -errno;
+		c->cpu_ring_fds[i] = fd;
+		if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int open_reader(struct capture *c)
+{
+	int one = bpf_map__fd(c->skel->maps.events);
+	const int *fds = c->cpu_ring_fds ? c->cpu_ring_fds : &one;
+	int err = make_cpu_rings(c);
+
+	if (err) {
+		fprintf(stderr, "msgscope: cannot create a ring buffer per CPU: %s\n",
+			strerror(-err));
+		return err;
+	}
+	fds = c->cpu_ring_fds ? c->cpu_ring_fds : &one;
+	err = ring_reader_open(&c->ring, fds, c->n_rings, c->ring_bytes,
+			       offsetof(struct ms_event_header, ts_ns), on_ring_event, c);
+	if (err)
+		fprintf(stderr, "msgscope: cannot map ring buffer: %s\n", strerror(-err));
+	return err;
+}
+
 static int configure(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
@@ -175,7 +262,7 @@ static int configure(struct capture *c, const struct capture_opts *o)
 		s->rodata->filter_comm = true;
 		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);
 	}
-	err = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
+	err = plan_rings(c, o);
 	if (err)
 		return err;
 	/* With the arguments readable at the exit, the enter hooks of the data
@@ -362,6 +449,7 @@ int capture_try_load(uint32_t *snaplen)
 	if (!c)
 		return -ENOMEM;
 	libbpf_set_print(libbpf_print);
+	c->ncpus = libbpf_num_possible_cpus();
 	err = load(c, &o);
 	*snaplen = c->snaplen;
 	capture_bpf__destroy(c->skel);
@@ -393,14 +481,18 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = attach_all(c);
 	if (err)
 		goto fail;
-	snprintf(c->path_desc, sizeof(c->path_desc), "%s + ring buffer%s",
+	snprintf(c->path_desc, sizeof(c->path_desc), "%s + %s%s",
 		 capture_path_name(c->sock_hooks, c->raw_sys_exit),
+		 c->cpu_ring_fds ? "ring buffer per CPU" : "ring buffer",
 		 c->follows_forks ? ", forks followed via tp_btf" : "");
 #ifdef HAVE_TLS_CAPTURE
 	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on
 	 * this object's maps, after it is attached. Failures are warnings. */
 	tls_attach_open(&c->tls, &(struct tls_shared_maps){
-			.events = c->skel->maps.events, .conns = c->skel->maps.conns,
+			.events = c->skel->maps.events, .cpu_events = c->skel->maps.cpu_events,
+			.per_cpu_rings = c->skel->rodata->per_cpu_rings,
+			.wakeup_bytes = c->skel->rodata->wakeup_bytes,
+			.conns = c->skel->maps.conns,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
 			.ports = c->skel->maps.ports, .ssl_calls = c->skel->maps.ssl_calls,
 			.ssl_fds = c->skel->maps.ssl_fds, .tls_stats = c->skel->maps.tls_stats,
@@ -410,13 +502,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 			.task_btf = c->skel->rodata->task_btf,
 			.tp_btf = c->tp_btf }, opts);
 #endif
-	err = ring_reader_open(&c->ring, bpf_map__fd(c->skel->maps.events),
-			       bpf_map__max_entries(c->skel->maps.events),
-			       on_ring_event, c);
-	if (err) {
-		fprintf(stderr, "msgscope: cannot map ring buffer: %s\n", strerror(-err));
+	err = open_reader(c);
+	if (err)
 		goto fail;
-	}
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_ring(c->tls, ring_reader_epoll_fd(c->ring));
 #endif
@@ -432,6 +520,10 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	ring_reader_close(c->ring);
+	for (size_t i = 0; c->cpu_ring_fds && i < c->n_rings; i++)
+		if (c->cpu_ring_fds[i] >= 0)
+			close(c->cpu_ring_fds[i]);
+	free(c->cpu_ring_fds);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_close(c->tls);
 #endif

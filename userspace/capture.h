@@ -70,8 +70,8 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 /* What follows the data: "tp_btf socket hooks", "tp_btf sys_exit" or
  * "syscall tracepoints", for `check` and capture_path_desc(). */
 const char *capture_path_name(bool sock_hooks, bool raw_sys_exit);
-/* What was attached, for the meta line: the path's name, " + ring buffer",
- * and whether forks are followed. */
+/* What was attached, for the meta line: the path's name, " + ring buffer"
+ * (" per CPU" where each CPU has its own), and whether forks are followed. */
 const char *capture_path_desc(const struct capture *c);
 /* The snaplen the programs were loaded with: the one asked for, or 64 KiB
  * when the kernel refused the longer copy path. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -15,13 +16,28 @@
  * producers' misses rare and the space they wait for near. */
 #define PUBLISH_PARTS 32
 
+/* Where a drain stands in one ring, and the record found at cons. */
+struct cursor {
+	struct ring_view *v;
+	unsigned long cons, published, prod;
+	const uint8_t *rec;
+	uint32_t len;
+};
+
+struct ring_pages {
+	void *cons_map, *prod_map;
+};
+
 struct ring_reader {
-	struct ring_view view;
+	struct ring_view *views;
+	struct ring_pages *pages;
+	struct cursor *cursors;
+	size_t n;
+	size_t order_off;
 	ring_record_fn fn;
 	void *ctx;
 	int epoll_fd;
 	size_t page;
-	void *cons_map, *prod_map;
 };
 
 /* A record's header and bytes, rounded up as the kernel lays them out. */
@@ -29,6 +45,11 @@ static size_t record_span(uint32_t len)
 {
 	len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 	return ((size_t)len + BPF_RINGBUF_HDR_SZ + 7) & ~(size_t)7;
+}
+
+static const uint32_t *header_at(const struct ring_view *v, unsigned long pos)
+{
+	return (const void *)(v->data + (pos & (v->size - 1)));
 }
 
 static void publish(struct ring_view *v, unsigned long cons)
@@ -43,65 +64,167 @@ static void publish(struct ring_view *v, unsigned long cons)
  * between our store and this look, one of the two sees the other: a
  * record still busy here will wake us when committed.
  */
-static bool ready_after_publish(struct ring_view *v, unsigned long cons)
+static bool ready_after_publish(struct cursor *c)
 {
-	const uint32_t *hdr = (const void *)(v->data + (cons & (v->size - 1)));
-
-	publish(v, cons);
+	publish(c->v, c->published = c->cons);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(v->producer_pos, __ATOMIC_ACQUIRE) <= cons)
-		return false;
-	return !(__atomic_load_n(hdr, __ATOMIC_ACQUIRE) & BPF_RINGBUF_BUSY_BIT);
+	c->prod = __atomic_load_n(c->v->producer_pos, __ATOMIC_ACQUIRE);
+	return c->prod > c->cons &&
+	       !(__atomic_load_n(header_at(c->v, c->cons), __ATOMIC_ACQUIRE) &
+		 BPF_RINGBUF_BUSY_BIT);
 }
 
-/* Records from *cons up to the producer position seen on entry; false
- * when fn said stop. The position is published each publish_every bytes. */
-static bool drain_stretch(struct ring_view *v, unsigned long *cons,
-			  unsigned long *published, ring_record_fn fn,
-			  void *ctx, long *n)
+/* Past the record at the cursor; the position is stored each
+ * publish_every bytes, not per record. */
+static void advance(struct cursor *c, uint32_t len)
 {
-	unsigned long prod = __atomic_load_n(v->producer_pos, __ATOMIC_ACQUIRE);
-
-	while (*cons < prod) {
-		const uint32_t *hdr = (const void *)(v->data + (*cons & (v->size - 1)));
-		uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-		bool go_on = true;
-
-		if (len & BPF_RINGBUF_BUSY_BIT)
-			break; /* still being written: the rest waits behind it */
-		*cons += record_span(len);
-		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-			(*n)++;
-			go_on = fn(ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, len) >= 0;
-		}
-		if (*cons - *published >= v->publish_every) {
-			publish(v, *cons);
-			*published = *cons;
-		}
-		if (!go_on)
-			return false;
+	c->cons += record_span(len);
+	if (c->cons - c->published >= c->v->publish_every) {
+		publish(c->v, c->cons);
+		c->published = c->cons;
 	}
-	return true;
+}
+
+/* The committed record at the cursor (discarded ones passed over) in
+ * c->rec: false when the ring is empty, or its next record is still being
+ * written (a record behind it waits: a ring's order is kept). */
+static bool head(struct cursor *c)
+{
+	for (;;) {
+		uint32_t len;
+
+		if (c->cons >= c->prod) {
+			c->prod = __atomic_load_n(c->v->producer_pos, __ATOMIC_ACQUIRE);
+			if (c->cons >= c->prod)
+				return false;
+		}
+		len = __atomic_load_n(header_at(c->v, c->cons), __ATOMIC_ACQUIRE);
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			return false;
+		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+			c->rec = (const uint8_t *)header_at(c->v, c->cons) + BPF_RINGBUF_HDR_SZ;
+			c->len = len;
+			return true;
+		}
+		advance(c, len);
+	}
+}
+
+static uint64_t order_key(const struct cursor *c, size_t off)
+{
+	uint64_t k = 0;
+
+	if (c->len >= off + sizeof(k))
+		memcpy(&k, c->rec + off, sizeof(k));
+	return k;
+}
+
+/* The ring whose head comes first (n when none has one ready), and in
+ * *next the key it may run up to before another's head comes first. */
+static size_t first_head(struct cursor *cur, size_t n, size_t off, uint64_t *next)
+{
+	size_t best = n;
+	uint64_t best_k = 0;
+
+	*next = UINT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k;
+
+		if (!head(&cur[i]))
+			continue;
+		k = order_key(&cur[i], off);
+		if (best == n || k < best_k) {
+			if (best != n && best_k < *next)
+				*next = best_k;
+			best = i;
+			best_k = k;
+		} else if (k < *next) {
+			*next = k;
+		}
+	}
+	return best;
+}
+
+static bool any_ready_after_publish(struct cursor *cur, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= ready_after_publish(&cur[i]);
+	return any;
+}
+
+/*
+ * Merge by key: take from the ring whose head comes first, as long as it
+ * stays first (a run), then look at the heads again. Within one ring the
+ * records keep the order they were reserved in.
+ */
+static long drain_cursors(struct cursor *cur, size_t n, size_t off,
+			  ring_record_fn fn, void *ctx, int *stopped)
+{
+	long count = 0;
+
+	*stopped = 0;
+	for (;;) {
+		uint64_t next;
+		size_t best = first_head(cur, n, off, &next);
+		struct cursor *c = &cur[best];
+
+		if (best == n) {
+			if (!any_ready_after_publish(cur, n))
+				break;
+			continue;
+		}
+		do {
+			int rc = fn(ctx, c->rec, c->len);
+
+			/* past it only now: the kernel may reuse its bytes */
+			advance(c, c->len);
+			count++;
+			if (rc < 0) {
+				*stopped = 1;
+				goto out;
+			}
+		} while (head(c) && order_key(c, off) <= next);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		if (cur[i].published != cur[i].cons)
+			publish(cur[i].v, cur[i].cons);
+	return count;
+}
+
+static void cursors_start(struct cursor *cur, struct ring_view *views, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cur[i] = (struct cursor){ .v = &views[i] };
+		cur[i].cons = __atomic_load_n(views[i].consumer_pos, __ATOMIC_RELAXED);
+		cur[i].published = cur[i].cons;
+	}
+}
+
+long ring_views_drain(struct ring_view *views, size_t n, size_t order_off,
+		      ring_record_fn fn, void *ctx, int *stopped)
+{
+	struct cursor *cur = calloc(n ? n : 1, sizeof(*cur));
+	long count;
+
+	*stopped = 0;
+	if (!cur)
+		return -ENOMEM;
+	cursors_start(cur, views, n);
+	count = drain_cursors(cur, n, order_off, fn, ctx, stopped);
+	free(cur);
+	return count;
 }
 
 long ring_view_drain(struct ring_view *v, ring_record_fn fn, void *ctx,
 		     int *stopped)
 {
-	unsigned long cons = __atomic_load_n(v->consumer_pos, __ATOMIC_RELAXED);
-	unsigned long published = cons;
-	long n = 0;
+	struct cursor cur;
 
-	*stopped = 0;
-	do {
-		if (!drain_stretch(v, &cons, &published, fn, ctx, &n)) {
-			*stopped = 1;
-			break;
-		}
-		published = cons;
-	} while (ready_after_publish(v, cons));
-	if (published != cons)
-		publish(v, cons);
-	return n;
+	cursors_start(&cur, v, 1);
+	return drain_cursors(&cur, 1, 0, fn, ctx, stopped);
 }
 
 size_t ring_view_pending(const struct ring_view *v)
@@ -112,53 +235,75 @@ size_t ring_view_pending(const struct ring_view *v)
 	return prod > cons ? prod - cons : 0;
 }
 
-static int map_pages(struct ring_reader *r, int map_fd)
+static int map_ring(struct ring_view *v, struct ring_pages *pg, int map_fd,
+		    size_t page)
 {
 	void *p;
 
-	p = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	r->cons_map = p;
+	pg->cons_map = p;
 	/* the producer page, then the data pages twice */
-	p = mmap(NULL, r->page + 2 * r->view.size, PROT_READ, MAP_SHARED, map_fd,
-		 (off_t)r->page);
+	p = mmap(NULL, page + 2 * v->size, PROT_READ, MAP_SHARED, map_fd, (off_t)page);
 	if (p == MAP_FAILED)
 		return -errno;
-	r->prod_map = p;
-	r->view.consumer_pos = r->cons_map;
-	r->view.producer_pos = r->prod_map;
-	r->view.data = (const uint8_t *)r->prod_map + r->page;
+	pg->prod_map = p;
+	v->consumer_pos = pg->cons_map;
+	v->producer_pos = pg->prod_map;
+	v->data = (const uint8_t *)pg->prod_map + page;
 	return 0;
 }
 
-int ring_reader_open(struct ring_reader **out, int map_fd, size_t size,
-		     ring_record_fn fn, void *ctx)
+static int watch_rings(struct ring_reader *r, const int *map_fds)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epoll_fd < 0)
+		return -errno;
+	for (size_t i = 0; i < r->n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+
+		if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, map_fds[i], &ev))
+			return -errno;
+	}
+	return 0;
+}
+
+int ring_reader_open(struct ring_reader **out, const int *map_fds, size_t n,
+		     size_t size, size_t order_off, ring_record_fn fn, void *ctx)
+{
 	struct ring_reader *r = calloc(1, sizeof(*r));
-	int err;
+	int err = -ENOMEM;
 
 	if (!r)
 		return -ENOMEM;
 	r->epoll_fd = -1;
-	if (!size || (size & (size - 1))) {
-		err = -EINVAL;
+	r->views = calloc(n, sizeof(*r->views));
+	r->pages = calloc(n, sizeof(*r->pages));
+	r->cursors = calloc(n, sizeof(*r->cursors));
+	if (!r->views || !r->pages || !r->cursors)
 		goto fail;
-	}
+	err = -EINVAL;
+	if (!n || !size || (size & (size - 1)))
+		goto fail;
 	r->fn = fn;
 	r->ctx = ctx;
+	r->order_off = order_off;
 	r->page = (size_t)sysconf(_SC_PAGESIZE);
-	r->view.size = size;
-	r->view.publish_every = size / PUBLISH_PARTS ? size / PUBLISH_PARTS : 1;
-	err = map_pages(r, map_fd);
+	for (; r->n < n; r->n++) {
+		struct ring_view *v = &r->views[r->n];
+
+		v->size = size;
+		v->publish_every = size / PUBLISH_PARTS ? size / PUBLISH_PARTS : 1;
+		err = map_ring(v, &r->pages[r->n], map_fds[r->n], r->page);
+		if (err) {
+			r->n++; /* its pages, if one was mapped */
+			goto fail;
+		}
+	}
+	err = watch_rings(r, map_fds);
 	if (err)
 		goto fail;
-	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epoll_fd < 0 || epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, map_fd, &ev)) {
-		err = -errno;
-		goto fail;
-	}
 	*out = r;
 	return 0;
 fail:
@@ -170,20 +315,27 @@ void ring_reader_close(struct ring_reader *r)
 {
 	if (!r)
 		return;
-	if (r->prod_map)
-		munmap(r->prod_map, r->page + 2 * r->view.size);
-	if (r->cons_map)
-		munmap(r->cons_map, r->page);
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->pages[i].prod_map)
+			munmap(r->pages[i].prod_map, r->page + 2 * r->views[i].size);
+		if (r->pages[i].cons_map)
+			munmap(r->pages[i].cons_map, r->page);
+	}
 	if (r->epoll_fd >= 0)
 		close(r->epoll_fd);
+	free(r->cursors);
+	free(r->pages);
+	free(r->views);
 	free(r);
 }
 
 long ring_reader_consume(struct ring_reader *r)
 {
 	int stopped;
-	long n = ring_view_drain(&r->view, r->fn, r->ctx, &stopped);
+	long n;
 
+	cursors_start(r->cursors, r->views, r->n);
+	n = drain_cursors(r->cursors, r->n, r->order_off, r->fn, r->ctx, &stopped);
 	return stopped ? -EAGAIN : n;
 }
 
@@ -192,7 +344,20 @@ int ring_reader_epoll_fd(const struct ring_reader *r)
 	return r->epoll_fd;
 }
 
+size_t ring_reader_rings(const struct ring_reader *r)
+{
+	return r->n;
+}
+
 double ring_reader_fill(const struct ring_reader *r)
 {
-	return (double)ring_view_pending(&r->view) / (double)r->view.size;
+	size_t most = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		size_t p = ring_view_pending(&r->views[i]);
+
+		if (p > most)
+			most = p;
+	}
+	return r->n ? (double)most / (double)r->views[0].size : 0;
 }

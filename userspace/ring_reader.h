@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ring_reader.h — the consumer side of a BPF ring buffer, read straight
- * from its mapped pages.
+ * ring_reader.h — the consumer side of BPF ring buffers (one per CPU,
+ * merged by timestamp), read straight from their mapped pages.
  *
  * libbpf's ring_buffer__consume() stores the consumer position after every
  * record. That position shares a cache line the kernel reads in every
@@ -40,21 +40,32 @@ struct ring_view {
 long ring_view_drain(struct ring_view *v, ring_record_fn fn, void *ctx,
 		     int *stopped);
 
+/*
+ * The same over n rings (one per CPU), merged by the 64-bit key at
+ * order_off in each record (a timestamp): records come in key order as far
+ * as the rings' heads show it; a ring whose next record is still being
+ * written waits, the others go on. -ENOMEM, or the records handed over.
+ */
+long ring_views_drain(struct ring_view *views, size_t n, size_t order_off,
+		      ring_record_fn fn, void *ctx, int *stopped);
+
 /* Bytes written and not yet consumed, as the kernel sees it. */
 size_t ring_view_pending(const struct ring_view *v);
 
 struct ring_reader;
 
-/* Map the ring buffer map_fd (max_entries size) and watch it with an
- * epoll fd of its own. Returns 0 or -errno. */
-int ring_reader_open(struct ring_reader **out, int map_fd, size_t size,
-		     ring_record_fn fn, void *ctx);
+/* Map n ring buffer maps (map_fds, each of max_entries size) and watch
+ * them with an epoll fd of its own. Records are merged as by
+ * ring_views_drain(). Returns 0 or -errno. */
+int ring_reader_open(struct ring_reader **out, const int *map_fds, size_t n,
+		     size_t size, size_t order_off, ring_record_fn fn, void *ctx);
 void ring_reader_close(struct ring_reader *r);
-/* Drain as ring_view_drain(); -EAGAIN when fn stopped it. */
+/* Drain as ring_views_drain(); -EAGAIN when fn stopped it. */
 long ring_reader_consume(struct ring_reader *r);
 /* Readable when records wait; other fds may be added to it. */
 int ring_reader_epoll_fd(const struct ring_reader *r);
-/* How full the ring is: 0 (empty) to 1 (full). */
+size_t ring_reader_rings(const struct ring_reader *r);
+/* How full the fullest ring is: 0 (empty) to 1 (full). */
 double ring_reader_fill(const struct ring_reader *r);
 
 #endif

@@ -38,7 +38,9 @@ struct capture_opts;
  * exit hooks do the TLS side's syscall work (bpf/tls_state.bpf.h): the TLS
  * object's sys_enter hooks are then not loaded. */
 struct tls_shared_maps {
-	struct bpf_map *events, *conns, *stats, *pids, *ports;
+	struct bpf_map *events, *cpu_events, *conns, *stats, *pids, *ports;
+	bool per_cpu_rings;       /* the capture object's settings */
+	uint32_t wakeup_bytes;
 	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats, *tls_notify;
 	bool syscalls_seen_at_exit;
 	bool mmaps_seen_at_exit;  /* capture's on_sys_exit reports libssl mappings */

@@ -6,7 +6,9 @@ real libnats clients (tests/clients/natsc.c).
 Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_nats_capture.py test_pub_sub
 """
+import json
 import os
+import subprocess
 import signal
 import sys
 import time
@@ -287,6 +289,73 @@ def traced_pub_pair(subject, **env):
                 progs = h.loaded_prog_names()
                 time.sleep(0.3)
     return t, progs
+
+
+def possible_cpus():
+    """How many CPUs the kernel may run BPF programs on (as libbpf counts)."""
+    n = 0
+    for part in open('/sys/devices/system/cpu/possible').read().strip().split(','):
+        lo, _, hi = part.partition('-')
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def ring_maps(pid):
+    """The ring buffer maps pid holds: {name: count}."""
+    out = subprocess.run([h.tool('bpftool'), 'map', 'show', '-j'], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    mine = h.bpf_objects(pid)['map']
+    got = {}
+    for m in json.loads(out):
+        if m.get('id') in mine and m.get('type') == 'ringbuf':
+            got[m.get('name')] = got.get(m.get('name'), 0) + 1
+    return got
+
+
+def traced_pub_pair_rings(subject, **env):
+    """traced_pub_pair(), and the trace's ring buffer maps meanwhile."""
+    h.require_tools(['bpftool'])
+    with h.env(**env):
+        with h.NatsServer() as ns:
+            sub = h.natsc(ns.url, 'sub', subject, '--count', 2, '--timeout', 30)
+            sub.wait_for('READY')
+            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+                rings = ring_maps(t.proc.pid)
+                for payload in ('first', 'second'):
+                    h.natsc(ns.url, 'pub', subject, payload, 1).wait_ok()
+                    time.sleep(0.3)
+                sub.wait_ok()
+                time.sleep(0.3)
+    return t, rings
+
+
+def test_ring_per_cpu():
+    """On more than one CPU, each CPU's records go to a ring of its own
+    (no lock or cache line shared between the CPUs of a client and its
+    server), merged back in time order: every end of a publication is
+    recorded, in order."""
+    ncpu = possible_cpus()
+    t, rings = traced_pub_pair_rings('e2e.rings')
+    expect(ncpu < 2 or rings.get('ms_cpu_ring') == ncpu,
+           f'one ring per possible CPU ({ncpu})', rings)
+    for payload in ('first', 'second'):
+        expect(every_end(t, 'e2e.rings', payload),
+               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+               dump(t.messages()))
+    ts = [r['ts'] for r in t.nats(subject='e2e.rings')]
+    expect(ts == sorted(ts), 'records come out merged in time order', ts)
+
+
+def test_one_ring_path():
+    """A host of one CPU has one ring, `events`; MSGSCOPE_ONE_RING=1 forces
+    that path here: every end of a publication is still recorded."""
+    t, rings = traced_pub_pair_rings('e2e.onering', MSGSCOPE_ONE_RING='1')
+    expect('ms_cpu_ring' not in rings and rings.get('events') == 1,
+           'one ring, no ring per CPU', rings)
+    for payload in ('first', 'second'):
+        expect(every_end(t, 'e2e.onering', payload),
+               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
+               dump(t.messages()))
 
 
 def every_end(t, subject, payload):
@@ -742,6 +811,8 @@ TESTS = [
     test_read_blocked_at_attach,
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
+    test_ring_per_cpu,
+    test_one_ring_path,
     test_socket_hooks_path,
     test_raw_sys_exit_path,
     test_sendmmsg,
