@@ -171,7 +171,7 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
  * One ring per CPU where there is more than one, unless MSGSCOPE_ONE_RING=1
  * (for the tests and A/B runs of the other path). --buffer-size is the
  * total: each CPU's ring gets its share, rounded down to a power of two,
- * at least MIN_CPU_RING. The wakeup mark scales with it.
+ * at least MIN_CPU_RING.
  */
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {
@@ -189,8 +189,12 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 		c->n_rings = (size_t)c->ncpus;
 		c->ring_bytes = bytes;
 		s->rodata->per_cpu_rings = true;
-		s->rodata->wakeup_bytes = (uint32_t)((uint64_t)o->wakeup_bytes * bytes /
-						     o->ringbuf_bytes);
+		/* the same bytes between wakeups as with one ring (a mark
+		 * scaled down with the ring woke the reader once per ring as
+		 * often: at 100k msg/s, a tenth of its time in wakeups), up to
+		 * an eighth of a CPU's ring */
+		s->rodata->wakeup_bytes = o->wakeup_bytes < bytes / 8 ?
+					  o->wakeup_bytes : (uint32_t)(bytes / 8);
 	}
 	err = bpf_map__set_max_entries(s->maps.events, s->rodata->per_cpu_rings ?
 				       (size_t)sysconf(_SC_PAGESIZE) : o->ringbuf_bytes);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -16,12 +17,25 @@
  * producers' misses rare and the space they wait for near. */
 #define PUBLISH_PARTS 32
 
+/*
+ * How long after its timestamp a record may be committed: the two are a
+ * few instructions apart in one program run (bpf_ktime_get_ns(), then the
+ * submit). A ring seen empty at time T will only show records stamped
+ * after T minus this, so records stamped before that need not wait for
+ * another look at it. (A uprobe program can be preempted in between; a
+ * record of it that late may come out of order, as the correlator's
+ * reorder window allows for.)
+ */
+#define MAX_COMMIT_LAG_NS 1000000ull
+
 /* Where a drain stands in one ring, and the record found at cons. */
 struct cursor {
 	struct ring_view *v;
 	unsigned long cons, published, prod;
 	const uint8_t *rec;
 	uint32_t len;
+	bool shown;              /* had a record ready at the last scan */
+	uint64_t empty_since;    /* if not, the clock before that look */
 };
 
 struct ring_pages {
@@ -39,6 +53,14 @@ struct ring_reader {
 	int epoll_fd;
 	size_t page;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* A record's header and bytes, rounded up as the kernel lays them out. */
 static size_t record_span(uint32_t len)
@@ -66,7 +88,10 @@ static void publish(struct ring_view *v, unsigned long cons)
  */
 static bool ready_after_publish(struct cursor *c)
 {
-	publish(c->v, c->published = c->cons);
+	/* (storing the same value again would still take the line from
+	 * the producers) */
+	if (c->published != c->cons)
+		publish(c->v, c->published = c->cons);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	c->prod = __atomic_load_n(c->v->producer_pos, __ATOMIC_ACQUIRE);
 	return c->prod > c->cons &&
@@ -123,15 +148,22 @@ static uint64_t order_key(const struct cursor *c, size_t off)
  * *next the key it may run up to before another's head comes first. */
 static size_t first_head(struct cursor *cur, size_t n, size_t off, uint64_t *next)
 {
+	uint64_t best_k = 0, now = 0;
 	size_t best = n;
-	uint64_t best_k = 0;
 
 	*next = UINT64_MAX;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k;
 
-		if (!head(&cur[i]))
+		/* The clock before looking at a ring that was empty; one that
+		 * empties now gets 0: looked at again before each record. */
+		if (!cur[i].shown && !now)
+			now = mono_ns();
+		cur[i].shown = head(&cur[i]);
+		if (!cur[i].shown) {
+			cur[i].empty_since = now;
 			continue;
+		}
 		k = order_key(&cur[i], off);
 		if (best == n || k < best_k) {
 			if (best != n && best_k < *next)
@@ -145,6 +177,32 @@ static size_t first_head(struct cursor *cur, size_t n, size_t off, uint64_t *nex
 	return best;
 }
 
+/*
+ * Whether a ring that had nothing ready at the last scan may now have a
+ * record stamped before `key`, the key of the record about to go out.
+ * Asked once that record was seen committed: whatever came before it in
+ * cause (the same connection's previous write, made by a thread on
+ * another CPU) was committed before it, so it shows here. The heads then
+ * have to be compared again. A ring seen empty long enough after `key`
+ * cannot show such a record: no look at it, no load of the producer
+ * position its CPU keeps writing.
+ */
+static bool another_showed_up(struct cursor *cur, size_t n, uint64_t key)
+{
+	uint64_t now = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (cur[i].shown || key + MAX_COMMIT_LAG_NS <= cur[i].empty_since)
+			continue;
+		if (!now)
+			now = mono_ns();
+		if (head(&cur[i]))
+			return true;
+		cur[i].empty_since = now;
+	}
+	return false;
+}
+
 static bool any_ready_after_publish(struct cursor *cur, size_t n)
 {
 	bool any = false;
@@ -156,8 +214,9 @@ static bool any_ready_after_publish(struct cursor *cur, size_t n)
 
 /*
  * Merge by key: take from the ring whose head comes first, as long as it
- * stays first (a run), then look at the heads again. Within one ring the
- * records keep the order they were reserved in.
+ * stays first and no other ring has come to life (a run), then look at
+ * the heads again. Within one ring the records keep the order they were
+ * reserved in.
  */
 static long drain_cursors(struct cursor *cur, size_t n, size_t off,
 			  ring_record_fn fn, void *ctx, int *stopped)
@@ -175,7 +234,7 @@ static long drain_cursors(struct cursor *cur, size_t n, size_t off,
 				break;
 			continue;
 		}
-		do {
+		while (!another_showed_up(cur, n, order_key(c, off))) {
 			int rc = fn(ctx, c->rec, c->len);
 
 			/* past it only now: the kernel may reuse its bytes */
@@ -185,7 +244,9 @@ static long drain_cursors(struct cursor *cur, size_t n, size_t off,
 				*stopped = 1;
 				goto out;
 			}
-		} while (head(c) && order_key(c, off) <= next);
+			if (!head(c) || order_key(c, off) > next)
+				break;
+		}
 	}
 out:
 	for (size_t i = 0; i < n; i++)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -270,6 +271,58 @@ static void test_rings_merged_by_key(void)
 	CHECK_EQ_INT(s.first[1], 10);
 }
 
+/* What a record committed on another CPU while the drain runs looks like:
+ * on_keyed's first call produces it into the ring given. */
+struct late {
+	struct seen s;
+	struct fake_ring *ring;
+	uint64_t ts;
+	uint8_t tag;
+};
+
+static int on_keyed_then_produce(void *ctx, const void *data, size_t size)
+{
+	struct late *l = ctx;
+
+	if (l->ring) {
+		produce_keyed(l->ring, l->ts, l->tag);
+		l->ring = NULL;
+	}
+	return on_keyed(&l->s, data, size);
+}
+
+/* A ring empty when the heads were compared, that gets a record before a
+ * later one of the ring being read is handed over (a connection's writes
+ * by threads on two CPUs): the heads are compared again, and the earlier
+ * record goes first. */
+static void test_ring_that_comes_to_life_is_merged(void)
+{
+	struct fake_ring r[2];
+	struct ring_view v[2];
+	struct late l;
+	int stopped;
+
+	struct timespec now;
+	uint64_t t;
+
+	/* stamped now, as the kernel's CLOCK_MONOTONIC stamps them */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	memset(&l, 0, sizeof(l));
+	CHECK(ring_init(&r[0], 4096) == 0);
+	CHECK(ring_init(&r[1], 4096) == 0);
+	produce_keyed(&r[1], t + 10, 1);
+	produce_keyed(&r[1], t + 30, 3);
+	l.ring = &r[0];
+	l.ts = t + 20;
+	l.tag = 2;
+	v[0] = r[0].view;
+	v[1] = r[1].view;
+	CHECK_EQ_INT(ring_views_drain(v, 2, 16, on_keyed_then_produce, &l, &stopped), 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_MSG(l.s.first[i] == i + 1, "record %d is %d", i, l.s.first[i]);
+}
+
 int main(void)
 {
 	test_records_in_order_discards_skipped();
@@ -278,5 +331,6 @@ int main(void)
 	test_stop_keeps_the_rest();
 	test_position_published_per_stretch();
 	test_rings_merged_by_key();
+	test_ring_that_comes_to_life_is_merged();
 	return check_summary("ring_reader");
 }
