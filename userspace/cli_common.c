@@ -18,7 +18,10 @@ void live_args_init(struct live_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->s.cap.snaplen = MS_DEFAULT_SNAPLEN;
-	a->s.cap.ringbuf_bytes = 16u << 20;
+	/* 32 MiB: on 2 CPUs, a ring of 16 MiB each, as much as one shared
+	 * ring had before rings went per CPU (bench/RESULTS.md, 2026-12-06;
+	 * mapped once, its pages count once in our RSS) */
+	a->s.cap.ringbuf_bytes = 32u << 20;
 	a->s.cap.pids = a->pids;
 	a->s.max_payload = DEFAULT_MAX_PAYLOAD;
 	a->s.max_conns = 16384;

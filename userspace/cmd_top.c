@@ -81,7 +81,7 @@ static void usage(FILE *f)
 "                          repeatable\n"
 SNAPLEN_HELP
 "      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
-"      --buffer-size MIB   kernel ring buffer size, a power of two (default 16),\n"
+"      --buffer-size MIB   kernel ring buffer size, a power of two (default 32),\n"
 "                          shared out between the CPUs (each 256 KiB or more)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"

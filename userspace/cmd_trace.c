@@ -56,7 +56,7 @@ SNAPLEN_HELP
 "                          body in the trace (default %d)\n"
 "  -i, --interval SEC      how often flow summaries are written and drop\n"
 "                          counts checked (default 10)\n"
-"  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 16),\n"
+"  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 32),\n"
 "                          shared out between the CPUs (each 256 KiB or more)\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"

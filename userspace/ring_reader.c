@@ -110,6 +110,23 @@ static void advance(struct cursor *c, uint32_t len)
 	}
 }
 
+/* The bytes of the record at pos, of len bytes: in place, or copied into
+ * the bounce buffer when they wrap past the end of the data area. (Its
+ * header, 8-byte aligned, never wraps.) */
+static const uint8_t *record_bytes(const struct ring_view *v, unsigned long pos,
+				   uint32_t len)
+{
+	size_t at = (pos & (v->size - 1)) + BPF_RINGBUF_HDR_SZ;
+	size_t first;
+
+	if (at + len <= v->size)
+		return v->data + at;
+	first = at < v->size ? v->size - at : 0;
+	memcpy(v->bounce, v->data + (at & (v->size - 1)), first);
+	memcpy(v->bounce + first, v->data + (at + first) - v->size, len - first);
+	return v->bounce;
+}
+
 /* The committed record at the cursor (discarded ones passed over) in
  * c->rec: false when the ring is empty, or its next record is still being
  * written (a record behind it waits: a ring's order is kept). */
@@ -127,7 +144,7 @@ static bool head(struct cursor *c)
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			return false;
 		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-			c->rec = (const uint8_t *)header_at(c->v, c->cons) + BPF_RINGBUF_HDR_SZ;
+			c->rec = record_bytes(c->v, c->cons, len);
 			c->len = len;
 			return true;
 		}
@@ -305,11 +322,15 @@ static int map_ring(struct ring_view *v, struct ring_pages *pg, int map_fd,
 	if (p == MAP_FAILED)
 		return -errno;
 	pg->cons_map = p;
-	/* the producer page, then the data pages twice */
-	p = mmap(NULL, page + 2 * v->size, PROT_READ, MAP_SHARED, map_fd, (off_t)page);
+	/* the producer page, then the data pages once (see struct ring_view);
+	 * the bounce buffer's pages are touched only by a record that wraps */
+	p = mmap(NULL, page + v->size, PROT_READ, MAP_SHARED, map_fd, (off_t)page);
 	if (p == MAP_FAILED)
 		return -errno;
 	pg->prod_map = p;
+	v->bounce = malloc(v->size);
+	if (!v->bounce)
+		return -ENOMEM;
 	v->consumer_pos = pg->cons_map;
 	v->producer_pos = pg->prod_map;
 	v->data = (const uint8_t *)pg->prod_map + page;
@@ -378,7 +399,8 @@ void ring_reader_close(struct ring_reader *r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->pages[i].prod_map)
-			munmap(r->pages[i].prod_map, r->page + 2 * r->views[i].size);
+			munmap(r->pages[i].prod_map, r->page + r->views[i].size);
+		free(r->views[i].bounce);
 		if (r->pages[i].cons_map)
 			munmap(r->pages[i].cons_map, r->page);
 	}

@@ -20,13 +20,18 @@
 /* One record's bytes. Return < 0 to stop after it (it stays consumed). */
 typedef int (*ring_record_fn)(void *ctx, const void *data, size_t size);
 
-/* A ring's mapped pages: the consumer position (ours to write), the
- * producer position, and the data area, mapped twice in a row so that a
- * record that wraps reads as one piece. */
+/*
+ * A ring's mapped pages: the consumer position (ours to write), the
+ * producer position, and the data area. The kernel offers the data area
+ * twice in a row, so that a record that wraps reads as one piece; mapped
+ * so, every page counts twice in our RSS. It is mapped once here, and
+ * the rare record that wraps is copied whole into `bounce` (size bytes).
+ */
 struct ring_view {
 	unsigned long *consumer_pos;
 	const unsigned long *producer_pos;
 	const uint8_t *data;
+	uint8_t *bounce;
 	size_t size;             /* power of two */
 	size_t publish_every;    /* bytes consumed between position stores */
 };
