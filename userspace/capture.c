@@ -168,7 +168,8 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 #define MIN_CPU_RING (256u << 10)
 
 /*
- * One ring per CPU where there is more than one, unless MSGSCOPE_ONE_RING=1
+ * One ring per CPU where there is more than one and the kernel takes rings
+ * in an array of maps (`check` says), unless MSGSCOPE_ONE_RING=1
  * (for the tests and A/B runs of the other path). --buffer-size is the
  * total: each CPU's ring gets its share, rounded down to a power of two,
  * at least MIN_CPU_RING.
@@ -182,7 +183,8 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 
 	c->n_rings = 1;
 	c->ring_bytes = o->ringbuf_bytes;
-	if (c->ncpus > 1 && !(one && *one && strcmp(one, "0"))) {
+	if (c->ncpus > 1 && !(one && *one && strcmp(one, "0")) &&
+	    features_ringbuf_per_cpu()) {
 		share = o->ringbuf_bytes / (size_t)c->ncpus;
 		while (bytes * 2 <= share)
 			bytes *= 2;

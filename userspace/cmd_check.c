@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "capture.h"
 #include "commands.h"
 #include "kernel_features.h"
@@ -75,6 +77,8 @@ int cmd_check(int argc, char **argv)
 	row("sched tracepoints", f.sched_tps, "process exit");
 	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
 	row("ring buffer", f.ringbuf, "");
+	row("ring buffer per CPU", f.ringbuf_per_cpu, f.ringbuf_per_cpu ?
+	    "each CPU's records in a ring of its own" : "one ring for all CPUs");
 	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
 	row("task_btf", f.task_btf, f.task_btf ?
 	    "fds looked up with plain loads" :
@@ -103,8 +107,10 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!check_load())
 		return 1;
-	printf("capture: %s + ring buffer%s\n",
+	printf("capture: %s + %s%s\n",
 	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
+	       f.ringbuf_per_cpu && libbpf_num_possible_cpus() > 1 ?
+	       "ring buffer per CPU" : "ring buffer",
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }

@@ -143,6 +143,7 @@ void features_probe(struct features *f)
 	if (!f->root)
 		return; /* loading anything needs privileges */
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	f->ringbuf_per_cpu = f->ringbuf && features_ringbuf_per_cpu();
 	f->tp_btf = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sched_process_fork",
 				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
 	f->task_btf = features_task_btf();
@@ -208,6 +209,28 @@ bool features_sock_data_tps(void)
 			raw_tp_attaches("sock_recv_length") &&
 			raw_tp_attaches("inet_sock_set_state") &&
 			raw_tp_attaches("tcp_destroy_sock");
+	return known;
+}
+
+/* An array of maps takes ring buffers as its entries: a ring per CPU. */
+bool features_ringbuf_per_cpu(void)
+{
+	static int known = -1;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int inner, outer;
+
+	if (known >= 0)
+		return known;
+	inner = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ms_probe_ring", 0, 0,
+			       (uint32_t)sysconf(_SC_PAGESIZE), NULL);
+	opts.inner_map_fd = inner;
+	outer = inner < 0 ? -1 :
+		bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "ms_probe_rings", 4, 4, 1, &opts);
+	known = outer >= 0 && !bpf_map_update_elem(outer, &(uint32_t){ 0 }, &inner, BPF_ANY);
+	if (outer >= 0)
+		close(outer);
+	if (inner >= 0)
+		close(inner);
 	return known;
 }
 
