@@ -272,10 +272,11 @@ def test_read_blocked_at_attach():
 
 
 
-def traced_pub_pair(subject, **env):
+def traced_pub_pair(subject, inspect=None, **env):
     """A subscriber waiting, then two publications to it, traced with env
     set; the first one's delivery is the read already waiting for the
-    second. Returns the trace and the BPF programs loaded meanwhile."""
+    second. Returns the trace and what inspect(trace) said while it ran:
+    by default the BPF programs loaded meanwhile."""
     h.require_tools(['bpftool'])
     with h.env(**env):
         with h.NatsServer() as ns:
@@ -286,7 +287,7 @@ def traced_pub_pair(subject, **env):
                 time.sleep(0.3)    # the subscriber is in its next read
                 h.natsc(ns.url, 'pub', subject, 'second', 1).wait_ok()
                 sub.wait_ok()
-                progs = h.loaded_prog_names()
+                progs = inspect(t) if inspect else h.loaded_prog_names()
                 time.sleep(0.3)
     return t, progs
 
@@ -312,30 +313,13 @@ def ring_maps(pid):
     return got
 
 
-def traced_pub_pair_rings(subject, **env):
-    """traced_pub_pair(), and the trace's ring buffer maps meanwhile."""
-    h.require_tools(['bpftool'])
-    with h.env(**env):
-        with h.NatsServer() as ns:
-            sub = h.natsc(ns.url, 'sub', subject, '--count', 2, '--timeout', 30)
-            sub.wait_for('READY')
-            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
-                rings = ring_maps(t.proc.pid)
-                for payload in ('first', 'second'):
-                    h.natsc(ns.url, 'pub', subject, payload, 1).wait_ok()
-                    time.sleep(0.3)
-                sub.wait_ok()
-                time.sleep(0.3)
-    return t, rings
-
-
 def test_ring_per_cpu():
     """On more than one CPU, each CPU's records go to a ring of its own
     (no lock or cache line shared between the CPUs of a client and its
     server), merged back in time order: every end of a publication is
     recorded, in order."""
     ncpu = possible_cpus()
-    t, rings = traced_pub_pair_rings('e2e.rings')
+    t, rings = traced_pub_pair('e2e.rings', inspect=lambda t: ring_maps(t.proc.pid))
     expect(ncpu < 2 or rings.get('ms_cpu_ring') == ncpu,
            f'one ring per possible CPU ({ncpu})', rings)
     for payload in ('first', 'second'):
@@ -349,7 +333,8 @@ def test_ring_per_cpu():
 def test_one_ring_path():
     """A host of one CPU has one ring, `events`; MSGSCOPE_ONE_RING=1 forces
     that path here: every end of a publication is still recorded."""
-    t, rings = traced_pub_pair_rings('e2e.onering', MSGSCOPE_ONE_RING='1')
+    t, rings = traced_pub_pair('e2e.onering', inspect=lambda t: ring_maps(t.proc.pid),
+                               MSGSCOPE_ONE_RING='1')
     expect('ms_cpu_ring' not in rings and rings.get('events') == 1,
            'one ring, no ring per CPU', rings)
     for payload in ('first', 'second'):
