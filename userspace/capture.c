@@ -168,23 +168,24 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 #define MIN_CPU_RING (256u << 10)
 
 /*
- * One ring per CPU where there is more than one and the kernel takes rings
- * in an array of maps (`check` says), unless MSGSCOPE_ONE_RING=1
- * (for the tests and A/B runs of the other path). --buffer-size is the
- * total: each CPU's ring gets its share, rounded down to a power of two,
- * at least MIN_CPU_RING.
+ * One ring per CPU with --ring-per-cpu, where there is more than one and
+ * the kernel takes rings in an array of maps (`check` says). --buffer-size
+ * is the total: each CPU's ring gets its share, rounded down to a power of
+ * two, at least MIN_CPU_RING. Not the default: under wrk it took a third
+ * off a socket hook's run, but a CPU's burst has only its share of the
+ * memory, and at 100k msg/s piped to a reader short of CPU, 16 MiB rings
+ * per CPU dropped 97-13783 events a run where one 16 MiB ring dropped
+ * none (bench/RESULTS.md, 2026-12-06).
  */
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
-	const char *one = getenv("MSGSCOPE_ONE_RING");
 	size_t share, bytes = MIN_CPU_RING;
 	int err;
 
 	c->n_rings = 1;
 	c->ring_bytes = o->ringbuf_bytes;
-	if (c->ncpus > 1 && !(one && *one && strcmp(one, "0")) &&
-	    features_ringbuf_per_cpu()) {
+	if (o->ring_per_cpu && c->ncpus > 1 && features_ringbuf_per_cpu()) {
 		share = o->ringbuf_bytes / (size_t)c->ncpus;
 		while (bytes * 2 <= share)
 			bytes *= 2;

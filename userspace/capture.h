@@ -32,6 +32,7 @@ struct capture_opts {
 	uint32_t wakeup_bytes;   /* batch wakeups; the reader must also poll */
 	bool verbose;            /* libbpf's own messages on stderr */
 	bool no_tls;             /* no TLS uprobes (also MSGSCOPE_NO_TLS=1) */
+	bool ring_per_cpu;       /* a ring buffer per CPU, --buffer-size shared out */
 };
 
 /* One ring-buffer record: a struct ms_data_event, ms_close_event or

@@ -18,9 +18,8 @@ void live_args_init(struct live_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->s.cap.snaplen = MS_DEFAULT_SNAPLEN;
-	/* 32 MiB: on 2 CPUs, a ring of 16 MiB each, as much as one shared
-	 * ring had before rings went per CPU (bench/RESULTS.md, 2026-12-06;
-	 * mapped once, its pages count once in our RSS) */
+	/* 32 MiB: mapped once, its pages count once in our RSS, as much as
+	 * 16 MiB did mapped twice (bench/RESULTS.md, 2026-12-06) */
 	a->s.cap.ringbuf_bytes = 32u << 20;
 	a->s.cap.pids = a->pids;
 	a->s.max_payload = DEFAULT_MAX_PAYLOAD;
@@ -191,6 +190,7 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;
+	case LOPT_RING_PER_CPU: a->s.cap.ring_per_cpu = true; return 0;
 	case 'v': a->s.cap.verbose = true; return 0;
 	default: return -1;
 	}

@@ -45,7 +45,7 @@ struct live_args {
  * own options start at LOPT__NEXT. */
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
-	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT__NEXT,
+	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT__NEXT,
 };
 
 /* How the top view is shown, by top and replay alike. */

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <bpf/libbpf.h>
-
 #include "capture.h"
 #include "commands.h"
 #include "kernel_features.h"
@@ -78,7 +76,8 @@ int cmd_check(int argc, char **argv)
 	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
 	row("ring buffer", f.ringbuf, "");
 	row("ring buffer per CPU", f.ringbuf_per_cpu, f.ringbuf_per_cpu ?
-	    "each CPU's records in a ring of its own" : "one ring for all CPUs");
+	    "--ring-per-cpu: each CPU's records in a ring of its own" :
+	    "--ring-per-cpu keeps one ring for all CPUs");
 	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
 	row("task_btf", f.task_btf, f.task_btf ?
 	    "fds looked up with plain loads" :
@@ -107,10 +106,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!check_load())
 		return 1;
-	printf("capture: %s + %s%s\n",
+	printf("capture: %s + ring buffer%s\n",
 	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
-	       f.ringbuf_per_cpu && libbpf_num_possible_cpus() > 1 ?
-	       "ring buffer per CPU" : "ring buffer",
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }

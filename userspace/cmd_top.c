@@ -81,8 +81,10 @@ static void usage(FILE *f)
 "                          repeatable\n"
 SNAPLEN_HELP
 "      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
-"      --buffer-size MIB   kernel ring buffer size, a power of two (default 32),\n"
-"                          shared out between the CPUs (each 256 KiB or more)\n"
+"      --buffer-size MIB   kernel ring buffer size, a power of two (default 32)\n"
+"      --ring-per-cpu      a ring per CPU, --buffer-size shared out (each\n"
+"                          256 KiB or more): less cost per event where the\n"
+"                          CPUs all send, more drops when one CPU bursts\n"
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
@@ -399,6 +401,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },

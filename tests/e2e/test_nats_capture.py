@@ -272,17 +272,18 @@ def test_read_blocked_at_attach():
 
 
 
-def traced_pub_pair(subject, inspect=None, **env):
+def traced_pub_pair(subject, inspect=None, args=(), **env):
     """A subscriber waiting, then two publications to it, traced with env
     set; the first one's delivery is the read already waiting for the
-    second. Returns the trace and what inspect(trace) said while it ran:
-    by default the BPF programs loaded meanwhile."""
+    second, traced with args added. Returns the trace and what
+    inspect(trace) said while it ran: by default the BPF programs loaded
+    meanwhile."""
     h.require_tools(['bpftool'])
     with h.env(**env):
         with h.NatsServer() as ns:
             sub = h.natsc(ns.url, 'sub', subject, '--count', 2, '--timeout', 30)
             sub.wait_for('READY')
-            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg]) as t:
+            with h.Trace(h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg, *args]) as t:
                 h.natsc(ns.url, 'pub', subject, 'first', 1).wait_ok()
                 time.sleep(0.3)    # the subscriber is in its next read
                 h.natsc(ns.url, 'pub', subject, 'second', 1).wait_ok()
@@ -314,12 +315,13 @@ def ring_maps(pid):
 
 
 def test_ring_per_cpu():
-    """On more than one CPU, each CPU's records go to a ring of its own
-    (no lock or cache line shared between the CPUs of a client and its
-    server), merged back in time order: every end of a publication is
-    recorded, in order."""
+    """With --ring-per-cpu on more than one CPU, each CPU's records go to a
+    ring of its own (no lock or cache line shared between the CPUs of a
+    client and its server), merged back in time order: every end of a
+    publication is recorded, in order."""
     ncpu = possible_cpus()
-    t, rings = traced_pub_pair('e2e.rings', inspect=lambda t: ring_maps(t.proc.pid))
+    t, rings = traced_pub_pair('e2e.rings', inspect=lambda t: ring_maps(t.proc.pid),
+                               args=['--ring-per-cpu'])
     expect(ncpu < 2 or rings.get('ms_cpu_ring') == ncpu,
            f'one ring per possible CPU ({ncpu})', rings)
     for payload in ('first', 'second'):
@@ -331,10 +333,9 @@ def test_ring_per_cpu():
 
 
 def test_one_ring_path():
-    """A host of one CPU has one ring, `events`; MSGSCOPE_ONE_RING=1 forces
-    that path here: every end of a publication is still recorded."""
-    t, rings = traced_pub_pair('e2e.onering', inspect=lambda t: ring_maps(t.proc.pid),
-                               MSGSCOPE_ONE_RING='1')
+    """By default one ring, `events`, takes every CPU's records: every end
+    of a publication is recorded."""
+    t, rings = traced_pub_pair('e2e.onering', inspect=lambda t: ring_maps(t.proc.pid))
     expect('ms_cpu_ring' not in rings and rings.get('events') == 1,
            'one ring, no ring per CPU', rings)
     for payload in ('first', 'second'):
