@@ -237,7 +237,7 @@ static int make_cpu_rings(struct capture *c)
 static int open_reader(struct capture *c)
 {
 	int one = bpf_map__fd(c->skel->maps.events);
-	const int *fds = c->cpu_ring_fds ? c->cpu_ring_fds : &one;
+	const int *fds;
 	int err = make_cpu_rings(c);
 
 	if (err) {

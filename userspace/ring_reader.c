@@ -13,7 +13,7 @@
 #include <linux/bpf.h>
 
 /* Stores of the consumer position per ring: one each 1/32 of the ring
- * (512 KiB of the default 16 MiB, thousands of small records) keeps the
+ * (1 MiB of the default 32 MiB, thousands of small records) keeps the
  * producers' misses rare and the space they wait for near. */
 #define PUBLISH_PARTS 32
 
@@ -425,11 +425,6 @@ long ring_reader_consume(struct ring_reader *r)
 int ring_reader_epoll_fd(const struct ring_reader *r)
 {
 	return r->epoll_fd;
-}
-
-size_t ring_reader_rings(const struct ring_reader *r)
-{
-	return r->n;
 }
 
 double ring_reader_fill(const struct ring_reader *r)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ring_reader.h — the consumer side of BPF ring buffers (one per CPU,
- * merged by timestamp), read straight from their mapped pages.
+ * ring_reader.h — the consumer side of a BPF ring buffer (or of one per
+ * CPU, merged by timestamp), read straight from its mapped pages.
  *
  * libbpf's ring_buffer__consume() stores the consumer position after every
  * record. That position shares a cache line the kernel reads in every
@@ -69,7 +69,6 @@ void ring_reader_close(struct ring_reader *r);
 long ring_reader_consume(struct ring_reader *r);
 /* Readable when records wait; other fds may be added to it. */
 int ring_reader_epoll_fd(const struct ring_reader *r);
-size_t ring_reader_rings(const struct ring_reader *r);
 /* How full the fullest ring is: 0 (empty) to 1 (full). */
 double ring_reader_fill(const struct ring_reader *r);
 
