@@ -20,6 +20,7 @@
  * (bpf/tls.bpf.c -> tls.skel.h, with userspace/tls_attach.c, go_tls.c). */
 #if __has_include("tls.skel.h")
 #include "tls_attach.h"
+#include "mono_clock.h"
 #define HAVE_TLS_CAPTURE 1
 #endif
 
@@ -67,14 +68,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	if (!libbpf_verbose)
 		return 0; /* our own one-line errors say what failed */
 	return vfprintf(stderr, fmt, args);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static int on_ring_event(void *ctx, const void *data, size_t size)

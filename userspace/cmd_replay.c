@@ -34,6 +34,7 @@
 #include "tui_draw.h"
 #include "tui_input.h"
 #include "tui_model.h"
+#include "mono_clock.h"
 
 #define DEFAULT_DELAY_NS 2000000000ull
 #define MIN_FRAME_NS 100000000ull   /* at most 10 frames a second */
@@ -341,14 +342,6 @@ static int run_batch(struct replay *r)
 }
 
 /* ---- interactive -------------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
 
 /* Real time between frames: -d at speed 1, shorter when faster, but not
  * more than 10 frames a second. */

@@ -27,6 +27,7 @@
 #include "tui_draw.h"
 #include "tui_input.h"
 #include "tui_model.h"
+#include "mono_clock.h"
 
 #define TRACE_SCHEMA 1
 /* The session ticks this often; the screen refreshes every -d. A fixed
@@ -202,14 +203,6 @@ static void write_end(struct top *t)
 }
 
 /* ---- session hooks -------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void on_record(const struct msg_record *rec, void *ctx)
 {

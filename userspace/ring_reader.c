@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ring_reader.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -53,14 +54,6 @@ struct ring_reader {
 	int epoll_fd;
 	size_t page;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* A record's header and bytes, rounded up as the kernel lays them out. */
 static size_t record_span(uint32_t len)

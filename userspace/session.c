@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "privdrop.h"
 #include "redact.h"
+#include "mono_clock.h"
 
 #define MAX_FOLLOWED 8192
 #define DRAIN_MS 50
@@ -50,14 +51,6 @@ struct session {
 	sigset_t old_mask;
 	bool mask_set;
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 uint64_t session_now(const struct session *s)
 {

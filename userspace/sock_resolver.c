@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sock_resolver.h"
+#include "mono_clock.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define MAX_SOCKETS 65536  /* sockets kept per refresh; more are ignored */
@@ -35,14 +36,6 @@ struct sock_resolver {
 	uint64_t refreshed_ns;   /* monotonic; 0: never */
 	uint64_t refreshes;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 struct sock_resolver *sock_resolver_new(const char *proc_root)
 {
@@ -256,7 +249,7 @@ static void refresh(struct sock_resolver *r)
 
 	r->n = 0;
 	r->n_ips = 0;
-	r->refreshed_ns = now_ns();
+	r->refreshed_ns = mono_ns();
 	r->refreshes++;
 	read_tcp_table(r, "tcp");
 	read_tcp_table(r, "tcp6");
@@ -401,7 +394,7 @@ bool sock_resolver_resolve(const char *addr, struct endpoint_info *out,
 
 	if (!r || !addr || !*addr)
 		return false;
-	now = now_ns();
+	now = mono_ns();
 	pid = r->refreshed_ns ? lookup(r, addr) : 0;
 	/* a miss, or an answer that may have gone stale: look again, but
 	 * not more than once a second */
