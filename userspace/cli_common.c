@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -41,6 +42,23 @@ int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uin
 			opt, (unsigned long long)min, (unsigned long long)max, arg);
 		return -EINVAL;
 	}
+	*out = v;
+	return 0;
+}
+
+/* A count of MiB, the unit written or not: "32", "32M", "32MiB" (perf's -m
+ * and most tools take a suffix, and a size without one is easy to doubt). */
+static int parse_mib(const char *arg, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || arg[0] == '-')
+		return -EINVAL;
+	if (*end && strcasecmp(end, "M") && strcasecmp(end, "MiB"))
+		return -EINVAL;
 	*out = v;
 	return 0;
 }
@@ -163,8 +181,9 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		a->max_payload_set = true;
 		return 0;
 	case LOPT_BUFFER_SIZE:
-		if (parse_uint("--buffer-size", arg, 1, 1024, &v) || (v & (v - 1))) {
-			fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024\n");
+		if (parse_mib(arg, &v) || v < 1 || v > 1024 || (v & (v - 1))) {
+			fprintf(stderr, "msgscope: --buffer-size: expected a power of two MiB from 1 to 1024 "
+				"(32 or 32M), got '%s'\n", arg);
 			return 2;
 		}
 		a->s.cap.ringbuf_bytes = v << 20;

@@ -769,6 +769,8 @@ def test_bad_user_input():
         ([exe, 'trace', '-o', out, '-p', '-5'], 'trace: bad pid list "-5"'),
         ([exe, 'trace', '-o', out, '-p', '99999999999'], 'trace: pid out of range'),
         ([exe, 'trace', '-o', out, '--buffer-size', '3'], 'trace: buffer size not a power of two'),
+        ([exe, 'trace', '-o', out, '--buffer-size', '16K'], 'trace: buffer size in KiB, not MiB'),
+        ([exe, 'top', '-b', '--buffer-size', '0M'], 'top: buffer size of 0 MiB'),
         ([exe, 'no-such-command'], 'unknown command'),
     ]
     for cmd in ('replay', 'flows'):

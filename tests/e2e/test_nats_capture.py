@@ -534,7 +534,7 @@ def test_long_writes():
     1.8 MB would overflow the small ring. And so it is when the kernel
     refuses the long copy path (simulated): msgscope says so, loads at 64
     KiB and the meta line says 65536."""
-    small_ring = ['--buffer-size', 1, '--comm', 'python3']
+    small_ring = ['--buffer-size', '1M', '--comm', 'python3']  # the unit written out
     refused = {'MSGSCOPE_REFUSE_LONG_COPY': '1'}
     cases = (('default path', {}, [], 12000), ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}, [], 12000),
              ('--snaplen 65536', {}, ['--snaplen', 65536], 12000),
