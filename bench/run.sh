@@ -394,6 +394,7 @@ stop_tracer() {
 	wait_pid "$MSPID" "$([ -n "$COUNTPID" ] && echo "${STOP_MAX_COMPLETE:-180}" || echo "${STOP_MAX:-15}")"; rc=$?
 	tint=$(python3 -c "print(round($(now) - $tint, 2))")
 	[ -n "$COUNTPID" ] && wait_pid "$COUNTPID" 30
+	rm -f "$dir/trace.fifo" # git cannot keep a fifo, and cp -r would block on it
 	snap_end
 	drops=$(grep -o 'dropped: ring buffer full (total [0-9]*' "$dir/ms.err" | tail -1 | grep -o '[0-9]*$')
 	python3 - "$dir/tracer.json" <<EOF
