@@ -680,10 +680,15 @@ main() {
 			name=${line%% *}
 			[ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]] && continue
 			log "case $name"
-			# A/B interleaved: untraced, sys, pid, (tui), untraced, ...
+			# A/B interleaved, each round starting one mode later
+			# (untraced, sys, pid, tui; then sys, pid, tui, untraced; ...):
+			# in a fixed order `top -b` always ran last, after three
+			# 10 s wrk runs, and came out lower than an A/B of the two
+			# gives (bench/RESULTS.md, 2026-12-06 last).
 			for i in $(seq 1 "$([ "$COMPLETE_ONLY" = 1 ] && echo 0 || echo "$RUNS")"); do
-				for m in "${modes[@]}"; do
-					run_case_once "$line" "$m" "$i" 0
+				local k n=${#modes[@]}
+				for k in $(seq 0 $((n - 1))); do
+					run_case_once "$line" "${modes[$(( (k + i - 1) % n ))]}" "$i" 0
 				done
 			done
 			# Completeness: one more traced run per mode, the trace written
