@@ -15,12 +15,12 @@
 
 #include "capture.skel.h"
 #include "kernel_features.h"
+#include "mono_clock.h"
 #include "ring_reader.h"
 /* TLS plaintext capture is built once the build generates its skeleton
  * (bpf/tls.bpf.c -> tls.skel.h, with userspace/tls_attach.c, go_tls.c). */
 #if __has_include("tls.skel.h")
 #include "tls_attach.h"
-#include "mono_clock.h"
 #define HAVE_TLS_CAPTURE 1
 #endif
 
@@ -164,11 +164,11 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
  * One ring per CPU with --ring-per-cpu, where there is more than one and
  * the kernel takes rings in an array of maps (`check` says). --buffer-size
  * is the total: each CPU's ring gets its share, rounded down to a power of
- * two, at least MIN_CPU_RING. Not the default: under wrk it took a third
- * off a socket hook's run, but a CPU's burst has only its share of the
- * memory, and at 100k msg/s piped to a reader short of CPU, 16 MiB rings
- * per CPU dropped 97-13783 events a run where one 16 MiB ring dropped
- * none (bench/RESULTS.md, 2026-12-06).
+ * two, at least MIN_CPU_RING. Not the default: under wrk it took a
+ * quarter to a third off a socket hook's run, yet wrk's rate did not show
+ * it above the host's noise, and a CPU's burst has only its share of the
+ * memory. (Interleaved, it dropped no more often than one ring at 100k
+ * msg/s piped to a reader short of CPU: bench/RESULTS.md, 2026-12-06 last.)
  */
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {

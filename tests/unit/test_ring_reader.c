@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
 
 #include "check.h"
+#include "mono_clock.h"
 #include "ring_reader.h"
 
 struct fake_ring {
@@ -335,13 +335,9 @@ static void test_ring_that_comes_to_life_is_merged(void)
 	struct ring_view v[2];
 	struct late l;
 	int stopped;
-
-	struct timespec now;
-	uint64_t t;
-
 	/* stamped now, as the kernel's CLOCK_MONOTONIC stamps them */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	t = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	uint64_t t = mono_ns();
+
 	memset(&l, 0, sizeof(l));
 	CHECK(ring_init(&r[0], 4096) == 0);
 	CHECK(ring_init(&r[1], 4096) == 0);
