@@ -134,9 +134,12 @@ def completeness(d, r):
     drop_bytes = drops.get("total_bytes", 0) or 0
     per_msg = (end.get("bytes", 0) / end["records"]) if end.get("records") else 0
     # gap_bytes (end line): stream bytes the parsers never saw, from drops
-    # and from snaplen cuts (which cost no drop event); dropped bytes at the
-    # very end of a stream show only in drop_bytes.
-    lost_bytes = max(drop_bytes, end.get("drop_bytes", 0) or 0, end.get("gap_bytes", 0) or 0)
+    # and from snaplen cuts (which cost no drop event). Dropped bytes at the
+    # very end of a stream become a gap only if the connection's close event
+    # got through; drop_bytes counts them either way, and cut_bytes (traces
+    # since 2026-12-06) the cuts, so their sum is every byte not captured.
+    drop_bytes = max(drop_bytes, end.get("drop_bytes", 0) or 0)
+    lost_bytes = max(drop_bytes + (end.get("cut_bytes", 0) or 0), end.get("gap_bytes", 0) or 0)
     # skipped_bytes (end line): captured bytes thrown away while resyncing
     # after a gap, the rest of messages that started inside it.
     lost_bytes += end.get("skipped_bytes", 0) or 0

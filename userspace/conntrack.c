@@ -334,8 +334,10 @@ void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 		cap = dup < cap ? cap - dup : 0;
 	}
 	feed(ct, c, dir, ts, data, cap);
-	if (len > cap)
+	if (len > cap) {
+		ct->st.cut_bytes += len - cap;
 		gap(ct, c, dir, ts, len - cap);
+	}
 	c->next_off[dir] = off + len;
 	fold_parser_stats(ct, c);
 }

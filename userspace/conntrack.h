@@ -31,6 +31,7 @@ struct conntrack_stats {
 	uint64_t parse_errors;
 	uint64_t resyncs;
 	uint64_t gap_bytes;    /* bytes the parsers were told are missing */
+	uint64_t cut_bytes;    /* of those, bytes of shipped events not copied */
 	uint64_t skipped_bytes; /* captured bytes of no record (resyncs) */
 };
 

@@ -44,6 +44,11 @@ json_t *session_end_json(struct session *s)
 	 * sendfile bodies. Messages inside them are lost, not invented: this
 	 * is what makes that loss visible (a cut costs no drop event). */
 	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
+	/* Of gap_bytes, those of events shipped without all their bytes.
+	 * drop_bytes + cut_bytes is every stream byte not captured, even
+	 * where a connection's close was dropped too and its lost tail
+	 * never became a gap. */
+	json_object_set_new(e, "cut_bytes", json_integer(c.ct.cut_bytes));
 	/* Of those cuts, the ones a --snaplen over 64 KiB did not save
 	 * because the ring was over a quarter full: whether a rerun with a
 	 * larger --buffer-size would see more. */

@@ -183,6 +183,25 @@ static void test_gap_skipped_bytes(void)
 	conntrack_free(ct);
 }
 
+/* An event shipped with fewer bytes than its call moved (a snaplen or
+ * ring cut) is a gap of its own kind: cut_bytes tells it from the offset
+ * jumps that dropped events leave, which drop_bytes already counts. */
+static void test_cut_bytes(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	const char *a = "PUB a 3\r\nabc\r\nPUB b 80\r\n0123";
+	const char *c = "PUB c 1\r\nz\r\n";
+	uint32_t a_len = strlen(a) + 78;
+
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, 0, a, strlen(a), a_len, MS_F_FRESH);
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, a_len + 500, c, strlen(c), strlen(c), MS_F_FRESH);
+	CHECK(!strcmp(g.subject[g.n - 1], "c"));
+	CHECK_EQ_INT(conntrack_stats(ct).cut_bytes, 78);
+	CHECK_EQ_INT(conntrack_stats(ct).gap_bytes, 78 + 500);
+	conntrack_free(ct);
+}
+
 /* Two threads racing on one socket can deliver overlapping chunks. */
 static void test_overlap_skipped(void)
 {
@@ -381,6 +400,7 @@ int main(void)
 	test_snaplen_cut();
 	test_drop_gap_resync();
 	test_gap_skipped_bytes();
+	test_cut_bytes();
 	test_overlap_skipped();
 	test_late_join();
 	test_http_sendfile();
