@@ -15,10 +15,16 @@
 /* Largest payload slice one event (record) can carry; must be a power of
  * two. A syscall's longer copy goes out as several records. */
 #define MS_MAX_SNAPLEN 65536
-/* iovecs walked per readv/writev/sendmsg/recvmsg; bytes beyond are a gap. */
+/* iovecs of a readv/writev/sendmsg/recvmsg shipped one record each; the
+ * bytes beyond go out uncopied (one record, counted as cut_bytes). */
 #define MS_MAX_IOV 8
+/* iovecs a copy longer than one record is walked over, in pieces: Go
+ * servers write a backlog as many buffers (nats-server: 15, 512, 1024 ...
+ * 32768 bytes, then 64 KiB each), so the first 8 held 64 KB of a 360 KB
+ * call. */
+#define MS_MAX_LONG_IOV 32
 /* Records a syscall's copy longer than MS_MAX_SNAPLEN may go out as: its
- * buffer's, or its first MS_MAX_IOV iovecs', pieces of at most
+ * buffer's, or its first MS_MAX_LONG_IOV iovecs', pieces of at most
  * MS_MAX_SNAPLEN. */
 #define MS_MAX_PIECES 16
 /* The largest --snaplen: what MS_MAX_PIECES records carry. */
