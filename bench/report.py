@@ -210,7 +210,7 @@ def summary(out):
                   "sys0": "trace, system-wide, --nice 0", "sys19": "trace, system-wide, --nice 19",
                   "pid": "trace -p clients", "tui": "top -b (TUI batch)"}
     lines += ["## Overhead (medians of the timed runs, trace written to /dev/null)", "",
-              "| case | mode | runs | throughput /s | ratio | p50 us | p99 us | p99 ratio "
+              "| case | mode | runs | throughput /s | ratio (range of each round's) | p50 us | p99 us | p99 ratio "
               "| msgscope CPU % of 1 core | peak RSS MiB | drops (events) | lost by NATS |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     comp_lines = ["## Completeness (one extra run per traced mode, trace piped to trace_count)", "",
@@ -219,12 +219,13 @@ def summary(out):
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
     detail = ["## Completeness per observation point", ""]
     for case in cases:
-        base = None
+        base, base_runs = None, {}
         for mode in ["untraced", "sys", "sys19", "sys0", "pid", "tui"]:
             md = os.path.join(raw, case, mode)
             if not os.path.isdir(md):
                 continue
-            runs = [run_metrics(os.path.join(md, i)) for i in sorted(os.listdir(md)) if i != "complete"]
+            names = [i for i in sorted(os.listdir(md)) if i != "complete"]
+            runs = [dict(run_metrics(os.path.join(md, i)), run_name=i) for i in names]
             ok = [r for r in runs if "tput" in r and not r["failed"]]
             clean = [r for r in ok if not r["contaminated"]]
             use = clean if clean else ok
@@ -241,10 +242,18 @@ def summary(out):
             lost = [r.get("lost") for r in use if r.get("lost") is not None]
             if mode == "untraced":
                 base = (tput, p99)
+                base_runs = {r["run_name"]: r["tput"] for r in use if r["tput"]}
             ratio = tput / base[0] if base and base[0] and tput is not None else None
+            # Each run against the untraced run of its round: the host's
+            # speed drifts, so the spread says how far the median can be trusted.
+            paired = [r["tput"] / base_runs[r["run_name"]] for r in use
+                      if base and r["run_name"] in base_runs and r["tput"] is not None]
+            ratio_cell = fmt(ratio, 3) if ratio is not None else "–"
+            if len(paired) > 1:
+                ratio_cell += " (%.2f-%.2f)" % (min(paired), max(paired))
             p99r = p99 / base[1] if base and base[1] and p99 is not None else None
             lines.append("| %s | %s | %d%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                case, mode_names[mode], len(use), note, fmt(tput), fmt(ratio, 3) if mode != "untraced" else "1",
+                case, mode_names[mode], len(use), note, fmt(tput), ratio_cell if mode != "untraced" else "1",
                 fmt(p50), fmt(p99), fmt(p99r, 2) if mode != "untraced" else "1",
                 (fmt(cpu, 1) + (" (drain %.0f s%s)" % (drain, ", %d killed" % stuck if stuck else "")
                                 if drain > 2 or stuck else "")) if mode != "untraced" else "–",
