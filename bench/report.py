@@ -274,7 +274,7 @@ def summary(out):
                     detail.append("- %s / %s: " % (case, mode) + "; ".join(
                         "%s %s/%s" % (p[0], fmt(p[2]), fmt(p[1])) for p in cp["points"]) +
                         "; end line: %s" % json.dumps({k: cp["end"].get(k) for k in (
-                            "events", "records", "drops", "gap_bytes", "parse_errors", "resyncs")}))
+                            "events", "records", "drops", "drop_bytes", "gap_bytes", "cut_bytes", "parse_errors", "resyncs")}))
         lines.append("|  |  |  |  |  |  |  |  |  |  |  |  |")
     lines.pop()
     return "\n".join(lines + [""] + comp_lines + [""] + detail) + "\n"
