@@ -373,9 +373,9 @@ drop:
 
 /*
  * A record of r->len stream bytes with none of them copied: the rest of a
- * call past its iovecs or its snaplen, or a sendfile. Only a header, so
- * the verifier walks no size class for it, and a full ring loses 48
- * bytes of it, not a class's worth.
+ * call past its iovecs or its snaplen, or a sendfile. Only a header: the
+ * verifier walks no size class for it, and it takes no size class's room
+ * in the ring.
  */
 static __noinline int emit_uncopied(struct emit_req *r)
 {
@@ -439,8 +439,8 @@ static __always_inline bool read_iovecs(struct iov_buf *iov, __u64 iov_ptr,
  * bytes count as cut (or dropped), never as an unexplained gap. It is the
  * path of a long call cut while the reader is behind: nats-server writing
  * a slow subscriber's backlog, 1.3 MB in 20 iovecs, went out as 8
- * records, 7 of them empty, and 768 KB that no counter saw (a third of a
- * saturated run's gap bytes).
+ * records, 7 of them empty, and 768 KB that no counter saw; in a 4 s
+ * saturated run, 328 MB of its 502 MB of sends.
  */
 static __noinline __u32 emit_iov(struct emit_req *r, __u64 iov_ptr,
 				 __u32 iovcnt, __u32 total, __u32 budget)
