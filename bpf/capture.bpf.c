@@ -366,8 +366,7 @@ drop:
 		tls_hello_sent(r->st);
 		return 0;
 	}
-	stat_add(MS_STAT_DROP_DATA, 1);
-	stat_add(MS_STAT_DROP_BYTES, r->len);
+	stat_data_drop(r->len);
 	return 0;
 }
 
@@ -393,8 +392,7 @@ static __noinline int emit_uncopied(struct emit_req *r)
 	stat_add(MS_STAT_EVENTS, 1);
 	return 0;
 drop:
-	stat_add(MS_STAT_DROP_DATA, 1);
-	stat_add(MS_STAT_DROP_BYTES, r->len);
+	stat_data_drop(r->len);
 	return 0;
 }
 

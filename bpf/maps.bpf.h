@@ -124,6 +124,15 @@ static __always_inline void stat_add(__u32 idx, __u64 v)
 		*c += v;
 }
 
+/* A data event the ring had no room for, and the len stream bytes it
+ * carried: with the cut records, what makes every byte not captured
+ * counted (the end line's drop_bytes + cut_bytes). */
+static __always_inline void stat_data_drop(__u64 len)
+{
+	stat_add(MS_STAT_DROP_DATA, 1);
+	stat_add(MS_STAT_DROP_BYTES, len);
+}
+
 /*
  * Ring reservations come in size classes because bpf_ringbuf_reserve()
  * wants a constant size. Steps of at most 1.5x: a reservation wastes at

@@ -162,8 +162,7 @@ fill:
 	tstat(TLS_STAT_EVENTS);
 	return 0;
 lost:
-	stat_add(MS_STAT_DROP_DATA, 1);
-	stat_add(MS_STAT_DROP_BYTES, r->len);
+	stat_data_drop(r->len);
 	return 0;
 }
 
