@@ -37,11 +37,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ $# -ge 2 ] || { echo "ab_complete.sh: give two or more msgscope binaries (--help)" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "ab_complete.sh: needs root" >&2; exit 1; }
-for b in "$@"; do
-	[ -x "$b" ] || { echo "ab_complete.sh: $b is not executable" >&2; exit 1; }
-done
+# require_bins
+. "$BENCH_DIR/lib.sh"
+require_bins ab_complete.sh "$@"
 OUT=${OUT:-$BENCH_DIR/results/ab-complete-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT" || exit 1
 trap 'exit 130' INT TERM

@@ -40,11 +40,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ $# -ge 2 ] || { echo "ab_cpu.sh: give two or more msgscope binaries (--help)" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "ab_cpu.sh: needs root" >&2; exit 1; }
-for b in "$@"; do
-	[ -x "$b" ] || { echo "ab_cpu.sh: $b is not executable" >&2; exit 1; }
-done
+# require_bins, wait_line, cpu_ticks, probe_attached, nginx_site, nginx_start
+. "$BENCH_DIR/lib.sh"
+require_bins ab_cpu.sh "$@"
 if [ "$HTTP" = 1 ]; then
 	RATE=${RATE:-30000}
 	command -v nginx >/dev/null || { echo "ab_cpu.sh: no nginx" >&2; exit 1; }
@@ -62,9 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_line, cpu_ticks, probe_attached, nginx_site, nginx_start
-. "$BENCH_DIR/lib.sh"
 
 PORT=$(( 20000 + RANDOM % 20000 ))
 if [ "$HTTP" = 1 ]; then

@@ -31,13 +31,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ $# -ge 2 ] || { echo "ab_wrk_bpf.sh: give two or more msgscope binaries (--help)" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "ab_wrk_bpf.sh: needs root" >&2; exit 1; }
+# require_bins, cpu_ticks, nginx_site, nginx_start
+. "$BENCH_DIR/lib.sh"
+require_bins ab_wrk_bpf.sh "$@"
 for t in nginx wrk bpftool; do
 	command -v "$t" >/dev/null || { echo "ab_wrk_bpf.sh: no $t" >&2; exit 1; }
-done
-for b in "$@"; do
-	[ -x "$b" ] || { echo "ab_wrk_bpf.sh: $b is not executable" >&2; exit 1; }
 done
 
 WORK=$(mktemp -d /tmp/msgscope-abwrk.XXXXXX)
@@ -52,9 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# cpu_ticks, nginx_site, nginx_start
-. "$BENCH_DIR/lib.sh"
 
 PORT=$(( 20000 + RANDOM % 20000 ))
 URL=http://127.0.0.1:$PORT/small

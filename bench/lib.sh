@@ -1,6 +1,18 @@
 # SPDX-License-Identifier: MIT
 # bench/lib.sh — small helpers the bench scripts share (sourced).
 
+# The A/B scripts' arguments: two or more msgscope binaries, run as root.
+# Exits with the script's message otherwise.
+require_bins() { # SCRIPT BIN...
+	local me=$1 b
+	shift
+	[ $# -ge 2 ] || { echo "$me: give two or more msgscope binaries (--help)" >&2; exit 2; }
+	[ "$(id -u)" = 0 ] || { echo "$me: needs root" >&2; exit 1; }
+	for b in "$@"; do
+		[ -x "$b" ] || { echo "$me: $b is not executable" >&2; exit 1; }
+	done
+}
+
 # Wait until FILE has a line starting with PATTERN (at most SECS).
 wait_line() {
 	local file=$1 pat=$2 secs=$3 i=0
