@@ -147,23 +147,15 @@ sample_tracer() { # PID FILE
 	done
 }
 
-# CPU ticks: the whole machine's busy time, and ours (this script's reaped
-# children + the long-lived servers). The difference over a run is what
-# other users of the machine took meanwhile.
-machine_ticks() { local a; read -r -a a < /proc/stat; echo $(( a[1] + a[2] + a[3] + a[6] + a[7] + a[8] )); }
-own_ticks() {
-	local f t
-	read -r -a f < "/proc/$$/stat"; t=$(( f[15] + f[16] ))
-	for p in $NATS_PID $NGINX_PID $NGINX_WORKER; do t=$(( t + $(cpu_ticks "$p") )); done
-	echo "$t"
-}
+# The CPU other users of the machine took during a run: each process's own
+# time, ours (this script's descendants and the servers) left out
+# (foreign_cpu.py says why not the machine's busy time minus ours).
 max_prog_id() { bpftool prog show 2>/dev/null | awk -F: '/^[0-9]+:/ { m = $1 } END { print m + 0 }'; }
-snap_begin() { SNAP_T0=$(now); SNAP_M0=$(machine_ticks); SNAP_O0=$(own_ticks); }
-# % of one core used by others between snap_begin and now (our children reaped).
+snap_begin() { python3 "$BENCH_DIR/foreign_cpu.py" snap "$WORK/foreign.snap"; }
+# % of one core used by others between snap_begin and now.
 snap_end() {
-	local m o
-	m=$(machine_ticks); o=$(own_ticks)
-	FOREIGN_CPU=$(python3 -c "print(round(max(0, ($m - $SNAP_M0) - ($o - $SNAP_O0)) / $(getconf CLK_TCK) / ($(now) - $SNAP_T0) * 100, 1))")
+	FOREIGN_CPU=$(python3 "$BENCH_DIR/foreign_cpu.py" since "$WORK/foreign.snap" \
+		$$ "$NATS_PID" "$NGINX_PID" "$NGINX_WORKER") || FOREIGN_CPU=0
 }
 
 # Busy % of the whole machine over 0.5 s.
