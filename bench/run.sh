@@ -106,13 +106,24 @@ track() { PIDS_STARTED+=("$1"); }
 
 now() { echo "$EPOCHREALTIME"; }
 
+# A sleep without a fork: a read with a timeout from a fifo that no one
+# writes to, held open both ways so that it neither blocks nor ends.
+nap_init() { mkfifo "$WORK/nap.fifo" && exec {NAP_FD}<>"$WORK/nap.fifo"; }
+nap() { read -r -t "$1" -u "$NAP_FD" _; }
+
 # Wait for PID to end, at most SECS; then TERM, then KILL. Reaps it.
+# Polls with builtins only: the poll forked awk and sleep every 50 ms
+# before, and one more loop doing that raised the CPU of the msgscope under
+# measurement at 100k msgs/s by 2-4 points of a core in 3 interleaved
+# pairs of runs (bench/RESULTS.md, 2026-12-06 night).
 wait_pid() {
-	local pid=$1 secs=$2 i=0 max
+	local pid=$1 secs=$2 i=0 max line
 	max=$(( secs * 20 ))
 	while kill -0 "$pid" 2>/dev/null; do
-		# A zombie child of ours counts as ended.
-		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		# A zombie child of ours counts as ended (state after "comm) ").
+		read -r line 2>/dev/null <"/proc/$pid/stat" || break
+		line=${line##*) }
+		[ "${line%% *}" = Z ] && break
 		i=$((i + 1))
 		if [ $i -ge $max ]; then
 			log "  pid $pid still running after ${secs}s: TERM"
@@ -120,10 +131,11 @@ wait_pid() {
 			kill -KILL "$pid" 2>/dev/null
 			break
 		fi
-		sleep 0.05
+		nap 0.05
 	done
 	wait "$pid" 2>/dev/null
 }
+nap_init || { log "cannot make $WORK/nap.fifo"; exit 1; }
 
 # wait_line, cpu_ticks
 . "$BENCH_DIR/lib.sh"
