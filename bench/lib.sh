@@ -23,7 +23,25 @@ wait_line() {
 }
 
 # utime + stime of PID in clock ticks; -1 when it is gone.
-cpu_ticks() { local f; read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo -1; return; }; echo $(( f[13] + f[14] )); }
+cpu_ticks() { local t; cpu_ticks_var t "$1"; echo "$t"; }
+
+# The same into variable VAR, and PID's state letter (R, S, T, Z...; empty
+# and false when it is gone): builtins only, no $(...) subshell, for polls
+# that run beside a msgscope being measured.
+cpu_ticks_var() { # VAR PID
+	local -n _ctv=$1
+	local f
+	read -r -a f 2>/dev/null <"/proc/$2/stat" || { _ctv=-1; return; }
+	_ctv=$(( f[13] + f[14] ))
+}
+proc_state_var() { # VAR PID
+	local -n _psv=$1
+	local line
+	_psv=
+	read -r line 2>/dev/null <"/proc/$2/stat" || return 1
+	line=${line##*) } # past the command name, which may hold spaces
+	_psv=${line%% *}
+}
 
 # Whether PID has its data hook attached (bpftool perf lists it): the
 # socket send tracepoint, or on_sys_exit where the kernel lacks it.

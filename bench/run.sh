@@ -117,13 +117,12 @@ nap() { read -r -t "$1" -u "$NAP_FD" _; }
 # measurement at 100k msgs/s by 2-4 points of a core in 3 interleaved
 # pairs of runs (bench/RESULTS.md, 2026-12-06 night).
 wait_pid() {
-	local pid=$1 secs=$2 i=0 max line
+	local pid=$1 secs=$2 i=0 max st
 	max=$(( secs * 20 ))
 	while kill -0 "$pid" 2>/dev/null; do
-		# A zombie child of ours counts as ended (state after "comm) ").
-		read -r line 2>/dev/null <"/proc/$pid/stat" || break
-		line=${line##*) }
-		[ "${line%% *}" = Z ] && break
+		# A zombie child of ours counts as ended.
+		proc_state_var st "$pid" || break
+		[ "$st" = Z ] && break
 		i=$((i + 1))
 		if [ $i -ge $max ]; then
 			log "  pid $pid still running after ${secs}s: TERM"
@@ -146,7 +145,7 @@ status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/nul
 # it runs: "cpu_ticks VmHWM VmRSS RssAnon RssFile RssShmem" into FILE.
 sample_tracer() { # PID FILE
 	local pid=$1 f=$2 t k v rest hwm rss anon file shmem
-	while t=$(cpu_ticks "$pid") && [ "$t" -ge 0 ]; do
+	while cpu_ticks_var t "$pid" && [ "$t" -ge 0 ]; do
 		hwm=0 rss=0 anon=0 file=0 shmem=0
 		while read -r k v rest; do
 			case $k in
@@ -155,14 +154,14 @@ sample_tracer() { # PID FILE
 			esac
 		done 2>/dev/null <"/proc/$pid/status" || break
 		echo "$t $hwm $rss $anon $file $shmem" >"$f"
-		sleep 0.2
+		nap 0.2
 	done
 }
 
+max_prog_id() { bpftool prog show 2>/dev/null | awk -F: '/^[0-9]+:/ { m = $1 } END { print m + 0 }'; }
 # The CPU other users of the machine took during a run: each process's own
 # time, ours (this script's descendants and the servers) left out
 # (foreign_cpu.py says why not the machine's busy time minus ours).
-max_prog_id() { bpftool prog show 2>/dev/null | awk -F: '/^[0-9]+:/ { m = $1 } END { print m + 0 }'; }
 snap_begin() { python3 "$BENCH_DIR/foreign_cpu.py" snap "$WORK/foreign.snap"; }
 # % of one core used by others between snap_begin and now.
 snap_end() {
@@ -372,12 +371,12 @@ stop_tracer() {
 	# Let it drain what is still in the ring: CPU flat for 300 ms (at most
 	# DRAIN_MAX s; a tracer still busy then is reported with its drain time).
 	local c_done
-	c_prev=$(cpu_ticks "$MSPID"); c_done=$c_prev
+	cpu_ticks_var c_prev "$MSPID"; c_done=$c_prev
 	for i in $(seq 1 $(( ${DRAIN_MAX:-10} * 10 ))); do
-		sleep 0.1
-		c_cur=$(cpu_ticks "$MSPID")
+		nap 0.1
+		cpu_ticks_var c_cur "$MSPID"
 		if [ $(( c_cur - c_prev )) -le 1 ]; then
-			sleep 0.2; c_cur=$(cpu_ticks "$MSPID")
+			nap 0.2; cpu_ticks_var c_cur "$MSPID"
 			[ $(( c_cur - c_prev )) -le 2 ] && break
 		fi
 		c_prev=$c_cur
@@ -473,13 +472,13 @@ run_reqrep() { # SIZE DIR COMPLETE
 # wrk connects as it starts, so it is started stopped (SIGSTOP before exec:
 # same pid), the tracer attached to that pid, then let go.
 run_wrk() { # DIR COMPLETE
-	local dir=$1 complete=$2 w cpu0 tgo tdone i
+	local dir=$1 complete=$2 w cpu0 tgo tdone i st
 	echo "wrk -t1 -c32 -d${WRK_DUR}s --latency $HTTP_URL" >"$dir/client_cmd"
 	bash -c 'kill -STOP $$; exec wrk -t1 -c32 -d'"$WRK_DUR"'s --latency '"$HTTP_URL" >"$dir/wrk.out" 2>"$dir/wrk.err" &
 	w=$!; track $w
 	for i in $(seq 1 100); do
-		[ "$(awk '{print $3}' "/proc/$w/stat" 2>/dev/null)" = T ] && break
-		sleep 0.02
+		proc_state_var st "$w" && [ "$st" = T ] && break
+		nap 0.02
 	done
 	start_tracer "$MODE" "$w" "$dir" "$complete" || { kill -CONT "$w"; return 1; }
 	echo "{\"client\":$w,\"server\":$NGINX_WORKER}" >"$dir/pids.json"
