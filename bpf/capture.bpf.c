@@ -598,7 +598,7 @@ static __always_inline __u64 first_byte(const struct call_args *a)
 
 static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 {
-	__u32 budget = snaplen;
+	__u32 budget = call_snaplen();
 
 	for (int i = 0; i < MS_MAX_MMSG; i++) {
 		struct mmsghdr m;
@@ -653,7 +653,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	};
 	struct user_msghdr msg;
 	__u64 iov_ptr = 0;
-	__u32 budget = snaplen, iovcnt = 0;
+	__u32 budget = call_snaplen(), iovcnt = 0;
 	bool long_copy;
 
 	if (whole_vector(a)) {
@@ -662,6 +662,8 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		return;
 	}
 	r.off = stream_advance(st, r.dir, ret);
+	if (ret > budget && budget < snaplen)
+		stat_add(MS_STAT_SHED_CUTS, 1);
 	if (uncopied(a)) {
 		/* the offsets stay true */
 		r.len = ret;

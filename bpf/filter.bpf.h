@@ -20,6 +20,15 @@ const volatile __u32 self_tgid = 0;
  * short timer. A wakeup per event costs the traced process a syscall's
  * worth of work on every message. 0: wake on every event. */
 const volatile __u32 wakeup_bytes = 0;
+/*
+ * Set by userspace at run time (.bss, not .rodata): while the load outruns
+ * msgscope at any priority (userspace/priority.h), the bytes of each call
+ * copied at most; 0 when not shedding. Copying every byte that fits in
+ * the ring then only slows the load down: what it loses at saturation
+ * follows how much msgscope captures, not the probes (bench/RESULTS.md).
+ */
+volatile __u32 shed_snaplen = 0;
+
 /* Set by userspace when bpf_get_current_task_btf() exists (Linux >= 5.11):
  * the task's fields are then plain loads instead of helper calls. */
 const volatile bool task_btf = false;
@@ -67,6 +76,14 @@ static __always_inline bool ring_room_for(__u64 bytes)
 	size = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE);
 	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + bytes <=
 	       size / MS_RING_BEHIND_DIV;
+}
+
+/* The snaplen of one call: --snaplen, or the shed snaplen while shedding. */
+static __always_inline __u32 call_snaplen(void)
+{
+	__u32 shed = shed_snaplen;
+
+	return shed && shed < snaplen ? shed : snaplen;
 }
 
 /* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as

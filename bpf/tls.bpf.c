@@ -185,7 +185,9 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	r.st = st;
 	r.ubuf = ubuf;
 	r.len = n;
-	r.cap = n < snaplen ? n : snaplen;
+	r.cap = call_snaplen(); /* read once: userspace may change it */
+	if (r.cap > n)
+		r.cap = n;
 	r.fd = fd;
 	if (r.dir == MS_DIR_SEND)
 		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);

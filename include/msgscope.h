@@ -120,6 +120,8 @@ enum ms_stat {
 	MS_STAT_CONN_FULL,        /* sockets not tracked: conn map update failed */
 	MS_STAT_RING_CUTS,        /* copies over one record cut to one: ring
 				   * over a quarter full (--snaplen > 64 KiB) */
+	MS_STAT_SHED_CUTS,        /* calls cut to the shed snaplen: the load
+				   * outran msgscope (userspace/priority.h) */
 	MS_STAT__COUNT,
 };
 

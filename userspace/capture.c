@@ -582,6 +582,16 @@ bool capture_consume_more(const struct capture *c, int consumed)
 	return consumed >= CONSUME_BUDGET;
 }
 
+void capture_shed(struct capture *c, uint32_t bytes)
+{
+	if (bytes >= c->snaplen)
+		bytes = 0;
+	__atomic_store_n(&c->skel->bss->shed_snaplen, bytes, __ATOMIC_RELAXED);
+#ifdef HAVE_TLS_CAPTURE
+	tls_attach_shed(c->tls, bytes);
+#endif
+}
+
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT])
 {
 	__u64 *vals = calloc(c->ncpus, sizeof(__u64));

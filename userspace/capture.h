@@ -65,6 +65,12 @@ bool capture_consume_more(const struct capture *c, int consumed);
 /* How full the ring buffer is now: 0 (empty) to 1 (full). */
 double capture_ring_fill(const struct capture *c);
 
+/* Shed (priority.h): from now on the kernel copies at most `bytes` of each
+ * call, the rest counted as cut (MS_STAT_SHED_CUTS); 0 or the snaplen
+ * loaded: every byte again. Takes effect at once (a .bss store, no
+ * syscall), for every CPU's next call. */
+void capture_shed(struct capture *c, uint32_t bytes);
+
 /* Kernel counters summed over CPUs, indexed by enum ms_stat. */
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 

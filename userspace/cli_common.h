@@ -15,6 +15,10 @@
 /* Niceness of msgscope's own work once attached (--nice); by default it
  * also runs as SCHED_IDLE (--nice idle, priority.h). */
 #define DEFAULT_NICE 19
+/* --overload-snaplen: a 256-byte NATS message with its MSG line, or an
+ * HTTP request's head (priority.h, bench/RESULTS.md). */
+#define DEFAULT_OVERLOAD_SNAPLEN 512
+#define DEFAULT_OVERLOAD_SNAPLEN_S "512"
 
 /* --snaplen in trace's and top's --help. The default is the most the
  * kernel side can copy per call, so it names one number: its %d takes
@@ -32,7 +36,13 @@ _Static_assert(MS_DEFAULT_SNAPLEN == MS_MAX_SYSCALL_SNAPLEN,
 "                          free (SCHED_IDLE); N is a niceness 0-19. Either way\n" \
 "                          it runs at nice 0 while its ring buffer fills up, and\n" \
 "                          what it still cannot keep up with is dropped and\n" \
-"                          counted. 0: compete for the CPU as an equal\n"
+"                          counted. 0: compete for the CPU as an equal\n" \
+"      --overload-snaplen N\n" \
+"                          when the load outruns msgscope even at nice 0,\n" \
+"                          copy only the first N bytes of each call for a\n" \
+"                          while (default " DEFAULT_OVERLOAD_SNAPLEN_S "), the rest counted as cut: at\n" \
+"                          saturation, copying every byte slows the traced\n" \
+"                          processes. 0 (or --nice 0): always up to --snaplen\n"
 
 struct live_args {
 	struct session_opts s;
@@ -45,7 +55,8 @@ struct live_args {
  * own options start at LOPT__NEXT. */
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
-	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT__NEXT,
+	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT_OVERLOAD_SNAPLEN,
+	LOPT__NEXT,
 };
 
 /* How the top view is shown, by top and replay alike. */

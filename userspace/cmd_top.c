@@ -230,6 +230,15 @@ static void on_drops(const struct session_counters *prev,
 	put(t, session_drops_json(prev, cur, now));
 }
 
+static void on_shed(bool on, uint32_t bytes, uint64_t until_ns, void *ctx)
+{
+	struct top *t = ctx;
+
+	if (on && !t->ui.batch)
+		tui_model_set_status(&t->m, "load outruns msgscope: copying %u bytes of each call "
+				     "for %.0f s (--overload-snaplen)", bytes, until_ns / 1e9);
+}
+
 static void print_json_frame(struct top *t, uint64_t now)
 {
 	json_t *frame = metrics_json(t, now), *rows = json_array();
@@ -396,6 +405,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },
+		{ "overload-snaplen", required_argument, NULL, LOPT_OVERLOAD_SNAPLEN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -463,7 +473,7 @@ static int start(struct top *t)
 static int open_session(struct top *t)
 {
 	struct session_hooks hooks = {
-		.record = on_record, .tick = on_tick, .drops = on_drops,
+		.record = on_record, .tick = on_tick, .drops = on_drops, .shed = on_shed,
 		.key = on_key, .resize = on_resize, .ctx = t,
 	};
 

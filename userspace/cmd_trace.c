@@ -97,6 +97,7 @@ static json_t *options_json(const struct live_args *a, struct session *s)
 	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
 	json_object_set_new(o, "nice", json_integer(a->s.nice));
 	json_object_set_new(o, "sched", json_string(a->s.sched_idle ? "idle" : "other"));
+	json_object_set_new(o, "overload_snaplen", json_integer(a->s.overload_snaplen));
 	return o;
 }
 
@@ -189,6 +190,15 @@ static void on_drops(const struct session_counters *prev,
 		t->args->s.nice ? ", or --nice 0 if the host is short of CPU" : "");
 }
 
+static void on_shed(bool on, uint32_t bytes, uint64_t until_ns, void *ctx)
+{
+	(void)ctx;
+	if (on)
+		fprintf(stderr, "msgscope: the load outruns msgscope at any priority: for %.0f s, "
+			"only the first %u bytes of each call are copied, the rest counted in "
+			"cut_bytes (--overload-snaplen)\n", until_ns / 1e9, bytes);
+}
+
 static void on_tick(struct session *s, uint64_t now, void *ctx)
 {
 	struct trace_ctx *t = ctx;
@@ -245,6 +255,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },
+		{ "overload-snaplen", required_argument, NULL, LOPT_OVERLOAD_SNAPLEN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -292,7 +303,7 @@ int cmd_trace(int argc, char **argv)
 	struct live_args args;
 	struct trace_ctx t = { 0 };
 	struct session_hooks hooks = {
-		.record = on_record, .tick = on_tick, .drops = on_drops, .ctx = &t,
+		.record = on_record, .tick = on_tick, .drops = on_drops, .shed = on_shed, .ctx = &t,
 	};
 	struct session *s = NULL;
 	const char *path = NULL;

@@ -16,6 +16,11 @@ static enum prio_action relax(struct prio_gov *g)
 	return PRIO_RELAX;
 }
 
+bool prio_gov_outrun(const struct prio_gov *g, uint64_t now)
+{
+	return g->futile && now < g->backoff_until;
+}
+
 enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 			       uint64_t now)
 {

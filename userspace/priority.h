@@ -17,6 +17,15 @@
  * can be bad luck (the reader stalled on a slow pipe, a burst larger than
  * the ring); only a run of them says the load outruns msgscope.
  *
+ * While it backs off, the load outruns msgscope (prio_gov_outrun()), and
+ * session.c sheds: the kernel copies only the first --overload-snaplen
+ * bytes of each call, the rest counted as cut, never lost unseen. At
+ * saturation every byte msgscope can take is a byte the load's own CPUs
+ * copy into the ring and msgscope then parses beside it: that, not the
+ * probes, is what slowed the load (bench/RESULTS.md, 2026-12-06). Once
+ * the backoff ends it takes every byte again, and the next futile boost
+ * says whether the load still outruns it.
+ *
  * Pure policy: fed the ring's fill level, the drop counter and the time,
  * it says what to do. session.c applies it (sched_setscheduler,
  * setpriority).
@@ -69,5 +78,9 @@ void prio_gov_init(struct prio_gov *g, int nice);
  * while boosted: pass 0 otherwise), now in ns on any monotonic clock. */
 enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 			       uint64_t now);
+
+/* From a boost that did not stop the drops to the end of the backoff after
+ * it: the load outruns msgscope at any priority. */
+bool prio_gov_outrun(const struct prio_gov *g, uint64_t now);
 
 #endif

@@ -47,6 +47,8 @@ struct session {
 	struct session_counters last;
 	struct prio_gov gov;      /* priority.h */
 	uint64_t gov_drops, gov_drops_read;
+	bool shedding;
+	uint64_t sheds, shed_since, shed_ns; /* CLOCK_MONOTONIC */
 	enum stop_reason stop;
 	sigset_t old_mask;
 	bool mask_set;
@@ -351,6 +353,9 @@ void session_counters(struct session *s, struct session_counters *out)
 	out->events_seen = s->events_seen;
 	out->boosts = s->gov.boosts;
 	out->futile_boosts = s->gov.futile;
+	out->sheds = s->sheds;
+	out->shed_ns = s->shed_ns +
+		       (s->shedding ? clock_ns(CLOCK_MONOTONIC) - s->shed_since : 0);
 }
 
 static void check_drops(struct session *s, uint64_t now)
@@ -393,6 +398,27 @@ static uint64_t kernel_drops(struct session *s, uint64_t now)
 	return s->gov_drops;
 }
 
+/* While the load outruns msgscope, the kernel copies only the first
+ * --overload-snaplen bytes of each call (priority.h). */
+static void govern_shedding(struct session *s, uint64_t now)
+{
+	bool shed = s->opts.overload_snaplen && prio_gov_outrun(&s->gov, now);
+
+	if (shed == s->shedding)
+		return;
+	capture_shed(s->cap, shed ? s->opts.overload_snaplen : 0);
+	s->shedding = shed;
+	if (shed) {
+		s->sheds++;
+		s->shed_since = now;
+	} else {
+		s->shed_ns += now - s->shed_since;
+	}
+	if (s->hooks.shed)
+		s->hooks.shed(shed, s->opts.overload_snaplen,
+			      shed ? s->gov.backoff_until - now : 0, s->hooks.ctx);
+}
+
 /* Before each read of the ring, whose backlog then shows how far behind
  * msgscope fell while it waited for the CPU: boost to nice 0 while it
  * fills, back to --nice once caught up (priority.h). A refused boost turns
@@ -425,6 +451,7 @@ static void govern_priority(struct session *s)
 	case PRIO_KEEP:
 		break;
 	}
+	govern_shedding(s, now);
 }
 
 static void on_tick(struct session *s)

@@ -33,6 +33,8 @@ struct session_opts {
 	bool watch_stdin;        /* deliver keys to the key hook */
 	int nice;                /* msgscope's own niceness once attached */
 	bool sched_idle;         /* ... and SCHED_IDLE on top (priority.h) */
+	uint32_t overload_snaplen; /* bytes copied per call while the load
+				    * outruns msgscope (priority.h); 0: all */
 };
 
 /* Counters at one instant; rates are the sinks' business. */
@@ -42,6 +44,8 @@ struct session_counters {
 	uint64_t events_seen;    /* ring buffer records read */
 	uint64_t boosts;         /* times run at nice 0 to catch up (priority.h) */
 	uint64_t futile_boosts;  /* ... of which events were dropped even so */
+	uint64_t sheds;          /* times it shed (--overload-snaplen) */
+	uint64_t shed_ns;        /* ... for this long in all, up to now */
 };
 
 struct session;
@@ -52,6 +56,8 @@ struct session_hooks {
 	/* Kernel drop counters grew: prev and cur snapshots. */
 	void (*drops)(const struct session_counters *prev,
 		      const struct session_counters *cur, uint64_t now_ns, void *ctx);
+	/* Shedding started (for until_ns more, at most) or ended. */
+	void (*shed)(bool on, uint32_t bytes, uint64_t until_ns, void *ctx);
 	void (*key)(struct session *s, void *ctx);  /* stdin readable */
 	void (*resize)(struct session *s, void *ctx);
 	void *ctx;

@@ -61,6 +61,12 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
 	json_object_set_new(e, "boosts", json_integer(c.boosts));
 	json_object_set_new(e, "futile_boosts", json_integer(c.futile_boosts));
+	/* Shedding (--overload-snaplen): how often and how long the load
+	 * outran msgscope so that the kernel copied only the start of each
+	 * call, and how many calls it cut; their rest is in cut_bytes. */
+	json_object_set_new(e, "sheds", json_integer(c.sheds));
+	json_object_set_new(e, "shed_ms", json_integer(c.shed_ns / 1000000));
+	json_object_set_new(e, "shed_cuts", json_integer(c.kernel[MS_STAT_SHED_CUTS]));
 	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
 	if (session_child_exit_code(s) >= 0)
 		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));

@@ -814,6 +814,12 @@ static void print_stats(struct tls_attach *t)
 	free(v);
 }
 
+void tls_attach_shed(struct tls_attach *t, uint32_t bytes)
+{
+	if (t)
+		__atomic_store_n(&t->skel->bss->shed_snaplen, bytes, __ATOMIC_RELAXED);
+}
+
 void tls_attach_close(struct tls_attach *t)
 {
 	if (!t)

@@ -102,6 +102,31 @@ static void test_backoff_doubles_then_resets(void)
 	CHECK_EQ_INT(prio_gov_step(&g, 1.0, drops, t + PRIO_BACKOFF_MIN_NS), PRIO_BOOST);
 }
 
+/* The load outruns msgscope (shedding, session.c) from a futile boost to
+ * the end of its backoff; not during a boost, nor after one that helped. */
+static void test_outrun_spans_the_backoff(void)
+{
+	struct prio_gov g;
+	uint64_t t = 3 * SEC;
+
+	prio_gov_init(&g, 19);
+	CHECK(!prio_gov_outrun(&g, t));
+	CHECK_EQ_INT(prio_gov_step(&g, 0.9, 10, t), PRIO_BOOST);
+	CHECK(!prio_gov_outrun(&g, t + PRIO_GRACE_NS));
+	t += PRIO_GRACE_NS;
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 90, t), PRIO_RELAX);
+	CHECK(prio_gov_outrun(&g, t));
+	CHECK(prio_gov_outrun(&g, t + PRIO_BACKOFF_MIN_NS - 1));
+	CHECK(!prio_gov_outrun(&g, t + PRIO_BACKOFF_MIN_NS));
+	/* the next boost after the backoff helps: not outrun, then or later */
+	t += PRIO_BACKOFF_MIN_NS;
+	CHECK_EQ_INT(prio_gov_step(&g, 0.5, 90, t), PRIO_BOOST);
+	CHECK(!prio_gov_outrun(&g, t));
+	CHECK_EQ_INT(prio_gov_step(&g, 0.1, 90, t + PRIO_GRACE_NS), PRIO_RELAX);
+	CHECK(!prio_gov_outrun(&g, t + PRIO_GRACE_NS));
+	CHECK(!prio_gov_outrun(&g, t + 60 * SEC));
+}
+
 int main(void)
 {
 	test_nice_zero_never_boosts();
@@ -109,5 +134,6 @@ int main(void)
 	test_drops_in_grace_ignored();
 	test_futile_boost_backs_off();
 	test_backoff_doubles_then_resets();
+	test_outrun_spans_the_backoff();
 	return check_summary("priority");
 }
