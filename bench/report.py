@@ -178,6 +178,8 @@ def one(d):
     if t.get("mspid"):
         s += " cpu=%.1f%% hwm=%.1fMiB drops=%s drain=%.2fs" % (
             t["cpu_pct"], t["hwm_kb"] / 1024, t["drops_stderr"], t["drain_s"])
+        if t.get("sheds_stderr"):
+            s += " sheds=%d" % t["sheds_stderr"]
     if t.get("exit"):
         s += " msgscope-exit=%s" % t["exit"]
     if t.get("stop_s") is not None:
@@ -215,8 +217,8 @@ def summary(out):
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     comp_lines = ["## Completeness (one extra run per traced mode, trace piped to trace_count)", "",
                   "| case | mode | observation points | expected | recorded | recorded % "
-                  "| drop events | est. lost msgs (drops + gaps) | accounted % | unaccounted | msgscope CPU % |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| drop events | sheds (s) | est. lost msgs (drops + gaps) | accounted % | unaccounted | msgscope CPU % |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     detail = ["## Completeness per observation point", ""]
     for case in cases:
         base, base_runs = None, {}
@@ -239,6 +241,7 @@ def summary(out):
             stuck = sum(1 for r in use if r["tracer"].get("exit") not in (None, 0))
             drain = max([r["tracer"].get("drain_s", 0) for r in use] or [0])
             drops = [r["tracer"]["drops_stderr"] for r in use if r["tracer"].get("drops_stderr") is not None]
+            shed_runs = sum(1 for r in use if r["tracer"].get("sheds_stderr"))
             lost = [r.get("lost") for r in use if r.get("lost") is not None]
             if mode == "untraced":
                 base = (tput, p99)
@@ -258,17 +261,19 @@ def summary(out):
                 (fmt(cpu, 1) + (" (drain %.0f s%s)" % (drain, ", %d killed" % stuck if stuck else "")
                                 if drain > 2 or stuck else "")) if mode != "untraced" else "–",
                 fmt(hwm / 1024, 1) if mode != "untraced" else "–",
-                ("%s (max %s)" % (fmt(med(drops)), fmt(max(drops)))) if drops else
-                ("n/a" if mode == "tui" else "–"),
+                ("%s (max %s)%s" % (fmt(med(drops)), fmt(max(drops)),
+                                    "; shed in %d of %d runs" % (shed_runs, len(use)) if shed_runs else ""))
+                if drops else ("n/a" if mode == "tui" else "–"),
                 ("max %s" % fmt(max(lost))) if lost else "–"))
             cd = os.path.join(md, "complete")
             if os.path.isdir(cd):
                 r = run_metrics(cd)
                 cp = completeness(cd, r)
                 if cp:
-                    comp_lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    comp_lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                         case, mode_names[mode], len(cp["points"]), fmt(cp["expected"]),
                         fmt(cp["recorded"]), fmt(cp["recorded_pct"], 2), fmt(cp["drop_events"]),
+                        "%s (%.1f)" % (fmt(cp["end"].get("sheds", 0)), (cp["end"].get("shed_ms", 0) or 0) / 1000),
                         fmt(cp["est_dropped"], 0), fmt(cp["accounted_pct"], 2),
                         fmt(round(cp["unaccounted"])), fmt(r["tracer"].get("cpu_pct"), 1)))
                     detail.append("- %s / %s: " % (case, mode) + "; ".join(

@@ -400,6 +400,8 @@ stop_tracer() {
 	rm -f "$dir/trace.fifo" # git cannot keep a fifo, and cp -r would block on it
 	snap_end
 	drops=$(grep -o 'dropped: ring buffer full (total [0-9]*' "$dir/ms.err" | tail -1 | grep -o '[0-9]*$')
+	# times it shed (--overload-snaplen): one stderr line each
+	sheds=$(grep -c 'outruns msgscope at any priority' "$dir/ms.err")
 	python3 - "$dir/tracer.json" <<EOF
 import json, sys
 tgo, tdone, tq = $tgo, $tdone, $tq
@@ -414,7 +416,8 @@ json.dump({"mode": "$MODE", "mspid": $MSPID, "exit": $rc,
   "cpu_pct_with_drain": 100.0 * cpu / (tq - tgo), "stop_s": $tint,
   "hwm_kb": int("${hwm:-0}"), "rss_kb": int("${rss:-0}"), "rss_anon_kb": int("${anon:-0}"),
   "rss_file_kb": int("${file:-0}"), "rss_shmem_kb": int("${shmem:-0}"),
-  "drops_stderr": None if "$MODE" == "tui" else int("${drops:-0}"), "pre_busy": $PRE_BUSY,
+  "drops_stderr": None if "$MODE" == "tui" else int("${drops:-0}"),
+  "sheds_stderr": None if "$MODE" == "tui" else int("${sheds:-0}"), "pre_busy": $PRE_BUSY,
   "foreign_before": "$PRE_FOREIGN", "foreign_after": "$foreign",
   "new_progs": $NEW_PROGS, "foreign_cpu_pct": $FOREIGN_CPU,
   "msgscope_sha": "$MS_SHA", "tree": "$MS_COMMIT"}, open(sys.argv[1], "w"))
