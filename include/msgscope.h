@@ -121,7 +121,9 @@ enum ms_stat {
 	MS_STAT_RING_CUTS,        /* copies over one record cut to one: ring
 				   * over a quarter full (--snaplen > 64 KiB) */
 	MS_STAT_SHED_CUTS,        /* calls cut to the shed snaplen: the load
-				   * outran msgscope (userspace/priority.h) */
+				   * outran msgscope (userspace/priority.h);
+				   * a sendmmsg/recvmmsg vector is not counted,
+				   * its cut bytes are */
 	MS_STAT__COUNT,
 };
 

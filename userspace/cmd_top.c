@@ -179,6 +179,7 @@ static json_t *metrics_json(const struct top *t, uint64_t now)
 	json_object_set_new(self, "records_s", json_real(s->records_s));
 	json_object_set_new(self, "drops", json_integer(s->drops_total));
 	json_object_set_new(self, "parse_errors", json_integer(s->parse_errors));
+	json_object_set_new(self, "shed_bytes", json_integer(s->shed_bytes));
 	json_object_set_new(line, "msgscope", self);
 	return line;
 }
@@ -234,6 +235,7 @@ static void on_shed(bool on, uint32_t bytes, uint64_t until_ns, void *ctx)
 {
 	struct top *t = ctx;
 
+	t->m.self.shed_bytes = on ? bytes : 0;
 	if (on && !t->ui.batch)
 		tui_model_set_status(&t->m, "load outruns msgscope: copying %u bytes of each call "
 				     "for %.0f s (--overload-snaplen)", bytes, until_ns / 1e9);

@@ -414,9 +414,14 @@ static void govern_shedding(struct session *s, uint64_t now)
 	} else {
 		s->shed_ns += now - s->shed_since;
 	}
-	if (s->hooks.shed)
-		s->hooks.shed(shed, s->opts.overload_snaplen,
-			      shed ? s->gov.backoff_until - now : 0, s->hooks.ctx);
+	if (s->hooks.shed) {
+		uint32_t bytes = s->opts.overload_snaplen;
+
+		if (bytes > capture_snaplen(s->cap))
+			bytes = capture_snaplen(s->cap); /* --snaplen was smaller */
+		s->hooks.shed(shed, bytes, shed ? s->gov.backoff_until - now : 0,
+			      s->hooks.ctx);
+	}
 }
 
 /* Before each read of the ring, whose backlog then shows how far behind

@@ -107,6 +107,7 @@ struct tui_self {
 	uint64_t parse_errors;
 	uint64_t conns_open;
 	uint64_t held_back;          /* messages not kept while paused */
+	uint32_t shed_bytes;         /* shedding: bytes copied per call; 0 not */
 	/* where the last interval started */
 	uint64_t tick_ns, tick_records, tick_drops, tick_events;
 };

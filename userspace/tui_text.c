@@ -727,6 +727,8 @@ static void self_line(const struct tui_model *m, struct hdr *h)
 		hdr_kv(h, "rss", HL_NONE, "%s", fmt_kib(a, sizeof(a), m->hm->self_rss_kb));
 	if (s->held_back)
 		hdr_kv(h, "held", HL_WARN, "%llu", (unsigned long long)s->held_back);
+	if (s->shed_bytes)
+		hdr_kv(h, "shed", HL_WARN, "%uB/call", s->shed_bytes);
 }
 
 int tui_text_header(const struct tui_model *m, int width,

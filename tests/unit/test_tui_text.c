@@ -298,6 +298,13 @@ static void test_header(void)
 	l = find_line(lines, n, "MSC ");
 	CHECK(l && hl_of(l, "drops", "7") == HL_CRIT);
 	CHECK(l && strstr(l->text, "rss 40.0M"));
+	CHECK(l && !strstr(l->text, "shed"));
+	/* shedding (--overload-snaplen): said, as a warning */
+	m.self.shed_bytes = 512;
+	n = tui_text_header(&m, 160, lines, 32);
+	l = find_line(lines, n, "MSC ");
+	CHECK(l && hl_of(l, "shed", "512B/call") == HL_WARN);
+	m.self.shed_bytes = 0;
 	/* per-CPU lines on request; an offline CPU says so */
 	m.per_cpu = true;
 	n = tui_text_header(&m, 160, lines, 32);
