@@ -21,13 +21,19 @@ const volatile __u32 self_tgid = 0;
  * worth of work on every message. 0: wake on every event. */
 const volatile __u32 wakeup_bytes = 0;
 /*
- * Set by userspace at run time (.bss, not .rodata): while the load outruns
- * msgscope at any priority (userspace/priority.h), the bytes of each call
- * copied at most; 0 when not shedding. Copying every byte that fits in
- * the ring then only slows the load down: what it loses at saturation
- * follows how much msgscope captures, not the probes (bench/RESULTS.md).
+ * While the load outruns msgscope at any priority (userspace/priority.h),
+ * userspace sets `shedding` (.bss, at run time) and each call is copied
+ * only up to overload_snaplen (.rodata, --overload-snaplen). Copying every
+ * byte that fits in the ring then only slows the load down: what it loses
+ * at saturation follows how much msgscope captures, not the probes
+ * (bench/RESULTS.md). Two known budgets, not a length set at run time,
+ * so that the copy paths stay bounded by constants. Either way the
+ * verifier walks them for both: the socket hooks' programs take ~335k
+ * instructions to verify instead of ~250k, and msgscope ~0.3 s more to
+ * start (bench/verifier_cost).
  */
-volatile __u32 shed_snaplen = 0;
+const volatile __u32 overload_snaplen = 0;
+volatile bool shedding = false;
 
 /* Set by userspace when bpf_get_current_task_btf() exists (Linux >= 5.11):
  * the task's fields are then plain loads instead of helper calls. */
@@ -81,9 +87,8 @@ static __always_inline bool ring_room_for(__u64 bytes)
 /* The snaplen of one call: --snaplen, or the shed snaplen while shedding. */
 static __always_inline __u32 call_snaplen(void)
 {
-	__u32 shed = shed_snaplen;
-
-	return shed && shed < snaplen ? shed : snaplen;
+	return overload_snaplen && overload_snaplen < snaplen && shedding ?
+	       overload_snaplen : snaplen;
 }
 
 /* BPF_CORE_READ_INTO copies sizeof(*dst): useless for arrays passed as

@@ -185,7 +185,7 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	r.st = st;
 	r.ubuf = ubuf;
 	r.len = n;
-	r.cap = call_snaplen(); /* read once: userspace may change it */
+	r.cap = call_snaplen(); /* read once: userspace may flip it */
 	if (r.cap > n)
 		r.cap = n;
 	r.fd = fd;

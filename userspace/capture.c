@@ -255,6 +255,7 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	int err;
 
 	s->rodata->snaplen = o->snaplen;
+	s->rodata->overload_snaplen = o->overload_snaplen;
 	s->rodata->wakeup_bytes = o->wakeup_bytes;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;
@@ -582,13 +583,11 @@ bool capture_consume_more(const struct capture *c, int consumed)
 	return consumed >= CONSUME_BUDGET;
 }
 
-void capture_shed(struct capture *c, uint32_t bytes)
+void capture_shed(struct capture *c, bool on)
 {
-	if (bytes >= c->snaplen)
-		bytes = 0;
-	__atomic_store_n(&c->skel->bss->shed_snaplen, bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->skel->bss->shedding, on, __ATOMIC_RELAXED);
 #ifdef HAVE_TLS_CAPTURE
-	tls_attach_shed(c->tls, bytes);
+	tls_attach_shed(c->tls, on);
 #endif
 }
 

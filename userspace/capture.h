@@ -30,6 +30,7 @@ struct capture_opts {
 	struct port_override ports[CAPTURE_MAX_PORTS];
 	size_t n_ports;
 	uint32_t wakeup_bytes;   /* batch wakeups; the reader must also poll */
+	uint32_t overload_snaplen; /* copied per call while shedding; 0: never */
 	bool verbose;            /* libbpf's own messages on stderr */
 	bool no_tls;             /* no TLS uprobes (also MSGSCOPE_NO_TLS=1) */
 	bool ring_per_cpu;       /* a ring buffer per CPU, --buffer-size shared out */
@@ -65,11 +66,11 @@ bool capture_consume_more(const struct capture *c, int consumed);
 /* How full the ring buffer is now: 0 (empty) to 1 (full). */
 double capture_ring_fill(const struct capture *c);
 
-/* Shed (priority.h): from now on the kernel copies at most `bytes` of each
- * call, the rest counted as cut (MS_STAT_SHED_CUTS); 0 or the snaplen
- * loaded: every byte again. Takes effect at once (a .bss store, no
- * syscall), for every CPU's next call. */
-void capture_shed(struct capture *c, uint32_t bytes);
+/* Shed (priority.h): from now on the kernel copies at most
+ * opts->overload_snaplen bytes of each call, the rest counted as cut
+ * (MS_STAT_SHED_CUTS); off: every byte again. Takes effect at once (a .bss
+ * store, no syscall), for every CPU's next call. */
+void capture_shed(struct capture *c, bool on);
 
 /* Kernel counters summed over CPUs, indexed by enum ms_stat. */
 int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);

@@ -28,7 +28,7 @@ void live_args_init(struct live_args *a)
 	a->s.interval_ns = 10ull * 1000000000ull;
 	a->s.nice = DEFAULT_NICE;
 	a->s.sched_idle = true;
-	a->s.overload_snaplen = DEFAULT_OVERLOAD_SNAPLEN;
+	a->s.cap.overload_snaplen = DEFAULT_OVERLOAD_SNAPLEN;
 }
 
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -211,7 +211,7 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 	case LOPT_OVERLOAD_SNAPLEN:
 		if (parse_uint("--overload-snaplen", arg, 0, MS_MAX_SNAPLEN, &v))
 			return 2;
-		a->s.overload_snaplen = v;
+		a->s.cap.overload_snaplen = v;
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;

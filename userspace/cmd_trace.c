@@ -97,7 +97,7 @@ static json_t *options_json(const struct live_args *a, struct session *s)
 	json_object_set_new(o, "show_secrets", json_boolean(a->s.show_secrets));
 	json_object_set_new(o, "nice", json_integer(a->s.nice));
 	json_object_set_new(o, "sched", json_string(a->s.sched_idle ? "idle" : "other"));
-	json_object_set_new(o, "overload_snaplen", json_integer(a->s.overload_snaplen));
+	json_object_set_new(o, "overload_snaplen", json_integer(a->s.cap.overload_snaplen));
 	return o;
 }
 

@@ -402,11 +402,11 @@ static uint64_t kernel_drops(struct session *s, uint64_t now)
  * --overload-snaplen bytes of each call (priority.h). */
 static void govern_shedding(struct session *s, uint64_t now)
 {
-	bool shed = s->opts.overload_snaplen && prio_gov_outrun(&s->gov, now);
+	bool shed = s->opts.cap.overload_snaplen && prio_gov_outrun(&s->gov, now);
 
 	if (shed == s->shedding)
 		return;
-	capture_shed(s->cap, shed ? s->opts.overload_snaplen : 0);
+	capture_shed(s->cap, shed);
 	s->shedding = shed;
 	if (shed) {
 		s->sheds++;
@@ -415,7 +415,7 @@ static void govern_shedding(struct session *s, uint64_t now)
 		s->shed_ns += now - s->shed_since;
 	}
 	if (s->hooks.shed) {
-		uint32_t bytes = s->opts.overload_snaplen;
+		uint32_t bytes = s->opts.cap.overload_snaplen;
 
 		if (bytes > capture_snaplen(s->cap))
 			bytes = capture_snaplen(s->cap); /* --snaplen was smaller */

@@ -33,8 +33,6 @@ struct session_opts {
 	bool watch_stdin;        /* deliver keys to the key hook */
 	int nice;                /* msgscope's own niceness once attached */
 	bool sched_idle;         /* ... and SCHED_IDLE on top (priority.h) */
-	uint32_t overload_snaplen; /* bytes copied per call while the load
-				    * outruns msgscope (priority.h); 0: all */
 };
 
 /* Counters at one instant; rates are the sinks' business. */

@@ -692,6 +692,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 		goto fail;
 	}
 	s->rodata->snaplen = o->snaplen;
+	s->rodata->overload_snaplen = o->overload_snaplen;
 	s->rodata->wakeup_bytes = m->wakeup_bytes;
 	s->rodata->per_cpu_rings = m->per_cpu_rings;
 	s->rodata->self_tgid = getpid();
@@ -814,10 +815,10 @@ static void print_stats(struct tls_attach *t)
 	free(v);
 }
 
-void tls_attach_shed(struct tls_attach *t, uint32_t bytes)
+void tls_attach_shed(struct tls_attach *t, bool on)
 {
 	if (t)
-		__atomic_store_n(&t->skel->bss->shed_snaplen, bytes, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->skel->bss->shedding, on, __ATOMIC_RELAXED);
 }
 
 void tls_attach_close(struct tls_attach *t)

@@ -67,7 +67,7 @@ int tls_attach_ring(struct tls_attach *t, int epoll_fd);
 void tls_attach_poll(struct tls_attach *t);
 void tls_attach_close(struct tls_attach *t);
 /* capture_shed() for the TLS plaintext copies; NULL t: nothing. */
-void tls_attach_shed(struct tls_attach *t, uint32_t bytes);
+void tls_attach_shed(struct tls_attach *t, bool on);
 /* "TLS: OpenSSL in 2 libssl files, Go crypto/tls in 1 binary" */
 const char *tls_attach_desc(const struct tls_attach *t);
 
