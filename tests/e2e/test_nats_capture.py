@@ -232,7 +232,11 @@ def test_client_connected_before_trace():
 
 
 # A bare subscriber whose read is already waiting in the kernel when the
-# trace starts: the idle subscriber of a quiet system.
+# trace starts: the idle subscriber of a quiet system. nats-server PINGs a
+# new client about 2 s after it connects; that PING, had it come while the
+# trace started, would have ended the waiting read instead of the MSG (CI
+# saw it once msgscope took 1.6 s to attach). So the subscriber answers it
+# first: the next PING is minutes away.
 BLOCKED_SUB = r"""
 import socket, sys
 s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
@@ -240,6 +244,14 @@ s.sendall(b'CONNECT {"verbose":false}\r\nSUB e2e.blocked 1\r\nPING\r\n')
 buf = b''
 while b'PONG\r\n' not in buf:
     buf += s.recv(4096)
+s.settimeout(10)
+try:
+    while b'PING\r\n' not in buf:
+        buf += s.recv(4096)
+    s.sendall(b'PONG\r\n')
+except socket.timeout:
+    pass
+s.settimeout(None)
 print('READY', flush=True)
 got = s.recv(65536)
 print('GOT', len(got), flush=True)
