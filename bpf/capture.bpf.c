@@ -662,8 +662,6 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		return;
 	}
 	r.off = stream_advance(st, r.dir, ret);
-	if (ret > budget && budget < snaplen)
-		stat_add(MS_STAT_SHED_CUTS, 1);
 	if (uncopied(a)) {
 		/* the offsets stay true */
 		r.len = ret;
@@ -671,6 +669,9 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		emit_uncopied(&r);
 		return;
 	}
+	/* a call shedding cut, not one that copies nothing anyway */
+	if (ret > budget && budget < snaplen)
+		stat_add(MS_STAT_SHED_CUTS, 1);
 	/* A copy longer than one record, while the ring has room for it: one
 	 * buffer of it goes in pieces, several up to one record each. */
 	if (ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN &&

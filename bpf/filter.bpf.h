@@ -27,10 +27,7 @@ const volatile __u32 wakeup_bytes = 0;
  * byte that fits in the ring then only slows the load down: what it loses
  * at saturation follows how much msgscope captures, not the probes
  * (bench/RESULTS.md). Two known budgets, not a length set at run time,
- * so that the copy paths stay bounded by constants. Either way the
- * verifier walks them for both: the socket hooks' programs take ~335k
- * instructions to verify instead of ~250k, and msgscope ~0.3 s more to
- * start (bench/verifier_cost).
+ * so that the copy paths stay bounded by constants.
  */
 const volatile __u32 overload_snaplen = 0;
 volatile bool shedding = false;
