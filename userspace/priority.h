@@ -17,9 +17,11 @@
  * can be bad luck (the reader stalled on a slow pipe, a burst larger than
  * the ring); only a run of them says the load outruns msgscope.
  *
- * While it backs off, the load outruns msgscope (prio_gov_outrun()), and
- * session.c sheds: the kernel copies only the first --overload-snaplen
- * bytes of each call, the rest counted as cut, never lost unseen. At
+ * A futile boost that came with most of the kernel's bytes dropped says
+ * the load outruns msgscope at any priority; one with a few bursts
+ * dropped says only that the reader stalled a moment. After the former,
+ * while it backs off (prio_gov_outrun()), session.c sheds: the kernel
+ * copies only the first --overload-snaplen bytes of each call, the rest counted as cut, never lost unseen. At
  * saturation every byte msgscope can take is a byte the load's own CPUs
  * copy into the ring and msgscope then parses beside it: that, not the
  * probes, is what slowed the load (bench/RESULTS.md, 2026-12-06). Once
@@ -59,6 +61,32 @@
 #define PRIO_BACKOFF_MIN_NS 2000000000ull
 #define PRIO_BACKOFF_MAX_NS 16000000000ull
 
+/*
+ * The share of the bytes the kernel offered msgscope (read + dropped)
+ * over the last PRIO_SHARE_WINDOW_NS to two of them (since the start, or
+ * since a shed ended, if that is shorter), dropped, at or above which a
+ * futile boost says the load outruns msgscope. At saturation 90-98% are
+ * dropped, over any window. At 100k msg/s, with the trace piped to a
+ * reader short of CPU, under 1% were dropped over the run, yet its two
+ * futile boosts, taken alone, shed 6 s of it and cut half of its
+ * messages off (bench/RESULTS.md, 2026-12-06, evening). The window is
+ * long because such stalls come and go within a second or two. "Read" is
+ * captured less what the ring still holds: a ring that has just filled
+ * up took its bytes, but msgscope did not keep up with them.
+ */
+#define PRIO_OUTRUN_SHARE 0.5
+/* ... and at the next futile boost after a shed, judged on the bytes since
+ * the shed ended: a second or less, in which the first of them were
+ * dropped only once the boost's grace had passed. */
+#define PRIO_OUTRUN_SHARE_AGAIN 0.25
+#define PRIO_SHARE_WINDOW_NS 4000000000ull
+
+/* Bytes read out of the ring (kept) and dropped (lost) so far, at t. */
+struct prio_bytes {
+	bool set;
+	uint64_t t, kept, lost;
+};
+
 enum prio_action { PRIO_KEEP, PRIO_BOOST, PRIO_RELAX };
 
 struct prio_gov {
@@ -70,6 +98,11 @@ struct prio_gov {
 	uint64_t backoff;        /* the next backoff, ns */
 	uint64_t boosts;         /* how often it boosted */
 	uint64_t futile;         /* ... and how often that did not stop drops */
+	uint64_t outruns;        /* ... with most bytes dropped */
+	uint64_t outrun_until;   /* the end of the backoff after the last one */
+	bool outrunning;         /* the last futile boost was one, none helped since */
+	struct prio_bytes last;  /* the latest prio_gov_bytes() */
+	struct prio_bytes mark[2]; /* the window's start: [1] older, if set */
 };
 
 void prio_gov_init(struct prio_gov *g, int nice);
@@ -79,8 +112,15 @@ void prio_gov_init(struct prio_gov *g, int nice);
 enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 			       uint64_t now);
 
-/* From a boost that did not stop the drops to the end of the backoff after
- * it: the load outruns msgscope at any priority. */
+/* The bytes msgscope read out of the ring so far (captured, less what the
+ * ring still holds: its fill is not what it keeps up with) and the bytes
+ * dropped, now: every few hundred ms, and before each step while boosted. */
+void prio_gov_bytes(struct prio_gov *g, uint64_t kept, uint64_t lost,
+		    uint64_t now);
+
+/* From a boost that did not stop the drops, with at least
+ * PRIO_OUTRUN_SHARE of the window's bytes dropped, to the end of the
+ * backoff after it: the load outruns msgscope at any priority. */
 bool prio_gov_outrun(const struct prio_gov *g, uint64_t now);
 
 #endif

@@ -28,6 +28,7 @@
 #define FINAL_DRAIN_NS 2000000000ull
 #define WAKEUP_FRACTION 16 /* wake the reader when 1/16 of the ring is used */
 #define DROPS_READ_NS 25000000ull /* while boosted, read the drop counters this often */
+#define BYTES_READ_NS 250000000ull /* otherwise, the byte counters this often */
 
 enum { SRC_RING = 1, SRC_SIGNAL, SRC_TICK, SRC_DEADLINE, SRC_STDIN, SRC_CHILD };
 
@@ -387,13 +388,21 @@ static void check_targets(struct session *s)
 	session_stop(s, STOP_TARGETS);
 }
 
-static uint64_t kernel_drops(struct session *s, uint64_t now)
+/* The kernel's drop counter for the governor, and its byte counters for
+ * the share dropped (priority.h): often while boosted, now and then
+ * otherwise. */
+static uint64_t kernel_drops(struct session *s, double fill, uint64_t now)
 {
 	uint64_t k[MS_STAT__COUNT];
+	uint64_t every = s->gov.boosted ? DROPS_READ_NS : BYTES_READ_NS;
 
-	if (now - s->gov_drops_read >= DROPS_READ_NS && !capture_stats(s->cap, k)) {
+	if (now - s->gov_drops_read >= every && !capture_stats(s->cap, k)) {
+		uint64_t backlog = (uint64_t)(fill * (double)s->opts.cap.ringbuf_bytes);
+
 		s->gov_drops = k[MS_STAT_DROP_DATA] + k[MS_STAT_DROP_CONTROL];
 		s->gov_drops_read = now;
+		prio_gov_bytes(&s->gov, k[MS_STAT_BYTES] - backlog,
+			       k[MS_STAT_DROP_BYTES], now);
 	}
 	return s->gov_drops;
 }
@@ -419,7 +428,7 @@ static void govern_shedding(struct session *s, uint64_t now)
 
 		if (bytes > capture_snaplen(s->cap))
 			bytes = capture_snaplen(s->cap); /* --snaplen was smaller */
-		s->hooks.shed(shed, bytes, shed ? s->gov.backoff_until - now : 0,
+		s->hooks.shed(shed, bytes, shed ? s->gov.outrun_until - now : 0,
 			      s->hooks.ctx);
 	}
 }
@@ -430,7 +439,7 @@ static void govern_shedding(struct session *s, uint64_t now)
  * this off. */
 static void govern_priority(struct session *s)
 {
-	uint64_t now;
+	uint64_t now, drops;
 	double fill;
 	int err;
 
@@ -438,7 +447,8 @@ static void govern_priority(struct session *s)
 		return;
 	now = clock_ns(CLOCK_MONOTONIC);
 	fill = capture_ring_fill(s->cap);
-	switch (prio_gov_step(&s->gov, fill, s->gov.boosted ? kernel_drops(s, now) : 0, now)) {
+	drops = kernel_drops(s, fill, now);
+	switch (prio_gov_step(&s->gov, fill, s->gov.boosted ? drops : 0, now)) {
 	case PRIO_BOOST:
 		s->gov_drops_read = 0;
 		err = catch_up_priority(&s->opts);

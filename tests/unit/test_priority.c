@@ -6,6 +6,8 @@
 
 #define MS 1000000ull
 #define SEC 1000000000ull
+#define MIB (1024ull * 1024)
+#define WINDOW PRIO_SHARE_WINDOW_NS
 
 static void test_nice_zero_never_boosts(void)
 {
@@ -103,21 +105,27 @@ static void test_backoff_doubles_then_resets(void)
 }
 
 /* The load outruns msgscope (shedding, session.c) from a futile boost to
- * the end of its backoff; not during a boost, nor after one that helped. */
+ * the end of its backoff, when most of the bytes offered were dropped; not
+ * during a boost, nor after one that helped. */
 static void test_outrun_spans_the_backoff(void)
 {
 	struct prio_gov g;
-	uint64_t t = 3 * SEC;
+	uint64_t t = 2 * WINDOW;
 
 	prio_gov_init(&g, 19);
+	prio_gov_bytes(&g, 0, 0, 0);
+	prio_gov_bytes(&g, 32 * MIB, 0, WINDOW);
 	CHECK(!prio_gov_outrun(&g, t));
 	CHECK_EQ_INT(prio_gov_step(&g, 0.9, 10, t), PRIO_BOOST);
 	CHECK(!prio_gov_outrun(&g, t + PRIO_GRACE_NS));
 	t += PRIO_GRACE_NS;
+	/* 8 MiB kept and 600 dropped since the window's start */
+	prio_gov_bytes(&g, 40 * MIB, 600 * MIB, t);
 	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 90, t), PRIO_RELAX);
 	CHECK(prio_gov_outrun(&g, t));
 	CHECK(prio_gov_outrun(&g, t + PRIO_BACKOFF_MIN_NS - 1));
 	CHECK(!prio_gov_outrun(&g, t + PRIO_BACKOFF_MIN_NS));
+	CHECK_EQ_INT((int)g.outruns, 1);
 	/* the next boost after the backoff helps: not outrun, then or later */
 	t += PRIO_BACKOFF_MIN_NS;
 	CHECK_EQ_INT(prio_gov_step(&g, 0.5, 90, t), PRIO_BOOST);
@@ -125,6 +133,80 @@ static void test_outrun_spans_the_backoff(void)
 	CHECK_EQ_INT(prio_gov_step(&g, 0.1, 90, t + PRIO_GRACE_NS), PRIO_RELAX);
 	CHECK(!prio_gov_outrun(&g, t + PRIO_GRACE_NS));
 	CHECK(!prio_gov_outrun(&g, t + 60 * SEC));
+}
+
+/* A reader that stalls a moment (a slow pipe) makes a boost futile, but
+ * with a few bursts dropped among many bytes kept: it backs off, and the
+ * load does not count as outrunning msgscope. */
+static void test_stall_is_not_outrun(void)
+{
+	struct prio_gov g;
+	uint64_t t = 5 * WINDOW;
+
+	prio_gov_init(&g, 19);
+	for (uint64_t s = 0; s <= 4; s++)
+		prio_gov_bytes(&g, s * 100 * MIB, 0, s * WINDOW);
+	CHECK_EQ_INT(prio_gov_step(&g, 0.9, 0, t), PRIO_BOOST);
+	t += PRIO_GRACE_NS;
+	prio_gov_bytes(&g, 500 * MIB, 4 * MIB, t);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 30, t), PRIO_RELAX);
+	CHECK_EQ_INT((int)g.futile, 1);
+	CHECK_EQ_INT((int)g.outruns, 0);
+	CHECK(!prio_gov_outrun(&g, t));
+	/* backed off all the same */
+	CHECK_EQ_INT(prio_gov_step(&g, 0.9, 0, t + SEC), PRIO_KEEP);
+}
+
+/* A boost at *t that is futile once its grace has passed, the byte
+ * counters then at kept and lost. */
+static void futile_boost(struct prio_gov *g, uint64_t *t, uint64_t kept,
+			 uint64_t lost)
+{
+	CHECK_EQ_INT(prio_gov_step(g, 0.9, 0, *t), PRIO_BOOST);
+	*t += PRIO_GRACE_NS;
+	prio_gov_bytes(g, kept, lost, *t);
+	CHECK_EQ_INT(prio_gov_step(g, 1.0, 1, *t), PRIO_RELAX);
+}
+
+/* Once a shed ends, the share is judged on the bytes since: what was
+ * dropped before it does not make the next futile boost an outrun. */
+static void test_window_restarts_after_shed(void)
+{
+	struct prio_gov g;
+	uint64_t t = WINDOW / 2;
+
+	prio_gov_init(&g, 19);
+	prio_gov_bytes(&g, 0, 0, 0);
+	futile_boost(&g, &t, 40 * MIB, 900 * MIB);
+	CHECK(prio_gov_outrun(&g, t));
+	/* the shed ends; since then 300 MiB read, 2 dropped */
+	t += PRIO_BACKOFF_MIN_NS;
+	prio_gov_bytes(&g, 60 * MIB, 900 * MIB, t);
+	CHECK(!prio_gov_outrun(&g, t));
+	futile_boost(&g, &t, 360 * MIB, 902 * MIB);
+	CHECK_EQ_INT((int)g.futile, 2);
+	CHECK_EQ_INT((int)g.outruns, 1);
+	CHECK(!prio_gov_outrun(&g, t));
+}
+
+/* At saturation a shed ends with the ring refilling at once: the next
+ * futile boost, in a run, is judged against the lower share. */
+static void test_outrun_again_after_shed(void)
+{
+	struct prio_gov g;
+	uint64_t t = WINDOW / 2;
+
+	prio_gov_init(&g, 19);
+	prio_gov_bytes(&g, 0, 0, 0);
+	futile_boost(&g, &t, 20 * MIB, 80 * MIB);
+	CHECK(prio_gov_outrun(&g, t));
+	t += PRIO_BACKOFF_MIN_NS;
+	prio_gov_bytes(&g, 60 * MIB, 90 * MIB, t);
+	/* since the shed: 70 MiB read, 30 dropped */
+	futile_boost(&g, &t, 130 * MIB, 120 * MIB);
+	CHECK_EQ_INT((int)g.outruns, 2);
+	CHECK(prio_gov_outrun(&g, t + 2 * PRIO_BACKOFF_MIN_NS - 1));
+	CHECK(!prio_gov_outrun(&g, t + 2 * PRIO_BACKOFF_MIN_NS));
 }
 
 int main(void)
@@ -135,5 +217,8 @@ int main(void)
 	test_futile_boost_backs_off();
 	test_backoff_doubles_then_resets();
 	test_outrun_spans_the_backoff();
+	test_stall_is_not_outrun();
+	test_window_restarts_after_shed();
+	test_outrun_again_after_shed();
 	return check_summary("priority");
 }
