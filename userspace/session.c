@@ -397,12 +397,14 @@ static uint64_t kernel_drops(struct session *s, double fill, uint64_t now)
 	uint64_t every = s->gov.boosted ? DROPS_READ_NS : BYTES_READ_NS;
 
 	if (now - s->gov_drops_read >= every && !capture_stats(s->cap, k)) {
+		/* the ring also holds record headers: its backlog may exceed
+		 * the payload captured so far */
 		uint64_t backlog = (uint64_t)(fill * (double)s->opts.cap.ringbuf_bytes);
+		uint64_t read = k[MS_STAT_BYTES] > backlog ? k[MS_STAT_BYTES] - backlog : 0;
 
 		s->gov_drops = k[MS_STAT_DROP_DATA] + k[MS_STAT_DROP_CONTROL];
 		s->gov_drops_read = now;
-		prio_gov_bytes(&s->gov, k[MS_STAT_BYTES] - backlog,
-			       k[MS_STAT_DROP_BYTES], now);
+		prio_gov_bytes(&s->gov, read, k[MS_STAT_DROP_BYTES], now);
 	}
 	return s->gov_drops;
 }
