@@ -168,21 +168,30 @@ static void futile_boost(struct prio_gov *g, uint64_t *t, uint64_t kept,
 	CHECK_EQ_INT(prio_gov_step(g, 1.0, 1, *t), PRIO_RELAX);
 }
 
+/* A first futile boost with lost of lost + kept bytes dropped, judged an
+ * outrun; then its shed ends at *t, the counters at end_kept, end_lost. */
+static void shed_then_end(struct prio_gov *g, uint64_t *t, uint64_t kept,
+			  uint64_t lost, uint64_t end_kept, uint64_t end_lost)
+{
+	*t = WINDOW / 2;
+	prio_gov_init(g, 19);
+	prio_gov_bytes(g, 0, 0, 0);
+	futile_boost(g, t, kept, lost);
+	CHECK(prio_gov_outrun(g, *t));
+	*t += PRIO_BACKOFF_MIN_NS;
+	prio_gov_bytes(g, end_kept, end_lost, *t);
+	CHECK(!prio_gov_outrun(g, *t));
+}
+
 /* Once a shed ends, the share is judged on the bytes since: what was
  * dropped before it does not make the next futile boost an outrun. */
 static void test_window_restarts_after_shed(void)
 {
 	struct prio_gov g;
-	uint64_t t = WINDOW / 2;
+	uint64_t t;
 
-	prio_gov_init(&g, 19);
-	prio_gov_bytes(&g, 0, 0, 0);
-	futile_boost(&g, &t, 40 * MIB, 900 * MIB);
-	CHECK(prio_gov_outrun(&g, t));
-	/* the shed ends; since then 300 MiB read, 2 dropped */
-	t += PRIO_BACKOFF_MIN_NS;
-	prio_gov_bytes(&g, 60 * MIB, 900 * MIB, t);
-	CHECK(!prio_gov_outrun(&g, t));
+	shed_then_end(&g, &t, 40 * MIB, 900 * MIB, 60 * MIB, 900 * MIB);
+	/* since then 300 MiB read, 2 dropped */
 	futile_boost(&g, &t, 360 * MIB, 902 * MIB);
 	CHECK_EQ_INT((int)g.futile, 2);
 	CHECK_EQ_INT((int)g.outruns, 1);
@@ -194,14 +203,9 @@ static void test_window_restarts_after_shed(void)
 static void test_outrun_again_after_shed(void)
 {
 	struct prio_gov g;
-	uint64_t t = WINDOW / 2;
+	uint64_t t;
 
-	prio_gov_init(&g, 19);
-	prio_gov_bytes(&g, 0, 0, 0);
-	futile_boost(&g, &t, 20 * MIB, 80 * MIB);
-	CHECK(prio_gov_outrun(&g, t));
-	t += PRIO_BACKOFF_MIN_NS;
-	prio_gov_bytes(&g, 60 * MIB, 90 * MIB, t);
+	shed_then_end(&g, &t, 20 * MIB, 80 * MIB, 60 * MIB, 90 * MIB);
 	/* since the shed: 70 MiB read, 30 dropped */
 	futile_boost(&g, &t, 130 * MIB, 120 * MIB);
 	CHECK_EQ_INT((int)g.outruns, 2);
