@@ -21,15 +21,16 @@
  * the load outruns msgscope at any priority; one with a few bursts
  * dropped says only that the reader stalled a moment. After the former,
  * while it backs off (prio_gov_outrun()), session.c sheds: the kernel
- * copies only the first --overload-snaplen bytes of each call, the rest counted as cut, never lost unseen. At
- * saturation every byte msgscope can take is a byte the load's own CPUs
- * copy into the ring and msgscope then parses beside it: that, not the
- * probes, is what slowed the load (bench/RESULTS.md, 2026-12-06). Once
- * the backoff ends it takes every byte again, and the next futile boost
- * says whether the load still outruns it.
+ * copies only the first --overload-snaplen bytes of each call, the rest
+ * counted as cut, never lost unseen. At saturation every byte msgscope
+ * can take is a byte the load's own CPUs copy into the ring and msgscope
+ * then parses beside it: that, not the probes, is what slowed the load
+ * (bench/RESULTS.md, 2026-12-06). Once the backoff ends it takes every
+ * byte again, and the next futile boost says whether the load still
+ * outruns it.
  *
- * Pure policy: fed the ring's fill level, the drop counter and the time,
- * it says what to do. session.c applies it (sched_setscheduler,
+ * Pure policy: fed the ring's fill level, the drop and byte counters and
+ * the time, it says what to do. session.c applies it (sched_setscheduler,
  * setpriority).
  */
 #ifndef MSGSCOPE_PRIORITY_H
