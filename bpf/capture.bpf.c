@@ -150,7 +150,7 @@ static __always_inline void conn_closed(struct ms_conn_key *key,
 
 	if (!proto_shipped(st))
 		goto forget;
-	ring = event_ring();
+	ring = ring_for(sizeof(*e));
 	if (ring)
 		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
@@ -331,14 +331,16 @@ static __always_inline __u32 clamp_reg(__u32 v, const __u32 max)
 
 static __noinline int emit_chunk(struct emit_req *r)
 {
-	void *ring = event_ring();
 	struct ms_data_event *e;
 	__u32 cap = r->cap;
+	void *ring;
 
-	if (!ring)
-		goto drop;
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
+	/* (a size class is at most 1.5 times the copy) */
+	ring = ring_for(sizeof(*e) + cap + cap / 2);
+	if (!ring)
+		goto drop;
 	MS_RING_SIZE_CLASSES(EMIT_CLASS)
 	return 0;
 fill:
@@ -378,8 +380,8 @@ drop:
  */
 static __noinline int emit_uncopied(struct emit_req *r)
 {
-	void *ring = event_ring();
 	struct ms_data_event *e;
+	void *ring = ring_for(sizeof(*e));
 
 	if (!ring)
 		goto drop;
@@ -1429,7 +1431,7 @@ static __always_inline int process_exit(void)
 		return 0;
 	if (!tgid_wanted(tgid))
 		return 0;
-	ring = event_ring();
+	ring = ring_for(sizeof(*e));
 	if (ring)
 		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {

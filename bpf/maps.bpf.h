@@ -43,6 +43,7 @@ struct {
 } cpu_events SEC(".maps");
 
 const volatile bool per_cpu_rings = false;
+const volatile __u32 n_cpu_rings = 0; /* set: a full ring spills, ring_for() */
 
 /* The ring this CPU's records go to; NULL only if userspace left a CPU
  * without one (its records are then counted as dropped). */
@@ -54,6 +55,35 @@ static __always_inline void *event_ring(void)
 		return &events;
 	cpu = bpf_get_smp_processor_id();
 	return bpf_map_lookup_elem(&cpu_events, &cpu);
+}
+
+/*
+ * The ring for a record of about `bytes`: this CPU's, or, when that one
+ * has no room for it, the next CPU's. A burst from one CPU (a server
+ * writing a subscriber's backlog) then has two rings' room before
+ * anything is dropped, not one, and with two CPUs all of --buffer-size,
+ * as with one ring. The reader merges the rings by timestamp, so the ring
+ * a record is in does not decide its place (as for a thread that moved to
+ * another CPU). Chosen before the reservation, not on its failure: a
+ * second reservation per size class took the verifier past its limit.
+ * Either ring makes it walk the size classes twice (it tells the two
+ * lookups' results apart), which only the socket hooks' programs have
+ * room for: userspace sets n_cpu_rings (spilling) only on that path.
+ */
+static __always_inline void *ring_for(__u64 bytes)
+{
+	void *ring = event_ring();
+	__u32 cpu;
+
+	if (!per_cpu_rings || !ring || n_cpu_rings < 2)
+		return ring;
+	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + bytes + BPF_RINGBUF_HDR_SZ <=
+	    bpf_ringbuf_query(ring, BPF_RB_RING_SIZE))
+		return ring;
+	cpu = bpf_get_smp_processor_id() + 1;
+	if (cpu >= n_cpu_rings)
+		cpu = 0;
+	return bpf_map_lookup_elem(&cpu_events, &cpu) ?: ring;
 }
 
 /* Followed processes (tgids), when filter_pids is set. */

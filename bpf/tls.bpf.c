@@ -126,15 +126,17 @@ static __always_inline __u32 bound_reg(__u32 v, const __u32 max)
 static __noinline int tls_emit(struct emit_req *r)
 {
 	struct conn_state *st = r->st;
-	void *ring = event_ring();
 	struct ms_data_event *e;
 	__u32 cap = r->cap;
+	void *ring;
 	__u64 id;
 
-	if (!ring)
-		goto lost;
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
+	/* (a size class is at most 1.5 times the copy) */
+	ring = ring_for(sizeof(*e) + cap + cap / 2);
+	if (!ring)
+		goto lost;
 	MS_RING_SIZE_CLASSES(TLS_CLASS)
 	return 0;
 fill:

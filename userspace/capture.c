@@ -164,9 +164,11 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
  * One ring per CPU with --ring-per-cpu, where there is more than one and
  * the kernel takes rings in an array of maps (`check` says). --buffer-size
  * is the total: each CPU's ring gets its share, rounded down to a power of
- * two, at least MIN_CPU_RING. Not the default: under wrk it took a
- * quarter to a third off a socket hook's run, yet wrk's rate did not show
- * it above the host's noise, and a CPU's burst has only its share of the
+ * two, at least MIN_CPU_RING; a CPU whose ring is full spills into the
+ * next CPU's (bpf/maps.bpf.h), so a burst from one CPU has two shares.
+ * Not the default: under wrk it took a quarter to a third off a socket
+ * hook's run, yet wrk's rate did not show it above the host's noise, and
+ * on a host of many CPUs a burst would still have a small part of the
  * memory. (Interleaved, it dropped no more often than one ring at 100k
  * msg/s piped to a reader short of CPU: bench/RESULTS.md, 2026-12-06 last.)
  */
@@ -185,6 +187,7 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 		c->n_rings = (size_t)c->ncpus;
 		c->ring_bytes = bytes;
 		s->rodata->per_cpu_rings = true;
+		s->rodata->n_cpu_rings = (uint32_t)c->n_rings;
 		/* the same bytes between wakeups as with one ring (a mark
 		 * scaled down with the ring woke the reader once per ring as
 		 * often: at 100k msg/s, a tenth of its time in wakeups), up to
@@ -298,6 +301,11 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	/* With them, a connection ends at its socket's TCP_CLOSE, not at
 	 * close(2)'s exit: no syscall tracepoint at all. */
 	s->rodata->close_on_state = c->sock_hooks;
+	/* A full ring spills into the next CPU's only where the socket hooks
+	 * carry the data: the syscall paths' programs are too close to the
+	 * verifier's limit to take it (bpf/maps.bpf.h, ring_for). */
+	if (!c->sock_hooks)
+		s->rodata->n_cpu_rings = 0;
 	if (!c->sock_hooks) {
 		set_autoload(socket_hook_progs(s), false);
 		err = bpf_map__set_max_entries(s->maps.fresh_socks, 1);
@@ -492,6 +500,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	tls_attach_open(&c->tls, &(struct tls_shared_maps){
 			.events = c->skel->maps.events, .cpu_events = c->skel->maps.cpu_events,
 			.per_cpu_rings = c->skel->rodata->per_cpu_rings,
+			.n_cpu_rings = c->skel->rodata->n_cpu_rings,
 			.wakeup_bytes = c->skel->rodata->wakeup_bytes,
 			.conns = c->skel->maps.conns,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,

@@ -344,6 +344,39 @@ def test_ring_per_cpu():
     expect(ts == sorted(ts), 'records come out merged in time order', ts)
 
 
+def test_ring_per_cpu_spills():
+    """A burst from one CPU that overfills its ring spills into the next
+    CPU's: with a ring of 1 MiB per CPU, msgscope stopped, and nats-server
+    on one CPU reading 1.4 MB of publications, nothing is dropped and
+    both publications are recorded."""
+    ncpu = possible_cpus()
+    expect(ncpu >= 2, 'more than one CPU, or there is no other ring to spill into', ncpu)
+    size = 700000
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(saved)})  # the server, its client and msgscope
+    try:
+        with h.NatsServer() as ns:
+            # a power of two, shared out: 1 MiB per CPU
+            buf = 1 << (ncpu - 1).bit_length()
+            with h.Trace(['-p', ns.pid, '--ring-per-cpu', '--buffer-size', buf]) as t:
+                os.kill(t.proc.pid, signal.SIGSTOP)
+                try:
+                    for _ in range(2):
+                        h.natsc(ns.url, 'pubsize', 'e2e.spill', size).wait_ok()
+                finally:
+                    os.kill(t.proc.pid, signal.SIGCONT)
+                time.sleep(0.5)
+    finally:
+        os.sched_setaffinity(0, saved)
+    pubs = t.nats(op='PUB', subject='e2e.spill')
+    expect(t.end.get('drops') == 0, 'nothing dropped: the second ring took what the first had no room for',
+           h.short(t.end))
+    expect(t.end.get('gap_bytes') == 0 and t.end.get('bytes', 0) >= 2 * size,
+           'every byte of them reached the parser', h.short(t.end))
+    expect(len(pubs) == 2 and all(p.get('size') == size for p in pubs),
+           'both publications recorded', [p.get('size') for p in pubs])
+
+
 def test_one_ring_path():
     """By default one ring, `events`, takes every CPU's records: every end
     of a publication is recorded."""
@@ -817,6 +850,7 @@ TESTS = [
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
     test_ring_per_cpu,
+    test_ring_per_cpu_spills,
     test_one_ring_path,
     test_socket_hooks_path,
     test_raw_sys_exit_path,
