@@ -7,6 +7,7 @@
 #   D $MS_DRAIN: a build whose ring reader calls nothing for a record
 #     (userspace/ring_reader.c: `int rc = 0; (void)fn;` for the call of fn)
 #   N $MS trace --nice 0
+#   L $MS trace --nice 19
 #   P $MS trace --ring-per-cpu
 # ROUNDS (4), SECS (8), MODES ("U B D T").  wrk_ana.py FILE summarises.
 set -u
@@ -32,6 +33,7 @@ for r in $(seq "$ROUNDS"); do
 		T) start_ms "$MS" trace ;;
 		D) start_ms "${MS_DRAIN:?set MS_DRAIN}" trace ;;
 		N) start_ms "$MS" trace --nice 0 ;;
+		L) start_ms "$MS" trace --nice 19 ;;
 		P) start_ms "$MS" trace --ring-per-cpu ;;
 		esac
 		out=$(wrk -t1 -c32 -d"${SECS}s" --latency "$URL")
