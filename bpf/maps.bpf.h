@@ -43,7 +43,7 @@ struct {
 } cpu_events SEC(".maps");
 
 const volatile bool per_cpu_rings = false;
-const volatile __u32 n_cpu_rings = 0; /* set: a full ring spills, ring_for() */
+const volatile __u32 n_cpu_rings = 0; /* with per_cpu_rings */
 
 /* The ring this CPU's records go to; NULL only if userspace left a CPU
  * without one (its records are then counted as dropped). */
@@ -64,26 +64,30 @@ static __always_inline void *event_ring(void)
  * anything is dropped, not one, and with two CPUs all of --buffer-size,
  * as with one ring. The reader merges the rings by timestamp, so the ring
  * a record is in does not decide its place (as for a thread that moved to
- * another CPU). Chosen before the reservation, not on its failure: a
- * second reservation per size class took the verifier past its limit.
- * Either ring makes it walk the size classes twice (it tells the two
- * lookups' results apart), which only the socket hooks' programs have
- * room for: userspace sets n_cpu_rings (spilling) only on that path.
+ * another CPU). Chosen before the reservation and without a branch: a
+ * second reservation per size class, or a ring from one of two lookups
+ * (the verifier tells their results apart), had the verifier walk every
+ * size class twice, past its limit in the raw sys_exit program.
  */
 static __always_inline void *ring_for(__u64 bytes)
 {
-	void *ring = event_ring();
+	__u64 room, full;
+	void *ring;
 	__u32 cpu;
 
-	if (!per_cpu_rings || !ring || n_cpu_rings < 2)
-		return ring;
-	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + bytes + BPF_RINGBUF_HDR_SZ <=
-	    bpf_ringbuf_query(ring, BPF_RB_RING_SIZE))
-		return ring;
-	cpu = bpf_get_smp_processor_id() + 1;
-	if (cpu >= n_cpu_rings)
-		cpu = 0;
-	return bpf_map_lookup_elem(&cpu_events, &cpu) ?: ring;
+	if (!per_cpu_rings || n_cpu_rings < 2)
+		return event_ring();
+	cpu = bpf_get_smp_processor_id();
+	ring = bpf_map_lookup_elem(&cpu_events, &cpu);
+	if (!ring)
+		return NULL;
+	room = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) -
+	       bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+	/* 1 when there is no room, without a branch: one path on to the
+	 * lookup below, so the verifier walks the size classes once */
+	full = (room - bytes - BPF_RINGBUF_HDR_SZ) >> 63;
+	cpu = (cpu + (__u32)full) % n_cpu_rings;
+	return bpf_map_lookup_elem(&cpu_events, &cpu);
 }
 
 /* Followed processes (tgids), when filter_pids is set. */

@@ -301,11 +301,6 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	/* With them, a connection ends at its socket's TCP_CLOSE, not at
 	 * close(2)'s exit: no syscall tracepoint at all. */
 	s->rodata->close_on_state = c->sock_hooks;
-	/* A full ring spills into the next CPU's only where the socket hooks
-	 * carry the data: the syscall paths' programs are too close to the
-	 * verifier's limit to take it (bpf/maps.bpf.h, ring_for). */
-	if (!c->sock_hooks)
-		s->rodata->n_cpu_rings = 0;
 	if (!c->sock_hooks) {
 		set_autoload(socket_hook_progs(s), false);
 		err = bpf_map__set_max_entries(s->maps.fresh_socks, 1);
