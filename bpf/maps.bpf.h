@@ -21,7 +21,7 @@ struct {
 } events SEC(".maps");
 
 /*
- * One ring per CPU, where userspace sets per_cpu_rings (more than one CPU).
+ * One ring per CPU, where userspace sets n_cpu_rings (more than one CPU).
  * A reservation takes its ring's lock and moves its producer position:
  * with one ring for all CPUs, those cache lines went back and forth
  * between the CPUs of a client and its server on every record, and a
@@ -42,8 +42,7 @@ struct {
 	__array(values, struct cpu_ring);
 } cpu_events SEC(".maps");
 
-const volatile bool per_cpu_rings = false;
-const volatile __u32 n_cpu_rings = 0; /* with per_cpu_rings */
+const volatile __u32 n_cpu_rings = 0; /* 0: one ring, `events` */
 
 /* The ring this CPU's records go to; NULL only if userspace left a CPU
  * without one (its records are then counted as dropped). */
@@ -51,7 +50,7 @@ static __always_inline void *event_ring(void)
 {
 	__u32 cpu;
 
-	if (!per_cpu_rings)
+	if (!n_cpu_rings)
 		return &events;
 	cpu = bpf_get_smp_processor_id();
 	return bpf_map_lookup_elem(&cpu_events, &cpu);
@@ -75,7 +74,7 @@ static __always_inline void *ring_for(__u64 bytes)
 	void *ring;
 	__u32 cpu;
 
-	if (!per_cpu_rings || n_cpu_rings < 2)
+	if (n_cpu_rings < 2)
 		return event_ring();
 	cpu = bpf_get_smp_processor_id();
 	ring = bpf_map_lookup_elem(&cpu_events, &cpu);

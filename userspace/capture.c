@@ -186,7 +186,6 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 			bytes *= 2;
 		c->n_rings = (size_t)c->ncpus;
 		c->ring_bytes = bytes;
-		s->rodata->per_cpu_rings = true;
 		s->rodata->n_cpu_rings = (uint32_t)c->n_rings;
 		/* the same bytes between wakeups as with one ring (a mark
 		 * scaled down with the ring woke the reader once per ring as
@@ -195,7 +194,7 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 		s->rodata->wakeup_bytes = o->wakeup_bytes < bytes / 8 ?
 					  o->wakeup_bytes : (uint32_t)(bytes / 8);
 	}
-	err = bpf_map__set_max_entries(s->maps.events, s->rodata->per_cpu_rings ?
+	err = bpf_map__set_max_entries(s->maps.events, s->rodata->n_cpu_rings ?
 				       (size_t)sysconf(_SC_PAGESIZE) : o->ringbuf_bytes);
 	/* (the entries' own size is theirs: the kernel does not compare a
 	 * ring's size with the map's inner template, and libbpf 1.1 cannot
@@ -210,7 +209,7 @@ static int make_cpu_rings(struct capture *c)
 {
 	int outer = bpf_map__fd(c->skel->maps.cpu_events);
 
-	if (!c->skel->rodata->per_cpu_rings)
+	if (!c->skel->rodata->n_cpu_rings)
 		return 0;
 	c->cpu_ring_fds = calloc(c->n_rings, sizeof(int));
 	if (!c->cpu_ring_fds)
@@ -494,7 +493,6 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	 * this object's maps, after it is attached. Failures are warnings. */
 	tls_attach_open(&c->tls, &(struct tls_shared_maps){
 			.events = c->skel->maps.events, .cpu_events = c->skel->maps.cpu_events,
-			.per_cpu_rings = c->skel->rodata->per_cpu_rings,
 			.n_cpu_rings = c->skel->rodata->n_cpu_rings,
 			.wakeup_bytes = c->skel->rodata->wakeup_bytes,
 			.conns = c->skel->maps.conns,

@@ -694,7 +694,6 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 	s->rodata->snaplen = o->snaplen;
 	s->rodata->overload_snaplen = o->overload_snaplen;
 	s->rodata->wakeup_bytes = m->wakeup_bytes;
-	s->rodata->per_cpu_rings = m->per_cpu_rings;
 	s->rodata->n_cpu_rings = m->n_cpu_rings;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;

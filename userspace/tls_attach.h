@@ -39,8 +39,7 @@ struct capture_opts;
  * object's sys_enter hooks are then not loaded. */
 struct tls_shared_maps {
 	struct bpf_map *events, *cpu_events, *conns, *stats, *pids, *ports;
-	bool per_cpu_rings;       /* the capture object's settings */
-	uint32_t n_cpu_rings;
+	uint32_t n_cpu_rings;     /* the capture object's settings */
 	uint32_t wakeup_bytes;
 	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats, *tls_notify;
 	bool syscalls_seen_at_exit;
