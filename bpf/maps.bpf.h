@@ -178,4 +178,11 @@ static __always_inline void stat_data_drop(__u64 len)
 	X(6144) X(8192) X(12288) X(16384) X(24576) X(32768) X(49152)           \
 	X(MS_MAX_SNAPLEN)
 
+/* The ring for a data record copying cap bytes: its size class is at
+ * most 1.5 times the copy. */
+static __always_inline void *ring_for_copy(__u32 cap)
+{
+	return ring_for(sizeof(struct ms_data_event) + cap + cap / 2);
+}
+
 #endif /* MSGSCOPE_MAPS_BPF_H */

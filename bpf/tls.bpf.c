@@ -133,8 +133,7 @@ static __noinline int tls_emit(struct emit_req *r)
 
 	if (cap > MS_MAX_SNAPLEN)
 		cap = MS_MAX_SNAPLEN;
-	/* (a size class is at most 1.5 times the copy) */
-	ring = ring_for(sizeof(*e) + cap + cap / 2);
+	ring = ring_for_copy(cap);
 	if (!ring)
 		goto lost;
 	MS_RING_SIZE_CLASSES(TLS_CLASS)
