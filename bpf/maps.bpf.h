@@ -21,13 +21,14 @@ struct {
 } events SEC(".maps");
 
 /*
- * One ring per CPU, where userspace sets n_cpu_rings (more than one CPU).
- * A reservation takes its ring's lock and moves its producer position:
- * with one ring for all CPUs, those cache lines went back and forth
- * between the CPUs of a client and its server on every record, and a
- * reservation under wrk cost ~500 ns against ~160 ns with the two taking
- * turns (bench/RESULTS.md, 2026-12-06). Userspace creates the rings (the
- * entries here), sizes them, and merges them by timestamp
+ * The rings userspace shares --buffer-size out in, where it sets
+ * n_cpu_rings (two by default, or one per CPU): CPU c writes to ring
+ * c mod n_cpu_rings. A reservation takes its ring's lock and moves its
+ * producer position: with one ring for all CPUs, those cache lines went
+ * back and forth between the CPUs of a client and its server on every
+ * record, and a reservation under wrk cost ~500 ns against ~160 ns with
+ * the two taking turns (bench/RESULTS.md, 2026-12-06). Userspace creates
+ * the rings (the entries here), sizes them, and merges them by timestamp
  * (userspace/ring_reader.c). `events` is the one ring otherwise.
  */
 struct cpu_ring {
@@ -37,32 +38,32 @@ struct cpu_ring {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1); /* possible CPUs, set by userspace */
+	__uint(max_entries, 1); /* the rings, set by userspace */
 	__type(key, __u32);
 	__array(values, struct cpu_ring);
 } cpu_events SEC(".maps");
 
 const volatile __u32 n_cpu_rings = 0; /* 0: one ring, `events` */
 
-/* The ring this CPU's records go to; NULL only if userspace left a CPU
- * without one (its records are then counted as dropped). */
+/* The ring this CPU's records go to; NULL only if userspace left a ring
+ * out (its records are then counted as dropped). */
 static __always_inline void *event_ring(void)
 {
-	__u32 cpu;
+	__u32 i;
 
 	if (!n_cpu_rings)
 		return &events;
-	cpu = bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(&cpu_events, &cpu);
+	i = bpf_get_smp_processor_id() % n_cpu_rings;
+	return bpf_map_lookup_elem(&cpu_events, &i);
 }
 
 /*
  * The ring for a record of about `bytes`: this CPU's, or, when that one
- * has no room for it, the next CPU's. A burst from one CPU (a server
+ * has no room for it, the next one. A burst from one CPU (a server
  * writing a subscriber's backlog) then has two rings' room before
- * anything is dropped, not one, and with two CPUs all of --buffer-size,
- * as with one ring. The reader merges the rings by timestamp, so the ring
- * a record is in does not decide its place (as for a thread that moved to
+ * anything is dropped, not one: with two rings all of --buffer-size, as
+ * with one ring. The reader merges the rings by timestamp, so the ring a
+ * record is in does not decide its place (as for a thread that moved to
  * another CPU). Chosen before the reservation and without a branch: a
  * second reservation per size class, or a ring from one of two lookups
  * (the verifier tells their results apart), had the verifier walk every
@@ -72,12 +73,12 @@ static __always_inline void *ring_for(__u64 bytes)
 {
 	__u64 room, full;
 	void *ring;
-	__u32 cpu;
+	__u32 i;
 
 	if (n_cpu_rings < 2)
 		return event_ring();
-	cpu = bpf_get_smp_processor_id();
-	ring = bpf_map_lookup_elem(&cpu_events, &cpu);
+	i = bpf_get_smp_processor_id() % n_cpu_rings;
+	ring = bpf_map_lookup_elem(&cpu_events, &i);
 	if (!ring)
 		return NULL;
 	room = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) -
@@ -85,8 +86,8 @@ static __always_inline void *ring_for(__u64 bytes)
 	/* 1 when there is no room, without a branch: one path on to the
 	 * lookup below, so the verifier walks the size classes once */
 	full = (room - bytes - BPF_RINGBUF_HDR_SZ) >> 63;
-	cpu = (cpu + (__u32)full) % n_cpu_rings;
-	return bpf_map_lookup_elem(&cpu_events, &cpu);
+	i = (i + (__u32)full) % n_cpu_rings;
+	return bpf_map_lookup_elem(&cpu_events, &i);
 }
 
 /* Followed processes (tgids), when filter_pids is set. */

@@ -157,40 +157,56 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 	} };
 }
 
-/* The smallest ring of a CPU: a few records of the largest size. */
+/* The smallest ring: a few records of the largest size. */
 #define MIN_CPU_RING (256u << 10)
 
+/* The rings o asks for on c's CPUs: one per CPU at most. */
+static size_t rings_wanted(const struct capture *c, const struct capture_opts *o)
+{
+	size_t ncpus = c->ncpus > 1 ? (size_t)c->ncpus : 1;
+
+	if (o->rings == CAPTURE_RINGS_PER_CPU || o->rings > ncpus)
+		return ncpus;
+	return o->rings;
+}
+
 /*
- * One ring per CPU with --ring-per-cpu, where there is more than one and
- * the kernel takes rings in an array of maps (`check` says). --buffer-size
- * is the total: each CPU's ring gets its share, rounded down to a power of
- * two, at least MIN_CPU_RING; a CPU whose ring is full spills into the
- * next CPU's (bpf/maps.bpf.h), so a burst from one CPU has two shares.
- * Not the default: under wrk it took a quarter to a third off a socket
- * hook's run, yet wrk's rate did not show it above the host's noise, and
- * on a host of many CPUs a burst would still have a small part of the
- * memory. (Interleaved, it dropped no more often than one ring at 100k
- * msg/s piped to a reader short of CPU: bench/RESULTS.md, 2026-12-06 last.)
+ * --buffer-size shared out in --rings rings, where there is more than one
+ * CPU and the kernel takes rings in an array of maps (`check` says): CPU c
+ * writes to ring c mod n, each ring gets its share rounded down to a power
+ * of two (at least MIN_CPU_RING), and a ring that is full spills into the
+ * next (bpf/maps.bpf.h).
+ *
+ * Two by default. A reservation takes its ring's lock and moves its
+ * producer position, and with one ring those cache lines went back and
+ * forth between the CPUs of a client and its server: two rings took a
+ * quarter to a third off a socket hook's run under wrk (on two CPUs, one
+ * ring each; bench/RESULTS.md). Two, and not one per CPU, because a burst
+ * from one CPU has its ring and the next: with two rings that is all of
+ * --buffer-size on any host, as with one ring, where one ring per CPU of
+ * many gives it a small part. (At 100k msg/s piped to a reader short of
+ * CPU, interleaved, two rings dropped no more often than one: RESULTS,
+ * 2026-12-06.)
  */
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
-	size_t share, bytes = MIN_CPU_RING;
+	size_t share, bytes = MIN_CPU_RING, n = rings_wanted(c, o);
 	int err;
 
 	c->n_rings = 1;
 	c->ring_bytes = o->ringbuf_bytes;
-	if (o->ring_per_cpu && c->ncpus > 1 && features_ringbuf_per_cpu()) {
-		share = o->ringbuf_bytes / (size_t)c->ncpus;
+	if (n > 1 && features_ringbuf_per_cpu()) {
+		share = o->ringbuf_bytes / n;
 		while (bytes * 2 <= share)
 			bytes *= 2;
-		c->n_rings = (size_t)c->ncpus;
+		c->n_rings = n;
 		c->ring_bytes = bytes;
 		s->rodata->n_cpu_rings = (uint32_t)c->n_rings;
 		/* the same bytes between wakeups as with one ring (a mark
 		 * scaled down with the ring woke the reader once per ring as
 		 * often: at 100k msg/s, a tenth of its time in wakeups), up to
-		 * an eighth of a CPU's ring */
+		 * an eighth of a ring */
 		s->rodata->wakeup_bytes = o->wakeup_bytes < bytes / 8 ?
 					  o->wakeup_bytes : (uint32_t)(bytes / 8);
 	}
@@ -204,7 +220,7 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 	return err;
 }
 
-/* After the load: a ring for each CPU, in cpu_events. */
+/* After the load: the rings, in cpu_events. */
 static int make_cpu_rings(struct capture *c)
 {
 	int outer = bpf_map__fd(c->skel->maps.cpu_events);
@@ -444,8 +460,9 @@ static int load(struct capture *c, const struct capture_opts *opts)
 
 int capture_try_load(uint32_t *snaplen)
 {
-	/* the largest --snaplen (the long-copy path), a 1 MiB ring */
-	struct capture_opts o = { .snaplen = MS_MAX_SYSCALL_SNAPLEN, .ringbuf_bytes = 1 << 20 };
+	/* the largest --snaplen (the long-copy path), 1 MiB in the usual rings */
+	struct capture_opts o = { .snaplen = MS_MAX_SYSCALL_SNAPLEN, .ringbuf_bytes = 1 << 20,
+				  .rings = CAPTURE_RINGS_DEFAULT };
 	struct capture *c = calloc(1, sizeof(*c));
 	int err;
 

@@ -33,8 +33,14 @@ struct capture_opts {
 	uint32_t overload_snaplen; /* copied per call while shedding; 0: never */
 	bool verbose;            /* libbpf's own messages on stderr */
 	bool no_tls;             /* no TLS uprobes (also MSGSCOPE_NO_TLS=1) */
-	bool ring_per_cpu;       /* a ring buffer per CPU, --buffer-size shared out */
+	uint32_t rings;          /* ring buffers the CPUs share --buffer-size out
+				  * in (CAPTURE_RINGS_*; more than CPUs: one
+				  * per CPU) */
 };
+
+/* The usual two rings (capture.c says why two); 0 asks for one per CPU. */
+#define CAPTURE_RINGS_DEFAULT 2u
+#define CAPTURE_RINGS_PER_CPU 0u
 
 /* One ring-buffer record: a struct ms_data_event, ms_close_event or
  * ms_proc_event, told apart by its header's type. */

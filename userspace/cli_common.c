@@ -29,6 +29,7 @@ void live_args_init(struct live_args *a)
 	a->s.nice = DEFAULT_NICE;
 	a->s.sched_idle = true;
 	a->s.cap.overload_snaplen = DEFAULT_OVERLOAD_SNAPLEN;
+	a->s.cap.rings = CAPTURE_RINGS_DEFAULT;
 }
 
 int parse_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -215,7 +216,20 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;
-	case LOPT_RING_PER_CPU: a->s.cap.ring_per_cpu = true; return 0;
+	case LOPT_RINGS:
+		if (!strcmp(arg, "cpu")) {
+			a->s.cap.rings = CAPTURE_RINGS_PER_CPU;
+			return 0;
+		}
+		if (!*arg || arg[strspn(arg, "0123456789")] ||
+		    (v = strtoull(arg, NULL, 10)) < 1 || v > 4096) {
+			fprintf(stderr, "msgscope: --rings: expected a number from 1 to 4096, or cpu, got '%s'\n",
+				arg);
+			return 2;
+		}
+		a->s.cap.rings = (uint32_t)v;
+		return 0;
+	case LOPT_RING_PER_CPU: a->s.cap.rings = CAPTURE_RINGS_PER_CPU; return 0;
 	case 'v': a->s.cap.verbose = true; return 0;
 	default: return -1;
 	}

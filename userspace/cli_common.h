@@ -29,6 +29,15 @@ _Static_assert(MS_DEFAULT_SNAPLEN == MS_MAX_SYSCALL_SNAPLEN,
 "  -s, --snaplen BYTES     copy at most BYTES per syscall from the kernel\n" \
 "                          (default and maximum %d)\n"
 
+/* --rings in trace's and top's --help. */
+#define RINGS_HELP \
+"      --rings N|cpu       kernel ring buffers that --buffer-size is shared\n" \
+"                          out in (default 2): CPU c writes to ring c mod N,\n" \
+"                          and to the next ring when that one is full. 1: one\n" \
+"                          ring for all CPUs; cpu (or --ring-per-cpu): one per\n" \
+"                          CPU, the cheapest hooks where many CPUs send, but a\n" \
+"                          burst from one CPU has only two rings' room\n"
+
 /* --nice in trace's and top's --help. */
 #define NICE_HELP \
 "      --nice N|idle       msgscope's own priority once attached (default idle):\n" \
@@ -55,7 +64,7 @@ struct live_args {
  * own options start at LOPT__NEXT. */
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
-	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT_OVERLOAD_SNAPLEN,
+	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT_RINGS, LOPT_OVERLOAD_SNAPLEN,
 	LOPT__NEXT,
 };
 

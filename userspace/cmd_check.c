@@ -75,9 +75,9 @@ int cmd_check(int argc, char **argv)
 	row("sched tracepoints", f.sched_tps, "process exit");
 	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
 	row("ring buffer", f.ringbuf, "");
-	row("ring buffer per CPU", f.ringbuf_per_cpu, f.ringbuf_per_cpu ?
-	    "--ring-per-cpu: each CPU's records in a ring of its own" :
-	    "--ring-per-cpu keeps one ring for all CPUs");
+	row("rings in a map", f.ringbuf_per_cpu, f.ringbuf_per_cpu ?
+	    "--rings: the CPUs' records in two rings, or as many as asked" :
+	    "optional: one ring for all CPUs, whatever --rings says");
 	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
 	row("task_btf", f.task_btf, f.task_btf ?
 	    "fds looked up with plain loads" :

@@ -83,10 +83,7 @@ static void usage(FILE *f)
 SNAPLEN_HELP
 "      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
 "      --buffer-size MIB   kernel ring buffer size, a power of two (default 32)\n"
-"      --ring-per-cpu      a ring per CPU, --buffer-size shared out (each\n"
-"                          256 KiB or more): less cost per event where the\n"
-"                          CPUs all send; a CPU's burst has its ring and the\n"
-"                          next CPU's\n"
+RINGS_HELP
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
@@ -406,6 +403,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "rings", required_argument, NULL, LOPT_RINGS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },
 		{ "overload-snaplen", required_argument, NULL, LOPT_OVERLOAD_SNAPLEN },

@@ -57,10 +57,7 @@ SNAPLEN_HELP
 "  -i, --interval SEC      how often flow summaries are written and drop\n"
 "                          counts checked (default 10)\n"
 "  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 32)\n"
-"      --ring-per-cpu      a ring per CPU, --buffer-size shared out (each\n"
-"                          256 KiB or more): less cost per event where the\n"
-"                          CPUs all send; a CPU's burst has its ring and the\n"
-"                          next CPU's\n"
+RINGS_HELP
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
@@ -254,6 +251,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "max-payload", required_argument, NULL, LOPT_MAX_PAYLOAD },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "rings", required_argument, NULL, LOPT_RINGS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },
 		{ "overload-snaplen", required_argument, NULL, LOPT_OVERLOAD_SNAPLEN },

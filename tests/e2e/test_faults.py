@@ -818,6 +818,8 @@ def test_bad_user_input():
         ([exe, 'trace', '-o', out, '--buffer-size', '3'], 'trace: buffer size not a power of two'),
         ([exe, 'trace', '-o', out, '--buffer-size', '16K'], 'trace: buffer size in KiB, not MiB'),
         ([exe, 'top', '-b', '--buffer-size', '0M'], 'top: buffer size of 0 MiB'),
+        ([exe, 'trace', '-o', out, '--rings', '0'], 'trace: 0 rings'),
+        ([exe, 'top', '-b', '--rings', 'all'], 'top: rings neither a number nor cpu'),
         ([exe, 'no-such-command'], 'unknown command'),
     ]
     for cmd in ('replay', 'flows'):

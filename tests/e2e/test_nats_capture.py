@@ -326,22 +326,35 @@ def ring_maps(pid):
     return got
 
 
-def test_ring_per_cpu():
-    """With --ring-per-cpu on more than one CPU, each CPU's records go to a
-    ring of its own (no lock or cache line shared between the CPUs of a
-    client and its server), merged back in time order: every end of a
-    publication is recorded, in order."""
-    ncpu = possible_cpus()
-    t, rings = traced_pub_pair('e2e.rings', inspect=lambda t: ring_maps(t.proc.pid),
-                               args=['--ring-per-cpu'])
-    expect(ncpu < 2 or rings.get('ms_cpu_ring') == ncpu,
-           f'one ring per possible CPU ({ncpu})', rings)
+def rings_in_order(subject, args, want_cpu_rings):
+    """A publication pair traced with args: its rings are want_cpu_rings
+    ms_cpu_rings beside the one-page `events` (only `events` for 0), and
+    every end of both publications is recorded, merged back in time
+    order."""
+    t, rings = traced_pub_pair(subject, inspect=lambda t: ring_maps(t.proc.pid), args=args)
+    want = {'events': 1, 'ms_cpu_ring': want_cpu_rings} if want_cpu_rings else {'events': 1}
+    expect({k: v for k, v in rings.items() if k in ('ms_cpu_ring', 'events')} == want,
+           f'{args}: rings {want}', rings)
     for payload in ('first', 'second'):
-        expect(every_end(t, 'e2e.rings', payload),
+        expect(every_end(t, subject, payload),
                f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
                dump(t.messages()))
-    ts = [r['ts'] for r in t.nats(subject='e2e.rings')]
+    ts = [r['ts'] for r in t.nats(subject=subject)]
     expect(ts == sorted(ts), 'records come out merged in time order', ts)
+
+
+def test_two_rings_by_default():
+    """By default, on more than one CPU, CPU c's records go to ring c mod 2
+    (the CPUs of a client and its server share no lock or cache line for
+    them), merged back in time order."""
+    ncpu = possible_cpus()
+    rings_in_order('e2e.rings2', [], 2 if ncpu >= 2 else 0)
+
+
+def test_ring_per_cpu():
+    """With --rings cpu, each CPU's records go to a ring of its own."""
+    ncpu = possible_cpus()
+    rings_in_order('e2e.rings', ['--rings', 'cpu'], ncpu if ncpu >= 2 else 0)
 
 
 def spill_burst(size, **env):
@@ -390,15 +403,8 @@ def test_ring_per_cpu_spills():
 
 
 def test_one_ring_path():
-    """By default one ring, `events`, takes every CPU's records: every end
-    of a publication is recorded."""
-    t, rings = traced_pub_pair('e2e.onering', inspect=lambda t: ring_maps(t.proc.pid))
-    expect('ms_cpu_ring' not in rings and rings.get('events') == 1,
-           'one ring, no ring per CPU', rings)
-    for payload in ('first', 'second'):
-        expect(every_end(t, 'e2e.onering', payload),
-               f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
-               dump(t.messages()))
+    """With --rings 1, one ring, `events`, takes every CPU's records."""
+    rings_in_order('e2e.onering', ['--rings', '1'], 0)
 
 
 def every_end(t, subject, payload):
@@ -861,6 +867,7 @@ TESTS = [
     test_read_blocked_at_attach,
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
+    test_two_rings_by_default,
     test_ring_per_cpu,
     test_ring_per_cpu_spills,
     test_one_ring_path,
