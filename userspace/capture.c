@@ -46,7 +46,7 @@ struct capture {
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
-	char path_desc[80];      /* capture_path_desc(), once attached */
+	char path_desc[112];      /* capture_path_desc(), once attached */
 	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
 	/* The rings records come through: one per possible CPU (cpu_events'
@@ -252,8 +252,8 @@ static int open_reader(struct capture *c)
 	int err = make_cpu_rings(c);
 
 	if (err) {
-		fprintf(stderr, "msgscope: cannot create a ring buffer per CPU: %s\n",
-			strerror(-err));
+		fprintf(stderr, "msgscope: cannot create %zu ring buffers: %s\n",
+			c->n_rings, strerror(-err));
 		return err;
 	}
 	fds = c->cpu_ring_fds ? c->cpu_ring_fds : &one;
@@ -481,6 +481,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_event_fn fn, void *ctx)
 {
 	struct capture *c = calloc(1, sizeof(*c));
+	char rings_desc[24];
 	int err = -ENOMEM;
 
 	if (!c)
@@ -501,9 +502,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = attach_all(c);
 	if (err)
 		goto fail;
+	snprintf(rings_desc, sizeof(rings_desc), "%zu ring buffers", c->n_rings);
 	snprintf(c->path_desc, sizeof(c->path_desc), "%s + %s%s",
 		 capture_path_name(c->sock_hooks, c->raw_sys_exit),
-		 c->cpu_ring_fds ? "ring buffer per CPU" : "ring buffer",
+		 c->n_rings > 1 ? rings_desc : "ring buffer",
 		 c->follows_forks ? ", forks followed via tp_btf" : "");
 #ifdef HAVE_TLS_CAPTURE
 	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on

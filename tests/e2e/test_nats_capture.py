@@ -335,6 +335,10 @@ def rings_in_order(subject, args, want_cpu_rings):
     want = {'events': 1, 'ms_cpu_ring': want_cpu_rings} if want_cpu_rings else {'events': 1}
     expect({k: v for k, v in rings.items() if k in ('ms_cpu_ring', 'events')} == want,
            f'{args}: rings {want}', rings)
+    said = f'+ {want_cpu_rings} ring buffers' if want_cpu_rings else '+ ring buffer'
+    expect(said in t.meta.get('capture', '') and
+           (want_cpu_rings or 'ring buffers' not in t.meta.get('capture', '')),
+           f'meta.capture says "{said}"', t.meta.get('capture'))
     for payload in ('first', 'second'):
         expect(every_end(t, subject, payload),
                f'{payload}: the server\'s PUB and MSG and the subscriber\'s MSG are recorded',
