@@ -21,9 +21,8 @@ struct {
 } events SEC(".maps");
 
 /*
- * The rings userspace shares --buffer-size out in, where it sets
- * n_cpu_rings (two by default, or one per CPU): CPU c writes to ring
- * c mod n_cpu_rings. A reservation takes its ring's lock and moves its
+ * The rings userspace shares --buffer-size out in, where it sets n_rings
+ * (two by default, or one per CPU): CPU c writes to ring c mod n_rings. A reservation takes its ring's lock and moves its
  * producer position: with one ring for all CPUs, those cache lines went
  * back and forth between the CPUs of a client and its server on every
  * record, and a reservation under wrk cost ~500 ns against ~160 ns with
@@ -31,7 +30,7 @@ struct {
  * the rings (the entries here), sizes them, and merges them by timestamp
  * (userspace/ring_reader.c). `events` is the one ring otherwise.
  */
-struct cpu_ring {
+struct ring_template {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096); /* a template: the rings are userspace's */
 };
@@ -40,10 +39,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1); /* the rings, set by userspace */
 	__type(key, __u32);
-	__array(values, struct cpu_ring);
-} cpu_events SEC(".maps");
+	__array(values, struct ring_template);
+} rings SEC(".maps");
 
-const volatile __u32 n_cpu_rings = 0; /* 0: one ring, `events` */
+const volatile __u32 n_rings = 0; /* 0: one ring, `events` */
 
 /* The ring this CPU's records go to; NULL only if userspace left a ring
  * out (its records are then counted as dropped). */
@@ -51,10 +50,10 @@ static __always_inline void *event_ring(void)
 {
 	__u32 i;
 
-	if (!n_cpu_rings)
+	if (!n_rings)
 		return &events;
-	i = bpf_get_smp_processor_id() % n_cpu_rings;
-	return bpf_map_lookup_elem(&cpu_events, &i);
+	i = bpf_get_smp_processor_id() % n_rings;
+	return bpf_map_lookup_elem(&rings, &i);
 }
 
 /*
@@ -75,10 +74,10 @@ static __always_inline void *ring_for(__u64 bytes)
 	void *ring;
 	__u32 i;
 
-	if (n_cpu_rings < 2)
+	if (n_rings < 2)
 		return event_ring();
-	i = bpf_get_smp_processor_id() % n_cpu_rings;
-	ring = bpf_map_lookup_elem(&cpu_events, &i);
+	i = bpf_get_smp_processor_id() % n_rings;
+	ring = bpf_map_lookup_elem(&rings, &i);
 	if (!ring)
 		return NULL;
 	room = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) -
@@ -86,8 +85,8 @@ static __always_inline void *ring_for(__u64 bytes)
 	/* 1 when there is no room, without a branch: one path on to the
 	 * lookup below, so the verifier walks the size classes once */
 	full = (room - bytes - BPF_RINGBUF_HDR_SZ) >> 63;
-	i = (i + (__u32)full) % n_cpu_rings;
-	return bpf_map_lookup_elem(&cpu_events, &i);
+	i = (i + (__u32)full) % n_rings;
+	return bpf_map_lookup_elem(&rings, &i);
 }
 
 /* Followed processes (tgids), when filter_pids is set. */

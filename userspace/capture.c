@@ -49,9 +49,9 @@ struct capture {
 	char path_desc[112];      /* capture_path_desc(), once attached */
 	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
-	/* The rings records come through: one per possible CPU (cpu_events'
-	 * entries, ours to close) or the one `events` map. */
-	int *cpu_ring_fds;
+	/* The rings records come through: --rings of them (the entries of
+	 * the `rings` map, ours to close) or the one `events` map. */
+	int *ring_fds;
 	size_t n_rings, ring_bytes;
 #ifdef HAVE_TLS_CAPTURE
 	struct tls_attach *tls;  /* NULL: TLS plaintext capture off */
@@ -158,7 +158,7 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 }
 
 /* The smallest ring: a few records of the largest size. */
-#define MIN_CPU_RING (256u << 10)
+#define MIN_RING (256u << 10)
 
 /* The rings o asks for on c's CPUs: one per CPU at most. */
 static size_t rings_wanted(const struct capture *c, const struct capture_opts *o)
@@ -174,7 +174,7 @@ static size_t rings_wanted(const struct capture *c, const struct capture_opts *o
  * --buffer-size shared out in --rings rings, where there is more than one
  * CPU and the kernel takes rings in an array of maps (`check` says): CPU c
  * writes to ring c mod n, each ring gets its share rounded down to a power
- * of two (at least MIN_CPU_RING), and a ring that is full spills into the
+ * of two (at least MIN_RING), and a ring that is full spills into the
  * next (bpf/maps.bpf.h).
  *
  * Two by default. A reservation takes its ring's lock and moves its
@@ -191,7 +191,7 @@ static size_t rings_wanted(const struct capture *c, const struct capture_opts *o
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
-	size_t share, bytes = MIN_CPU_RING, n = rings_wanted(c, o);
+	size_t share, bytes = MIN_RING, n = rings_wanted(c, o);
 	int err;
 
 	c->n_rings = 1;
@@ -202,7 +202,7 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 			bytes *= 2;
 		c->n_rings = n;
 		c->ring_bytes = bytes;
-		s->rodata->n_cpu_rings = (uint32_t)c->n_rings;
+		s->rodata->n_rings = (uint32_t)c->n_rings;
 		/* the same bytes between wakeups as with one ring (a mark
 		 * scaled down with the ring woke the reader once per ring as
 		 * often: at 100k msg/s, a tenth of its time in wakeups), up to
@@ -210,35 +210,35 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 		s->rodata->wakeup_bytes = o->wakeup_bytes < bytes / 8 ?
 					  o->wakeup_bytes : (uint32_t)(bytes / 8);
 	}
-	err = bpf_map__set_max_entries(s->maps.events, s->rodata->n_cpu_rings ?
+	err = bpf_map__set_max_entries(s->maps.events, s->rodata->n_rings ?
 				       (size_t)sysconf(_SC_PAGESIZE) : o->ringbuf_bytes);
 	/* (the entries' own size is theirs: the kernel does not compare a
 	 * ring's size with the map's inner template, and libbpf 1.1 cannot
 	 * resize the template) */
 	if (!err)
-		err = bpf_map__set_max_entries(s->maps.cpu_events, (uint32_t)c->n_rings);
+		err = bpf_map__set_max_entries(s->maps.rings, (uint32_t)c->n_rings);
 	return err;
 }
 
-/* After the load: the rings, in cpu_events. */
-static int make_cpu_rings(struct capture *c)
+/* After the load: the rings, as the entries of the `rings` map. */
+static int make_rings(struct capture *c)
 {
-	int outer = bpf_map__fd(c->skel->maps.cpu_events);
+	int outer = bpf_map__fd(c->skel->maps.rings);
 
-	if (!c->skel->rodata->n_cpu_rings)
+	if (!c->skel->rodata->n_rings)
 		return 0;
-	c->cpu_ring_fds = calloc(c->n_rings, sizeof(int));
-	if (!c->cpu_ring_fds)
+	c->ring_fds = calloc(c->n_rings, sizeof(int));
+	if (!c->ring_fds)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->n_rings; i++)
-		c->cpu_ring_fds[i] = -1;
+		c->ring_fds[i] = -1;
 	for (uint32_t i = 0; i < c->n_rings; i++) {
-		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ms_cpu_ring", 0, 0,
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ms_ring", 0, 0,
 					(uint32_t)c->ring_bytes, NULL);
 
 		if (fd < 0)
 			return -errno;
-		c->cpu_ring_fds[i] = fd;
+		c->ring_fds[i] = fd;
 		if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY))
 			return -errno;
 	}
@@ -249,14 +249,14 @@ static int open_reader(struct capture *c)
 {
 	int one = bpf_map__fd(c->skel->maps.events);
 	const int *fds;
-	int err = make_cpu_rings(c);
+	int err = make_rings(c);
 
 	if (err) {
 		fprintf(stderr, "msgscope: cannot create %zu ring buffers: %s\n",
 			c->n_rings, strerror(-err));
 		return err;
 	}
-	fds = c->cpu_ring_fds ? c->cpu_ring_fds : &one;
+	fds = c->ring_fds ? c->ring_fds : &one;
 	err = ring_reader_open(&c->ring, fds, c->n_rings, c->ring_bytes,
 			       offsetof(struct ms_event_header, ts_ns), on_ring_event, c);
 	if (err)
@@ -511,8 +511,8 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on
 	 * this object's maps, after it is attached. Failures are warnings. */
 	tls_attach_open(&c->tls, &(struct tls_shared_maps){
-			.events = c->skel->maps.events, .cpu_events = c->skel->maps.cpu_events,
-			.n_cpu_rings = c->skel->rodata->n_cpu_rings,
+			.events = c->skel->maps.events, .rings = c->skel->maps.rings,
+			.n_rings = c->skel->rodata->n_rings,
 			.wakeup_bytes = c->skel->rodata->wakeup_bytes,
 			.conns = c->skel->maps.conns,
 			.stats = c->skel->maps.stats, .pids = c->skel->maps.pids,
@@ -542,10 +542,10 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	ring_reader_close(c->ring);
-	for (size_t i = 0; c->cpu_ring_fds && i < c->n_rings; i++)
-		if (c->cpu_ring_fds[i] >= 0)
-			close(c->cpu_ring_fds[i]);
-	free(c->cpu_ring_fds);
+	for (size_t i = 0; c->ring_fds && i < c->n_rings; i++)
+		if (c->ring_fds[i] >= 0)
+			close(c->ring_fds[i]);
+	free(c->ring_fds);
 #ifdef HAVE_TLS_CAPTURE
 	tls_attach_close(c->tls);
 #endif

@@ -82,7 +82,7 @@ static void usage(FILE *f)
 "                          repeatable\n"
 SNAPLEN_HELP
 "      --max-payload BYTES keep at most BYTES of each payload (default %d)\n"
-"      --buffer-size MIB   kernel ring buffer size, a power of two (default 32)\n"
+"      --buffer-size MIB   ring buffers' total, a power of two (default 32)\n"
 RINGS_HELP
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"

@@ -56,7 +56,7 @@ SNAPLEN_HELP
 "                          body in the trace (default %d)\n"
 "  -i, --interval SEC      how often flow summaries are written and drop\n"
 "                          counts checked (default 10)\n"
-"  -b, --buffer-size MIB   kernel ring buffer size, a power of two (default 32)\n"
+"  -b, --buffer-size MIB   ring buffers' total, a power of two (default 32)\n"
 RINGS_HELP
 "      --max-conns N       connections tracked at once (default 16384)\n"
 "      --show-secrets      do not redact passwords, tokens, cookies\n"

@@ -596,7 +596,7 @@ static int on_notify(void *ctx, void *data, size_t size)
 static int share_maps(struct tls_bpf *s, const struct tls_shared_maps *m)
 {
 	struct { struct bpf_map *ours, *theirs; } pairs[] = {
-		{ s->maps.events, m->events }, { s->maps.cpu_events, m->cpu_events },
+		{ s->maps.events, m->events }, { s->maps.rings, m->rings },
 		{ s->maps.conns, m->conns },
 		{ s->maps.stats, m->stats }, { s->maps.pids, m->pids },
 		{ s->maps.ports, m->ports }, { s->maps.ssl_calls, m->ssl_calls },
@@ -694,7 +694,7 @@ int tls_attach_open(struct tls_attach **out, const struct tls_shared_maps *m,
 	s->rodata->snaplen = o->snaplen;
 	s->rodata->overload_snaplen = o->overload_snaplen;
 	s->rodata->wakeup_bytes = m->wakeup_bytes;
-	s->rodata->n_cpu_rings = m->n_cpu_rings;
+	s->rodata->n_rings = m->n_rings;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;
 	s->rodata->task_btf = m->task_btf;
