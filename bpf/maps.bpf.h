@@ -22,12 +22,13 @@ struct {
 
 /*
  * The rings userspace shares --buffer-size out in, where it sets n_rings
- * (two by default, or one per CPU): CPU c writes to ring c mod n_rings. A reservation takes its ring's lock and moves its
- * producer position: with one ring for all CPUs, those cache lines went
- * back and forth between the CPUs of a client and its server on every
- * record, and a reservation under wrk cost ~500 ns against ~160 ns with
- * the two taking turns (bench/RESULTS.md, 2026-12-06). Userspace creates
- * the rings (the entries here), sizes them, and merges them by timestamp
+ * (two by default, or one per CPU): CPU c writes to ring c mod n_rings.
+ * A reservation takes its ring's lock and moves its producer position:
+ * with one ring for all CPUs, those cache lines went back and forth
+ * between the CPUs of a client and its server on every record, and a
+ * reservation under wrk cost ~500 ns against ~160 ns with the two taking
+ * turns (bench/RESULTS.md, 2026-12-06). Userspace creates the rings (the
+ * entries here), sizes them, and merges them by timestamp
  * (userspace/ring_reader.c). `events` is the one ring otherwise.
  */
 struct ring_template {

@@ -46,7 +46,7 @@ struct capture {
 	bool tp_btf;             /* raw tracepoints load and attach */
 	bool raw_sys_exit;       /* on_sys_exit stands in for the tracepoints */
 	bool sock_hooks;         /* ...and the socket hooks for on_sys_exit */
-	char path_desc[112];      /* capture_path_desc(), once attached */
+	char path_desc[112];     /* capture_path_desc(), once attached */
 	uint32_t snaplen;        /* as loaded: opts->snaplen, or one record's */
 	int ncpus;
 	/* The rings records come through: --rings of them (the entries of
@@ -196,7 +196,7 @@ static int plan_rings(struct capture *c, const struct capture_opts *o)
 
 	c->n_rings = 1;
 	c->ring_bytes = o->ringbuf_bytes;
-	if (n > 1 && features_ringbuf_per_cpu()) {
+	if (n > 1 && features_ringbuf_in_map()) {
 		share = o->ringbuf_bytes / n;
 		while (bytes * 2 <= share)
 			bytes *= 2;

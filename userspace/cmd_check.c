@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_check.c — `msgscope check`: what this kernel offers, what we will use. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <bpf/libbpf.h>
 
 #include "capture.h"
 #include "commands.h"
@@ -54,6 +57,7 @@ int cmd_check(int argc, char **argv)
 	};
 	struct features f;
 	const char *missing;
+	bool two_rings;
 	char tps[32];
 	int opt;
 
@@ -75,7 +79,7 @@ int cmd_check(int argc, char **argv)
 	row("sched tracepoints", f.sched_tps, "process exit");
 	row("sock tracepoints", f.sock_tps, "inet_sock_set_state");
 	row("ring buffer", f.ringbuf, "");
-	row("rings in a map", f.ringbuf_per_cpu, f.ringbuf_per_cpu ?
+	row("rings in a map", f.ringbuf_in_map, f.ringbuf_in_map ?
 	    "--rings: the CPUs' records in two rings, or as many as asked" :
 	    "optional: one ring for all CPUs, whatever --rings says");
 	row("tp_btf", f.tp_btf, f.tp_btf ? "follows forked children" : f.tp_btf_err);
@@ -106,8 +110,11 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!check_load())
 		return 1;
-	printf("capture: %s + ring buffer%s\n",
+	/* as `trace` and `top` will run by default (capture.c, plan_rings) */
+	two_rings = f.ringbuf_in_map && libbpf_num_possible_cpus() > 1;
+	printf("capture: %s + %s%s\n",
 	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
+	       two_rings ? "2 ring buffers" : "ring buffer",
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }

@@ -143,7 +143,7 @@ void features_probe(struct features *f)
 	if (!f->root)
 		return; /* loading anything needs privileges */
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
-	f->ringbuf_per_cpu = f->ringbuf && features_ringbuf_per_cpu();
+	f->ringbuf_in_map = f->ringbuf && features_ringbuf_in_map();
 	f->tp_btf = probe_tracing_prog(BPF_TRACE_RAW_TP, "btf_trace_sched_process_fork",
 				       BTF_KIND_TYPEDEF, f->tp_btf_err, sizeof(f->tp_btf_err));
 	f->task_btf = features_task_btf();
@@ -212,8 +212,8 @@ bool features_sock_data_tps(void)
 	return known;
 }
 
-/* An array of maps takes ring buffers as its entries: a ring per CPU. */
-bool features_ringbuf_per_cpu(void)
+/* An array of maps takes ring buffers as its entries: --rings above 1. */
+bool features_ringbuf_in_map(void)
 {
 	static int known = -1;
 	LIBBPF_OPTS(bpf_map_create_opts, opts);

@@ -21,7 +21,7 @@ struct features {
 	bool sock_tps;          /* sock:inet_sock_set_state */
 	bool sched_tps;         /* sched:sched_process_exit */
 	bool ringbuf;
-	bool ringbuf_per_cpu;   /* ring buffers inside an array of maps */
+	bool ringbuf_in_map;    /* ring buffers inside an array of maps */
 	bool tp_btf;
 	bool task_btf;          /* bpf_get_current_task_btf: fd table read with loads */
 	bool args_at_exit;      /* bpf_task_pt_regs: data syscalls from their exit alone */
@@ -56,7 +56,7 @@ bool features_sock_data_tps(void);
 bool features_mmap_lock_tp(void);
 /* Ring buffers can be the entries of an array of maps: one per CPU, no
  * cache line shared between CPUs for every record. */
-bool features_ringbuf_per_cpu(void);
+bool features_ringbuf_in_map(void);
 /* The attach type of multi-uprobe links (Linux >= 6.6), or -1 without. */
 int features_uprobe_multi(void);
 /* bpf_get_current_task_btf() for tracepoints and uprobes (Linux >= 5.11) */
