@@ -665,3 +665,8 @@ double capture_ring_fill(const struct capture *c)
 {
 	return ring_reader_fill(c->ring);
 }
+
+size_t capture_ring_backlog(const struct capture *c)
+{
+	return ring_reader_backlog(c->ring);
+}

@@ -69,8 +69,10 @@ int capture_consume(struct capture *c);
 /* True when that call stopped at its bound: more may be waiting. */
 bool capture_consume_more(const struct capture *c, int consumed);
 
-/* How full the ring buffer is now: 0 (empty) to 1 (full). */
+/* How full the fullest ring buffer is now: 0 (empty) to 1 (full). */
 double capture_ring_fill(const struct capture *c);
+/* Bytes waiting in the ring buffers, all of them together. */
+size_t capture_ring_backlog(const struct capture *c);
 
 /* Shed (priority.h): from now on the kernel copies at most
  * opts->overload_snaplen bytes of each call, the rest counted as cut

@@ -420,6 +420,15 @@ int ring_reader_epoll_fd(const struct ring_reader *r)
 	return r->epoll_fd;
 }
 
+size_t ring_reader_backlog(const struct ring_reader *r)
+{
+	size_t sum = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		sum += ring_view_pending(&r->views[i]);
+	return sum;
+}
+
 double ring_reader_fill(const struct ring_reader *r)
 {
 	size_t most = 0;

@@ -71,5 +71,7 @@ long ring_reader_consume(struct ring_reader *r);
 int ring_reader_epoll_fd(const struct ring_reader *r);
 /* How full the fullest ring is: 0 (empty) to 1 (full). */
 double ring_reader_fill(const struct ring_reader *r);
+/* Bytes written and not yet consumed, in all the rings together. */
+size_t ring_reader_backlog(const struct ring_reader *r);
 
 #endif

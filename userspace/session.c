@@ -391,15 +391,17 @@ static void check_targets(struct session *s)
 /* The kernel's drop counter for the governor, and its byte counters for
  * the share dropped (priority.h): often while boosted, now and then
  * otherwise. */
-static uint64_t kernel_drops(struct session *s, double fill, uint64_t now)
+static uint64_t kernel_drops(struct session *s, uint64_t now)
 {
 	uint64_t k[MS_STAT__COUNT];
 	uint64_t every = s->gov.boosted ? DROPS_READ_NS : BYTES_READ_NS;
 
 	if (now - s->gov_drops_read >= every && !capture_stats(s->cap, k)) {
-		/* the ring also holds record headers: its backlog may exceed
-		 * the payload captured so far */
-		uint64_t backlog = (uint64_t)(fill * (double)s->opts.cap.ringbuf_bytes);
+		/* every ring's, not the fullest one's share times all of
+		 * --buffer-size: a ring may be full while the other is empty.
+		 * The rings also hold record headers: the backlog may exceed
+		 * the payload captured so far. */
+		uint64_t backlog = capture_ring_backlog(s->cap);
 		uint64_t read = k[MS_STAT_BYTES] > backlog ? k[MS_STAT_BYTES] - backlog : 0;
 
 		s->gov_drops = k[MS_STAT_DROP_DATA] + k[MS_STAT_DROP_CONTROL];
@@ -449,7 +451,7 @@ static void govern_priority(struct session *s)
 		return;
 	now = clock_ns(CLOCK_MONOTONIC);
 	fill = capture_ring_fill(s->cap);
-	drops = kernel_drops(s, fill, now);
+	drops = kernel_drops(s, now);
 	switch (prio_gov_step(&s->gov, fill, s->gov.boosted ? drops : 0, now)) {
 	case PRIO_BOOST:
 		s->gov_drops_read = 0;
