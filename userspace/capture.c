@@ -248,15 +248,9 @@ static int make_rings(struct capture *c)
 static int open_reader(struct capture *c)
 {
 	int one = bpf_map__fd(c->skel->maps.events);
-	const int *fds;
-	int err = make_rings(c);
+	const int *fds = c->ring_fds ? c->ring_fds : &one;
+	int err;
 
-	if (err) {
-		fprintf(stderr, "msgscope: cannot create %zu ring buffers: %s\n",
-			c->n_rings, strerror(-err));
-		return err;
-	}
-	fds = c->ring_fds ? c->ring_fds : &one;
 	err = ring_reader_open(&c->ring, fds, c->n_rings, c->ring_bytes,
 			       offsetof(struct ms_event_header, ts_ns), on_ring_event, c);
 	if (err)
@@ -494,6 +488,14 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = load(c, opts);
 	if (err)
 		goto fail;
+	/* before anything is attached: a hook that finds no ring counts its
+	 * record as dropped (a process exiting while we start, say) */
+	err = make_rings(c);
+	if (err) {
+		fprintf(stderr, "msgscope: cannot create %zu ring buffers: %s\n",
+			c->n_rings, strerror(-err));
+		goto fail;
+	}
 	err = fill_maps(c, opts);
 	if (err) {
 		fprintf(stderr, "msgscope: cannot fill BPF maps: %s\n", strerror(-err));

@@ -406,6 +406,25 @@ def test_ring_per_cpu_spills():
                f'{path}: both publications recorded', [p.get('size') for p in pubs])
 
 
+def test_nothing_lost_while_starting():
+    """The rings are in place before the first hook is attached: processes
+    that exit while msgscope starts (a shell running /bin/true in a loop,
+    followed with -p, its children with it) lose no event. Before, with
+    two rings, the hooks ran before the rings were made and counted those
+    exits as dropped."""
+    churn = subprocess.Popen(['sh', '-c', 'while :; do /bin/true; done'])
+    try:
+        with h.Trace(['-p', churn.pid]) as t:
+            time.sleep(0.3)
+    finally:
+        churn.kill()
+        churn.wait()
+    control = sum(d.get('control', 0) for d in t.select('drops'))
+    expect(control == 0 and t.end.get('drops') == 0,
+           f'no event dropped while starting (control {control}, data {t.end.get("drops")})',
+           dump(t.select('drops')))
+
+
 def test_one_ring_path():
     """With --rings 1, one ring, `events`, takes every CPU's records."""
     rings_in_order('e2e.onering', ['--rings', '1'], 0)
@@ -875,6 +894,7 @@ TESTS = [
     test_ring_per_cpu,
     test_ring_per_cpu_spills,
     test_one_ring_path,
+    test_nothing_lost_while_starting,
     test_socket_hooks_path,
     test_raw_sys_exit_path,
     test_sendmmsg,
