@@ -160,14 +160,24 @@ static struct prog_list socket_hook_progs(struct capture_bpf *s)
 /* The smallest ring: a few records of the largest size. */
 #define MIN_RING (256u << 10)
 
-/* The rings o asks for on c's CPUs: one per CPU at most. */
-static size_t rings_wanted(const struct capture *c, const struct capture_opts *o)
+size_t capture_rings_for(const struct capture_opts *o, int ncpus)
 {
-	size_t ncpus = c->ncpus > 1 ? (size_t)c->ncpus : 1;
+	size_t most = ncpus > 1 ? (size_t)ncpus : 1;
 
-	if (o->rings == CAPTURE_RINGS_PER_CPU || o->rings > ncpus)
-		return ncpus;
+	if (most == 1 || !features_ringbuf_in_map())
+		return 1;
+	if (o->rings == CAPTURE_RINGS_PER_CPU || o->rings > most)
+		return most;
 	return o->rings;
+}
+
+const char *capture_rings_name(size_t n, char *buf, size_t len)
+{
+	if (n < 2)
+		return "ring buffer";
+	if (snprintf(buf, len, "%zu ring buffers", n) >= (int)len)
+		return "ring buffers"; /* buf too short for the number */
+	return buf;
 }
 
 /*
@@ -191,12 +201,12 @@ static size_t rings_wanted(const struct capture *c, const struct capture_opts *o
 static int plan_rings(struct capture *c, const struct capture_opts *o)
 {
 	struct capture_bpf *s = c->skel;
-	size_t share, bytes = MIN_RING, n = rings_wanted(c, o);
+	size_t share, bytes = MIN_RING, n = capture_rings_for(o, c->ncpus);
 	int err;
 
 	c->n_rings = 1;
 	c->ring_bytes = o->ringbuf_bytes;
-	if (n > 1 && features_ringbuf_in_map()) {
+	if (n > 1) {
 		share = o->ringbuf_bytes / n;
 		while (bytes * 2 <= share)
 			bytes *= 2;
@@ -504,10 +514,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	err = attach_all(c);
 	if (err)
 		goto fail;
-	snprintf(rings_desc, sizeof(rings_desc), "%zu ring buffers", c->n_rings);
 	snprintf(c->path_desc, sizeof(c->path_desc), "%s + %s%s",
 		 capture_path_name(c->sock_hooks, c->raw_sys_exit),
-		 c->n_rings > 1 ? rings_desc : "ring buffer",
+		 capture_rings_name(c->n_rings, rings_desc, sizeof(rings_desc)),
 		 c->follows_forks ? ", forks followed via tp_btf" : "");
 #ifdef HAVE_TLS_CAPTURE
 	/* TLS plaintext (bpf/tls.bpf.c, userspace/tls_attach.c): loaded on

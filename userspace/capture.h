@@ -86,6 +86,11 @@ int capture_stats(struct capture *c, uint64_t out[MS_STAT__COUNT]);
 /* What follows the data: "tp_btf socket hooks", "tp_btf sys_exit" or
  * "syscall tracepoints", for `check` and capture_path_desc(). */
 const char *capture_path_name(bool sock_hooks, bool raw_sys_exit);
+/* The rings o's --rings gives on a host of ncpus CPUs: 1 on one CPU, or
+ * where the kernel takes no rings in a map; one per CPU at most. */
+size_t capture_rings_for(const struct capture_opts *o, int ncpus);
+/* "ring buffer", or "N ring buffers" written into buf. */
+const char *capture_rings_name(size_t n, char *buf, size_t len);
 /* What was attached, for the meta line: the path's name, " + ring buffer"
  * (" per CPU" where each CPU has its own), and whether forks are followed. */
 const char *capture_path_desc(const struct capture *c);

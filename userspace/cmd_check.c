@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_check.c — `msgscope check`: what this kernel offers, what we will use. */
 #include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,7 +56,8 @@ int cmd_check(int argc, char **argv)
 	};
 	struct features f;
 	const char *missing;
-	bool two_rings;
+	struct capture_opts usual = { .rings = CAPTURE_RINGS_DEFAULT };
+	char rings[24];
 	char tps[32];
 	int opt;
 
@@ -110,11 +110,11 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!check_load())
 		return 1;
-	/* as `trace` and `top` will run by default (capture.c, plan_rings) */
-	two_rings = f.ringbuf_in_map && libbpf_num_possible_cpus() > 1;
+	/* the rings `trace` and `top` will make by default */
 	printf("capture: %s + %s%s\n",
 	       capture_path_name(f.sock_data_tps, f.raw_sys_exit),
-	       two_rings ? "2 ring buffers" : "ring buffer",
+	       capture_rings_name(capture_rings_for(&usual, libbpf_num_possible_cpus()),
+				  rings, sizeof(rings)),
 	       f.tp_btf ? ", children followed via tp_btf" : "");
 	return 0;
 }

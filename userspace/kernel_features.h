@@ -54,8 +54,8 @@ bool features_sock_data_tps(void);
 /* A tp_btf program attaches to mmap_lock:mmap_lock_released: then the
  * TLS libraries' loads are watched without mmap(2)'s exit tracepoint. */
 bool features_mmap_lock_tp(void);
-/* Ring buffers can be the entries of an array of maps: one per CPU, no
- * cache line shared between CPUs for every record. */
+/* Ring buffers can be the entries of an array of maps: --rings above 1,
+ * CPUs that share no ring's cache lines for every record. */
 bool features_ringbuf_in_map(void);
 /* The attach type of multi-uprobe links (Linux >= 6.6), or -1 without. */
 int features_uprobe_multi(void);

@@ -39,7 +39,7 @@ struct capture_opts;
  * object's sys_enter hooks are then not loaded. */
 struct tls_shared_maps {
 	struct bpf_map *events, *rings, *conns, *stats, *pids, *ports;
-	uint32_t n_rings;     /* the capture object's settings */
+	uint32_t n_rings;         /* the capture object's settings */
 	uint32_t wakeup_bytes;
 	struct bpf_map *ssl_calls, *ssl_fds, *tls_stats, *tls_notify;
 	bool syscalls_seen_at_exit;

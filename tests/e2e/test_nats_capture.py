@@ -326,18 +326,18 @@ def ring_maps(pid):
     return got
 
 
-def rings_in_order(subject, args, want_cpu_rings):
-    """A publication pair traced with args: its rings are want_cpu_rings
+def rings_in_order(subject, args, want_rings):
+    """A publication pair traced with args: its rings are want_rings
     ms_rings beside the one-page `events` (only `events` for 0), and
     every end of both publications is recorded, merged back in time
     order."""
     t, rings = traced_pub_pair(subject, inspect=lambda t: ring_maps(t.proc.pid), args=args)
-    want = {'events': 1, 'ms_ring': want_cpu_rings} if want_cpu_rings else {'events': 1}
+    want = {'events': 1, 'ms_ring': want_rings} if want_rings else {'events': 1}
     expect({k: v for k, v in rings.items() if k in ('ms_ring', 'events')} == want,
            f'{args}: rings {want}', rings)
-    said = f'+ {want_cpu_rings} ring buffers' if want_cpu_rings else '+ ring buffer'
+    said = f'+ {want_rings} ring buffers' if want_rings else '+ ring buffer'
     expect(said in t.meta.get('capture', '') and
-           (want_cpu_rings or 'ring buffers' not in t.meta.get('capture', '')),
+           (want_rings or 'ring buffers' not in t.meta.get('capture', '')),
            f'meta.capture says "{said}"', t.meta.get('capture'))
     for payload in ('first', 'second'):
         expect(every_end(t, subject, payload),
