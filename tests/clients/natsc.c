@@ -15,6 +15,8 @@
  *   --queue Q         queue group (sub, reply)
  *   --count N         number of messages (sub, request, reply)
  *   --timeout SEC     how long to wait (sub, request: per reply, reply)
+ *   --rate N          pub: N messages a second (default: as fast as it goes)
+ *   --quiet           sub: no line per message, only READY and DONE
  *   --then-pub S P    after the command, publish payload P on subject S
  *                     over the same connection (pub, hpub, pubsize, idle)
  *   --wait            before connecting, print WAITING and wait for a line
@@ -68,6 +70,8 @@ struct opts {
 	const char *queue;
 	long count;          /* -1: not given */
 	double timeout;      /* seconds, < 0: not given */
+	long rate;           /* --rate: pub messages a second, 0: unpaced */
+	bool quiet;          /* --quiet: sub prints no MSG lines */
 	const char *then_subj;
 	const char *then_payload;
 	bool wait_stdin;
@@ -110,7 +114,7 @@ static void die_status(const char *what, natsStatus s)
 static void usage(void)
 {
 	fputs("usage: natsc [-s URL] [--name N] [--user U --pass P] [--token T] [--tls-ca FILE] "
-	      "[--queue Q] [--count N] [--timeout SEC] [--then-pub SUBJ PAYLOAD] "
+	      "[--queue Q] [--count N] [--timeout SEC] [--rate N] [--quiet] [--then-pub SUBJ PAYLOAD] "
 	      "[--wait] CMD ARGS...\n"
 	      "  CMD: pub SUBJ PAYLOAD [COUNT] | hpub SUBJ PAYLOAD K=V... | "
 	      "pubsize SUBJ BYTES | sub SUBJ | request SUBJ PAYLOAD | "
@@ -197,6 +201,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			} else if (!strcmp(a, "--timeout")) {
 				NEED(1);
 				o->timeout = parse_secs(argv[++i], "--timeout");
+			} else if (!strcmp(a, "--rate")) {
+				NEED(1);
+				o->rate = parse_long(argv[++i], "--rate");
+			} else if (!strcmp(a, "--quiet")) {
+				o->quiet = true;
 			} else if (!strcmp(a, "--then-pub")) {
 				NEED(2);
 				o->then_subj = argv[++i];
@@ -352,6 +361,25 @@ static void then_pub(natsConnection *nc, const struct opts *o)
 	printf("PUBLISHED 1 %s\n", o->then_subj);
 }
 
+/* --rate: message i waits for its time, i / rate seconds after the first;
+ * one that is late (the host is busy) goes at once, and so catches up. */
+static void pace(long rate, long i)
+{
+	static struct timespec start;
+	struct timespec at;
+	uint64_t ns;
+
+	if (rate <= 0)
+		return;
+	if (i == 0)
+		clock_gettime(CLOCK_MONOTONIC, &start);
+	ns = (uint64_t)start.tv_nsec + (uint64_t)i * 1000000000ull / (uint64_t)rate;
+	at.tv_sec = start.tv_sec + (time_t)(ns / 1000000000ull);
+	at.tv_nsec = (long)(ns % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+}
+
 static int cmd_pub(natsConnection *nc, const struct opts *o)
 {
 	const char *subj, *payload;
@@ -362,8 +390,10 @@ static int cmd_pub(natsConnection *nc, const struct opts *o)
 	payload = o->pos[2];
 	if (o->npos == 4)
 		count = parse_long(o->pos[3], "COUNT");
-	for (long i = 0; i < count; i++)
+	for (long i = 0; i < count; i++) {
+		pace(o->rate, i);
 		publish(nc, subj, payload, strlen(payload));
+	}
 	flush(nc);
 	printf("PUBLISHED %ld %s\n", count, subj);
 	then_pub(nc, o);
@@ -497,8 +527,9 @@ static int cmd_sub(natsConnection *nc, const struct opts *o)
 		if (!m)
 			break;
 		n++;
-		printf("MSG %s %d\n", natsMsg_GetSubject(m),
-		       natsMsg_GetDataLength(m));
+		if (!o->quiet)
+			printf("MSG %s %d\n", natsMsg_GetSubject(m),
+			       natsMsg_GetDataLength(m));
 		natsMsg_Destroy(m);
 	}
 	natsSubscription_Destroy(sub);
