@@ -18,6 +18,7 @@
 
 #include "kernel_features.h"
 #include "priority.h"
+#include "prio_watch.h"
 #include "proc.h"
 #include "privdrop.h"
 #include "redact.h"
@@ -47,6 +48,7 @@ struct session {
 	uint64_t events_seen;
 	struct session_counters last;
 	struct prio_gov gov;      /* priority.h */
+	struct prio_watch *watch; /* lifts the reader when it starves: prio_watch.h */
 	uint64_t gov_drops, gov_drops_read;
 	bool shedding;
 	uint64_t sheds, shed_since, shed_ns; /* CLOCK_MONOTONIC */
@@ -274,12 +276,30 @@ static int rest_priority(const struct session_opts *o)
  * SCHED_IDLE is allowed within RLIMIT_NICE, like raising the niceness. */
 static int catch_up_priority(const struct session_opts *o)
 {
-	if (o->sched_idle &&
-	    sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 }))
-		return -errno;
-	if (setpriority(PRIO_PROCESS, 0, 0))
-		return -errno;
-	return 0;
+	return prio_catch_up(o->sched_idle, 0);
+}
+
+static double ring_fill(void *ctx)
+{
+	return capture_ring_fill(ctx);
+}
+
+/* A reader at its rest priority may not run for a second on a busy host,
+ * and then cannot boost itself in time (prio_watch.h). Started once root
+ * is dropped: capabilities are per thread, and a thread made before would
+ * keep them. */
+static void watch_priority(struct session *s)
+{
+	int err;
+
+	if (!s->gov.nice)
+		return;
+	err = prio_watch_start(&s->watch, (pid_t)syscall(SYS_gettid), s->opts.sched_idle,
+			       ring_fill, s->cap);
+	if (err)
+		fprintf(stderr, "msgscope: warning: cannot watch the ring buffer at nice 0 (%s); "
+			"on a busy host events may be dropped before msgscope catches up "
+			"(--nice 0 avoids it)\n", strerror(-err));
 }
 
 int session_open(struct session **out, const struct session_opts *opts,
@@ -337,6 +357,7 @@ int session_open(struct session **out, const struct session_opts *opts,
 	privdrop_after_attach(drop_needs | (s->child ? PRIVDROP_KILL : 0) |
 			      (strcmp(capture_tls_desc(s->cap), "TLS: off") ? PRIVDROP_ATTACH : 0),
 			      opts->cap.verbose);
+	watch_priority(s);
 	*out = s;
 	return 0;
 fail:
@@ -354,6 +375,7 @@ void session_counters(struct session *s, struct session_counters *out)
 	out->events_seen = s->events_seen;
 	out->boosts = s->gov.boosts;
 	out->futile_boosts = s->gov.futile;
+	out->lifts = prio_watch_lifts(s->watch);
 	out->sheds = s->sheds;
 	out->shed_ns = s->shed_ns +
 		       (s->shedding ? clock_ns(CLOCK_MONOTONIC) - s->shed_since : 0);
@@ -462,6 +484,8 @@ static void govern_priority(struct session *s)
 				strerror(-err));
 			rest_priority(&s->opts);
 			s->gov.nice = 0;
+			prio_watch_stop(s->watch);
+			s->watch = NULL;
 		}
 		break;
 	case PRIO_RELAX:
@@ -470,6 +494,11 @@ static void govern_priority(struct session *s)
 	case PRIO_KEEP:
 		break;
 	}
+	/* Lifted by the watcher, only so that this step could run: the
+	 * governor's verdict stands. */
+	if (prio_watch_sync(s->watch, s->gov.boosted ? UINT64_MAX : s->gov.backoff_until) &&
+	    !s->gov.boosted)
+		rest_priority(&s->opts);
 	govern_shedding(s, now);
 }
 
@@ -612,6 +641,8 @@ void session_close(struct session *s)
 		return;
 	if (s->ct)
 		conntrack_flush(s->ct, session_now(s));
+	/* The watcher reads the rings. */
+	prio_watch_stop(s->watch);
 	/* Probes go first, before anything they could write into is freed. */
 	capture_close(s->cap);
 	if (s->child && !s->child_done) {

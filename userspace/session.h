@@ -42,6 +42,7 @@ struct session_counters {
 	uint64_t events_seen;    /* ring buffer records read */
 	uint64_t boosts;         /* times run at nice 0 to catch up (priority.h) */
 	uint64_t futile_boosts;  /* ... of which events were dropped even so */
+	uint64_t lifts;          /* times a starved reader was raised to look (prio_watch.h) */
 	uint64_t sheds;          /* times it shed (--overload-snaplen) */
 	uint64_t shed_ns;        /* ... for this long in all, up to now */
 };

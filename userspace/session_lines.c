@@ -61,6 +61,7 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "conns_evicted", json_integer(c.ct.conns_evicted));
 	json_object_set_new(e, "boosts", json_integer(c.boosts));
 	json_object_set_new(e, "futile_boosts", json_integer(c.futile_boosts));
+	json_object_set_new(e, "lifts", json_integer(c.lifts));
 	/* Shedding (--overload-snaplen): how often and how long the load
 	 * outran msgscope so that the kernel copied only the start of each
 	 * call, and how many calls it cut; their rest is in cut_bytes. */
