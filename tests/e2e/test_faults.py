@@ -18,6 +18,7 @@
 Exit 0 = pass, 1 = fail, 77 = skipped (no root/BPF/binary; fails when CI=true).
 Run one test: test_faults.py test_disk_full
 """
+import contextlib
 import json
 import os
 import re
@@ -796,6 +797,65 @@ def test_sheds_when_outrun():
     check_end_counts(t, 'outrun, --overload-snaplen 0')
 
 
+AUTOGROUP = '/proc/sys/kernel/sched_autogroup_enabled'
+
+
+@contextlib.contextmanager
+def same_sched_group():
+    """Processes started inside share one scheduling group. With autogroup
+    on, each session (and the harness starts every process in its own) is a
+    group of its own, and a group gets its share of the CPU whatever the
+    policy of its tasks: msgscope at SCHED_IDLE would then compete with a
+    busy loop as an equal. Tasks keep the group they were forked in."""
+    was = None
+    if os.path.exists(AUTOGROUP):
+        with open(AUTOGROUP) as f:
+            was = f.read().strip()
+        with open(AUTOGROUP, 'w') as f:
+            f.write('0')
+    try:
+        yield
+    finally:
+        if was is not None:
+            with open(AUTOGROUP, 'w') as f:
+                f.write(was)
+
+
+def test_catches_up_on_busy_host():
+    """With every CPU busy, msgscope at SCHED_IDLE may not run for a second
+    or more, so it cannot see its ring buffer fill up and boost itself; a
+    thread at nice 0 looks for it and lifts it (userspace/prio_watch.h). A
+    busy loop per CPU and NATS at 20k msg/s: before the watcher, most such
+    runs lost more than a quarter of the bytes."""
+    rate, secs = 20000, 8
+    hogs = []
+    with h.NatsServer() as ns, same_sched_group():
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg], settle=1.0) as t:
+            try:
+                hogs = [h.spawn(['yes'], stdout=False)
+                        for _ in range(os.cpu_count() or 1)]
+                sub = h.natsc(ns.url, '--quiet', 'sub', 'busy.host', '--count', rate * secs,
+                              '--timeout', 120)
+                sub.wait_for('READY', timeout=20)
+                pub = h.natsc(ns.url, '--rate', rate, 'pub', 'busy.host', 'b' * 256, rate * secs)
+                pub.wait_ok(timeout=120)
+                sub.signal(signal.SIGTERM)
+                sub.wait(timeout=30)
+            finally:
+                for p in hogs:
+                    p.signal(signal.SIGKILL)
+    end = t.end
+    sent = end.get('bytes', 0) + end.get('drop_bytes', 0)
+    expect(end.get('drop_bytes', 0) <= sent // 50,
+           f'at most 2% of the bytes dropped ({end.get("drop_bytes")} of {sent})', h.short(end))
+    pubs = t.nats(op='PUB', subject='busy.host', pid=pub.pid)
+    expect(len(pubs) >= rate * secs * 97 // 100,
+           f'nearly every PUB the publisher sent recorded: {len(pubs)} of {rate * secs}')
+    expect(end.get('lifts', 0) >= 1,
+           'the busy loops kept msgscope from running until the watcher lifted it (end.lifts)', h.short(end))
+    check_end_counts(t, 'busy host')
+
+
 # ---------------------------------------------------------------------------
 # bad user input
 
@@ -863,5 +923,6 @@ if __name__ == '__main__':
         test_10000_connections,
         test_flood_beyond_capacity,
         test_sheds_when_outrun,
+        test_catches_up_on_busy_host,
         test_bad_user_input,
     ], needs=['nats-server', 'curl'])

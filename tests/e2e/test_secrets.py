@@ -377,6 +377,19 @@ def check_dropped(ns, allowed, label, extra=(), nice=19, sched='SCHED_IDLE'):
         expect(bnd <= allowed and st.get('CapAmb', '0').strip('0') == '' and st.get('CapInh', '0').strip('0') == '',
                f'{label}: bounding set cut to what is kept, ambient and inheritable sets empty')
         expect(st['NoNewPrivs'] == '1', f'{label}: no_new_privs set')
+        # Credentials are per thread: the priority watcher (userspace/
+        # prio_watch.h), started after the drop, has no more than the rest.
+        tids = [int(x) for x in os.listdir(f'/proc/{t.proc.pid}/task')]
+        tasks = {tid: status(f'{t.proc.pid}/task/{tid}') for tid in tids}
+        expect(all(all(u != '0' for u in ts['Uid'].split()) and caps(ts['CapEff']) <= eff and
+                   caps(ts['CapPrm']) <= prm and caps(ts['CapBnd']) <= bnd for ts in tasks.values()),
+               f'{label}: every thread ({len(tids)}) as unprivileged as the main one',
+               str({tid: (ts['Uid'], sorted(caps(ts['CapEff']))) for tid, ts in tasks.items()}))
+        watchers = [tid for tid in tids if tid != t.proc.pid]
+        expect(len(watchers) == (1 if nice else 0) and
+               all(niceness(f'{t.proc.pid}/task/{w}') == 0 and policy(w) == 'SCHED_OTHER' for w in watchers),
+               f'{label}: {"one watcher thread at nice 0" if nice else "no watcher thread at --nice 0"}',
+               str([(w, niceness(f'{t.proc.pid}/task/{w}'), policy(w)) for w in watchers]))
         if nice:
             expect('CAP_SYS_NICE' in eff or max_nice(t.proc.pid) >= 20,
                    f'{label}: may go back to nice 0 while its ring buffer fills (CAP_SYS_NICE or RLIMIT_NICE 20)',
