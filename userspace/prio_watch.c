@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * prio_watch.c — see prio_watch.h. One thread, woken on a timer; the
- * reader and the watcher share three atomics and nothing else.
+ * prio_watch.c — see prio_watch.h. One thread, woken on a timer. The
+ * reader and the watcher share three atomics (no_lift_until, lifted,
+ * lifts); besides, the watcher only reads the rings' positions, which the
+ * kernel and the reader publish atomically (prio_fill_fn).
  */
 #include "prio_watch.h"
 
