@@ -103,6 +103,22 @@ nginx_start() { # BIN DIR URL
 	curl -sf -o /dev/null "$3"
 }
 
+# For the ad-hoc scripts under results/: nginx_site in a fresh directory
+# under /tmp, started on a random port, gone at exit. Sets W (the
+# directory, for the caller's scratch files too) and URL; exits if nginx
+# does not come up.
+nginx_scratch() {
+	local port=$((20000 + RANDOM % 20000))
+	W=$(mktemp -d /tmp/msgscope-nginx.XXXX)
+	URL=http://127.0.0.1:$port/small
+	nginx_site "$W/ng" "$port"
+	chmod -R a+rX "$W"
+	nginx_start "$(command -v nginx)" "$W/ng" "$URL" ||
+		{ echo "nginx did not come up" >&2; exit 1; }
+	# (the pid now, so that later starts do not change what is killed)
+	trap "kill $NGINX_PID 2>/dev/null; wait; rm -rf '$W'" EXIT
+}
+
 # An nginx site in DIR for the HTTP cases: one worker, keep-alive for the
 # whole run, a 100-byte /small, listening on 127.0.0.1:PORT. Start it with
 # nginx -p DIR -c DIR/nginx.conf -e DIR/logs/error.log. Its workers run

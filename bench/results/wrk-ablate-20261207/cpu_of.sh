@@ -7,10 +7,7 @@
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)
 . "$REPO/bench/lib.sh"
-W=$(mktemp -d /tmp/cpuof.XXXX); PORT=$((20000 + RANDOM % 20000)); URL=http://127.0.0.1:$PORT/small
-nginx_site "$W/ng" "$PORT"; chmod -R a+rX "$W"
-nginx_start "$(command -v nginx)" "$W/ng" "$URL" >/dev/null || exit 1
-NG=$NGINX_PID; trap 'kill $NG 2>/dev/null; wait; rm -rf "$W"' EXIT
+nginx_scratch
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status | awk -v k="$2" '$1 == k":" { s += $2 } END { print s }'; }
 for cmd in "$@"; do

@@ -10,11 +10,7 @@ set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)
 . "$REPO/bench/lib.sh"
 ROUNDS=${ROUNDS:-8} SECS=${SECS:-8} MODES=${MODES:-"U T"}
-W=$(mktemp -d /tmp/wrkmodes.XXXX); PORT=$((20000 + RANDOM % 20000)); URL=http://127.0.0.1:$PORT/small
-nginx_site "$W/ng" "$PORT"; chmod -R a+rX "$W"
-nginx_start "$(command -v nginx)" "$W/ng" "$URL" || { echo "nginx did not come up" >&2; exit 1; }
-NG=$NGINX_PID
-trap 'kill $NG 2>/dev/null; wait; rm -rf "$W"' EXIT
+nginx_scratch
 for r in $(seq "$ROUNDS"); do
 	for m in $MODES; do
 		MSPID=""

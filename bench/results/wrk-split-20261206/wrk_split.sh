@@ -15,11 +15,7 @@ REPO=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)
 . "$REPO/bench/lib.sh"
 MS=${MS:-$REPO/build/msgscope}
 ROUNDS=${ROUNDS:-4} SECS=${SECS:-8} MODES=${MODES:-"U B D T"}
-W=$(mktemp -d /tmp/wrksplit.XXXX); PORT=$((20000 + RANDOM % 20000)); URL=http://127.0.0.1:$PORT/small
-nginx_site "$W/ng" "$PORT"; chmod -R a+rX "$W"
-nginx_start "$(command -v nginx)" "$W/ng" "$URL" || { echo "nginx did not come up" >&2; exit 1; }
-NG=$NGINX_PID
-trap 'kill $NG 2>/dev/null; wait; rm -rf "$W"' EXIT
+nginx_scratch
 start_ms() {
 	"$@" -o /dev/null 2>"$W/ms.err" & MSPID=$!
 	for _ in $(seq 100); do grep -q 'msgscope: tracing' "$W/ms.err" && break; sleep 0.1; done
