@@ -116,6 +116,7 @@ nginx_scratch() {
 	nginx_start "$(command -v nginx)" "$W/ng" "$URL" ||
 		{ echo "nginx did not come up" >&2; exit 1; }
 	# (the pid now, so that later starts do not change what is killed)
+	# shellcheck disable=SC2064
 	trap "kill $NGINX_PID 2>/dev/null; wait; rm -rf '$W'" EXIT
 }
 
