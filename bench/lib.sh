@@ -103,21 +103,21 @@ nginx_start() { # BIN DIR URL
 	curl -sf -o /dev/null "$3"
 }
 
-# For the ad-hoc scripts under results/: nginx_site in a fresh directory
-# under /tmp, started on a random port, gone at exit. Sets W (the
-# directory, for the caller's scratch files too) and URL; exits if nginx
-# does not come up.
+# For the ad-hoc scripts under results/: nginx_site in a fresh work
+# directory, started on a random port, gone at exit. Sets WORK (the
+# directory, where tracer_start puts ms.err) and URL; exits if nginx does
+# not come up.
 nginx_scratch() {
 	local port=$((20000 + RANDOM % 20000))
-	W=$(mktemp -d /tmp/msgscope-nginx.XXXX)
+	WORK=$(mktemp -d /tmp/msgscope-nginx.XXXX)
 	URL=http://127.0.0.1:$port/small
-	nginx_site "$W/ng" "$port"
-	chmod -R a+rX "$W"
-	nginx_start "$(command -v nginx)" "$W/ng" "$URL" ||
+	nginx_site "$WORK/ng" "$port"
+	chmod -R a+rX "$WORK"
+	nginx_start "$(command -v nginx)" "$WORK/ng" "$URL" ||
 		{ echo "nginx did not come up" >&2; exit 1; }
 	# (the pid now, so that later starts do not change what is killed)
 	# shellcheck disable=SC2064
-	trap "kill $NGINX_PID 2>/dev/null; wait; rm -rf '$W'" EXIT
+	trap "kill $NGINX_PID 2>/dev/null; wait; rm -rf '$WORK'" EXIT
 }
 
 # An nginx site in DIR for the HTTP cases: one worker, keep-alive for the

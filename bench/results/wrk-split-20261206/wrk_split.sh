@@ -17,8 +17,8 @@ MS=${MS:-$REPO/build/msgscope}
 ROUNDS=${ROUNDS:-4} SECS=${SECS:-8} MODES=${MODES:-"U B D T"}
 nginx_scratch
 start_ms() {
-	"$@" -o /dev/null 2>"$W/ms.err" & MSPID=$!
-	for _ in $(seq 100); do grep -q 'msgscope: tracing' "$W/ms.err" && break; sleep 0.1; done
+	"$@" -o /dev/null 2>"$WORK/ms.err" & MSPID=$!
+	for _ in $(seq 100); do grep -q 'msgscope: tracing' "$WORK/ms.err" && break; sleep 0.1; done
 	sleep 1
 }
 for r in $(seq "$ROUNDS"); do
