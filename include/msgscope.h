@@ -81,6 +81,8 @@ enum ms_data_flags {
 	MS_F_UNCOPIED = 1 << 1, /* counted, not captured: sendfile, or one
 				 * message of a sendmmsg/recvmmsg */
 	MS_F_TLS = 1 << 2,      /* plaintext from a TLS library, not the socket */
+	MS_F_PEER_READ = 1 << 3, /* --pair-local: the other end, traced too,
+				  * read these bytes; its reads are not shipped */
 };
 
 enum ms_syscall {
@@ -124,6 +126,10 @@ enum ms_stat {
 				   * outran msgscope (userspace/priority.h);
 				   * a sendmmsg/recvmmsg vector is not counted,
 				   * its cut bytes are */
+	MS_STAT_PAIRED,           /* --pair-local: connections with both ends
+				   * traced, their messages shipped once */
+	MS_STAT_PEER_READS,       /* --pair-local: reads not shipped, the
+				   * peer's flagged sends standing for them */
 	MS_STAT__COUNT,
 };
 

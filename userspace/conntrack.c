@@ -220,16 +220,21 @@ static struct conn *conn_create(struct conntrack *ct, const struct ms_data_event
 }
 
 static void feed(struct conntrack *ct, struct conn *c, int dir, uint64_t ts,
-		 const uint8_t *data, size_t len)
+		 const uint8_t *data, size_t len, bool peer_read)
 {
 	struct emit_ctx ec = { ct, c };
 
 	if (!len)
 		return;
-	if (c->proto == PROTO_NATS)
+	/* A message is stamped as its last bytes' event was: the pairing
+	 * starts at a send, all of whose bytes are then flagged. */
+	if (c->proto == PROTO_NATS) {
+		nats_parser_set_peer_read(c->nats[dir], peer_read);
 		nats_parser_feed(c->nats[dir], ts, data, len, emit, &ec);
-	else
+	} else {
+		http_parser_set_peer_read(c->http, dir, peer_read);
 		http_parser_feed(c->http, dir, ts, data, len, emit, &ec);
+	}
 }
 
 static void gap(struct conntrack *ct, struct conn *c, int dir, uint64_t ts,
@@ -333,7 +338,7 @@ void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 		data += dup < cap ? dup : cap;
 		cap = dup < cap ? cap - dup : 0;
 	}
-	feed(ct, c, dir, ts, data, cap);
+	feed(ct, c, dir, ts, data, cap, e->flags & MS_F_PEER_READ);
 	if (len > cap) {
 		ct->st.cut_bytes += len - cap;
 		gap(ct, c, dir, ts, len - cap);

@@ -339,6 +339,7 @@ struct obs {
 	uint64_t ts, seq;
 	enum proto proto;
 	enum direction dir;
+	bool peer_read;             /* record.h: the other end read it too */
 	struct sock_view *sv;       /* referenced */
 	bool pooled;                /* a block of c->obs_pool */
 	/* NATS */
@@ -753,6 +754,7 @@ static struct obs *obs_new(struct correlator *c, const struct msg_record *r)
 	o->seq = ++c->obs_seq;
 	o->proto = r->proto;
 	o->dir = r->dir;
+	o->peer_read = r->peer_read;
 	o->sv = sv;
 	w = o->data;
 	if (r->proto == PROTO_NATS) {
@@ -2830,6 +2832,25 @@ static void err_obs(struct correlator *c, struct lconn *lc, int side,
 	comp_error(client);
 }
 
+/*
+ * --pair-local: a sent message whose reader is traced too comes as one
+ * record, the sender's, marked peer_read. It is then also the reader's
+ * sight, at the same time (the reader's own would have been a little
+ * later): processed once more for the other end, as its record would
+ * have been, and that end counts as observed as its record would have
+ * made it.
+ */
+static bool peer_read_too(struct lconn *lc, int side, const struct obs *o)
+{
+	if (!o->peer_read || o->dir != DIR_SEND)
+		return false;
+	lc->observed |= SBIT(!side);
+	return true;
+}
+
+static void nats_sight(struct correlator *c, struct lconn *lc, int side,
+		       const struct obs *o);
+
 static void nats_obs(struct correlator *c, const struct obs *o)
 {
 	int side = obs_side(o);
@@ -2849,6 +2870,16 @@ static void nats_obs(struct correlator *c, const struct obs *o)
 	lc = lconn_get(c, o, side);
 	if (!lc)
 		return;
+	nats_sight(c, lc, side, o);
+	if (peer_read_too(lc, side, o))
+		nats_sight(c, lc, !side, o);
+}
+
+/* One end's sight of a NATS message: its own record's, or the reader's
+ * that the sender's record stands for (peer_read_too). */
+static void nats_sight(struct correlator *c, struct lconn *lc, int side,
+		       const struct obs *o)
+{
 	switch (o->op) {
 	case NATS_INFO:
 		info_obs(lc, o);
@@ -3075,6 +3106,15 @@ static void http_response(struct correlator *c, struct lconn *lc, int side,
 		hx_free(c, hx);
 }
 
+static void http_sight(struct correlator *c, struct lconn *lc, int side,
+		       const struct obs *o)
+{
+	if (o->kind == HTTP_REQUEST)
+		http_request(c, lc, side, o);
+	else
+		http_response(c, lc, side, o);
+}
+
 static void http_obs(struct correlator *c, const struct obs *o)
 {
 	int side = obs_side(o);
@@ -3082,10 +3122,9 @@ static void http_obs(struct correlator *c, const struct obs *o)
 
 	if (!lc)
 		return;
-	if (o->kind == HTTP_REQUEST)
-		http_request(c, lc, side, o);
-	else
-		http_response(c, lc, side, o);
+	http_sight(c, lc, side, o);
+	if (peer_read_too(lc, side, o))
+		http_sight(c, lc, !side, o);
 }
 
 /* ------------------------------------------------------------------ */

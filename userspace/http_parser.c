@@ -53,6 +53,7 @@ enum { CS_DIGITS, CS_SPACE, CS_EXT };
 
 struct http_dir {
 	enum direction dir;
+	bool peer_read;		/* stamped on its records */
 	enum dstate st;
 	int kind;		/* kind of messages on this direction, -1 unknown */
 	int cur;		/* kind of the message in HEAD, -1 until known */
@@ -426,6 +427,7 @@ static void emit(struct http_parser *p, struct http_dir *d, record_cb cb,
 	r->dir = d->dir;
 	r->proto = PROTO_HTTP;
 	r->conn = p->conn;
+	r->peer_read = d->peer_read;
 	m->body = d->blen ? slice_from((const char *)d->bbuf, d->blen)
 			  : SLICE_NULL;
 	m->body_size = d->body_size;
@@ -1051,6 +1053,13 @@ void http_parser_set_conn(struct http_parser *p, const struct conn_meta *conn)
 {
 	if (p)
 		p->conn = conn;
+}
+
+void http_parser_set_peer_read(struct http_parser *p, enum direction dir,
+			       bool peer_read)
+{
+	if (p)
+		p->d[dir].peer_read = peer_read;
 }
 
 struct http_parser *http_parser_new(size_t body_keep, bool synced)

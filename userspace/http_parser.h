@@ -47,6 +47,9 @@ void http_parser_free(struct http_parser *p);
 /* The connection records are stamped with (default NULL). conn must
  * outlive the parser or be replaced first. */
 void http_parser_set_conn(struct http_parser *p, const struct conn_meta *conn);
+/* Stamped on dir's records completed from now on (record.h peer_read). */
+void http_parser_set_peer_read(struct http_parser *p, enum direction dir,
+			       bool peer_read);
 
 /* Bytes sent (DIR_SEND) or received (DIR_RECV) by the observed process. */
 void http_parser_feed(struct http_parser *p, enum direction dir,

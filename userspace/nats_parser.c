@@ -46,6 +46,7 @@ struct pending {
 struct nats_parser {
 	enum direction dir;
 	const struct conn_meta *conn; /* stamped on every record */
+	bool peer_read;               /* and this */
 	size_t keep;        /* payload bytes kept per message */
 	enum pstate state;
 	bool line_start;    /* ST_SYNC: the next byte begins a line */
@@ -482,6 +483,7 @@ static void emit_msg(struct nats_parser *p, const uint8_t *line,
 	r.dir = p->dir;
 	r.proto = PROTO_NATS;
 	r.conn = p->conn;
+	r.peer_read = p->peer_read;
 	n->op = p->m.op;
 	n->subject = span_slice(line, p->m.subject);
 	n->reply = span_slice(line, p->m.reply);
@@ -878,6 +880,12 @@ void nats_parser_set_conn(struct nats_parser *p, const struct conn_meta *conn)
 {
 	if (p)
 		p->conn = conn;
+}
+
+void nats_parser_set_peer_read(struct nats_parser *p, bool peer_read)
+{
+	if (p)
+		p->peer_read = peer_read;
 }
 
 void nats_parser_free(struct nats_parser *p)

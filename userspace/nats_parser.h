@@ -50,6 +50,8 @@ void nats_parser_free(struct nats_parser *p);
 /* The connection records are stamped with (default NULL). conn must
  * outlive the parser or be replaced first. */
 void nats_parser_set_conn(struct nats_parser *p, const struct conn_meta *conn);
+/* Stamped on the records completed from now on (record.h peer_read). */
+void nats_parser_set_peer_read(struct nats_parser *p, bool peer_read);
 
 /* Bytes that follow on the stream; ts_ns stamps messages starting here. */
 void nats_parser_feed(struct nats_parser *p, uint64_t ts_ns,

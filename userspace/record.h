@@ -95,6 +95,9 @@ struct msg_record {
 	enum direction dir;      /* from the view of conn->pid */
 	enum proto proto;
 	const struct conn_meta *conn; /* NULL in pure parser tests */
+	/* --pair-local: the other end, traced too, read this message and
+	 * its copy was left out (the sender's record stands for both). */
+	bool peer_read;
 	union {
 		struct nats_msg nats;
 		struct http_msg http;

@@ -343,6 +343,10 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 		jw_string_lit(w, "send");
 	else
 		jw_string_lit(w, "recv");
+	if (rec->peer_read) {
+		jw_key_lit(w, "peer_read");
+		jw_bool(w, true);
+	}
 	if (rec->proto == PROTO_NATS)
 		write_nats(w, &rec->nats);
 	else

@@ -282,7 +282,7 @@ static bool get_bytes(struct reader *r, json_t *o, const char *key,
 static bool conn_fields(struct reader *r, json_t *o, struct msg_record *rec)
 {
 	int64_t id = 0, ts = 0, pid = 0;
-	bool has_id, has_ts, tls = false;
+	bool has_id, has_ts, tls = false, peer_read = false;
 	struct slice dir, comm, local, peer, role;
 	struct conn_meta *m;
 
@@ -302,7 +302,8 @@ static bool conn_fields(struct reader *r, json_t *o, struct msg_record *rec)
 		return false;
 	if (!get_int(o, "pid", &pid, NULL) || !get_str(o, "comm", &comm) ||
 	    !get_str(o, "local", &local) || !get_str(o, "peer", &peer) ||
-	    !get_str(o, "role", &role) || !get_bool(o, "tls", &tls))
+	    !get_str(o, "role", &role) || !get_bool(o, "tls", &tls) ||
+	    !get_bool(o, "peer_read", &peer_read))
 		return false;
 	m = conn_get(&r->conns, (uint64_t)id);
 	if (!m)
@@ -327,6 +328,7 @@ static bool conn_fields(struct reader *r, json_t *o, struct msg_record *rec)
 	m->tls = tls;
 	rec->conn = m;
 	rec->ts_ns = (uint64_t)ts;
+	rec->peer_read = peer_read;
 	return true;
 }
 

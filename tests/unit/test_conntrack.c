@@ -27,6 +27,7 @@ struct got {
 	uint32_t pid[MAX_RECS];
 	enum proto proto[MAX_RECS];
 	bool tls[MAX_RECS];
+	bool peer_read[MAX_RECS];
 	int dir[MAX_RECS];
 };
 
@@ -38,6 +39,7 @@ static void collect(const struct msg_record *r, void *ctx)
 		return;
 	g->proto[g->n] = r->proto;
 	g->tls[g->n] = r->conn && r->conn->tls;
+	g->peer_read[g->n] = r->peer_read;
 	g->dir[g->n] = r->dir;
 	g->pid[g->n] = r->conn ? r->conn->pid : 0;
 	snprintf(g->local[g->n], 64, "%s", r->conn ? r->conn->local : "");
@@ -117,6 +119,30 @@ static void test_contiguous_chunks(void)
 	CHECK_EQ_INT(g.pid[0], 4242);
 	CHECK(!strcmp(g.local[0], "127.0.0.1:5555"));
 	CHECK_EQ_INT(conntrack_stats(ct).gap_bytes, 0);
+	conntrack_free(ct);
+}
+
+/* --pair-local: a record says peer_read when the event that completed it
+ * did, per direction, on both protocols' parsers. */
+static void test_peer_read(void)
+{
+	struct got g;
+	struct conntrack *ct = new_ct(&g, 16);
+	const char *a = "PUB a 1\r\nx\r\nPUB b 2\r\n", *b = "yy\r\nPUB c 0\r\n\r\n";
+	const char *req = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *resp = "HTTP/1.1 204 No Content\r\n\r\n";
+
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, 0, a, strlen(a), strlen(a), MS_F_FRESH);
+	send_ev(ct, 1, MS_PROTO_NATS, MS_DIR_SEND, strlen(a), b, strlen(b), strlen(b),
+		MS_F_FRESH | MS_F_PEER_READ);
+	CHECK_EQ_INT(g.n, 3);
+	CHECK(!g.peer_read[0] && g.peer_read[1] && g.peer_read[2]);
+	send_ev(ct, 2, MS_PROTO_HTTP, MS_DIR_RECV, 0, req, strlen(req), strlen(req), MS_F_FRESH);
+	send_ev(ct, 2, MS_PROTO_HTTP, MS_DIR_SEND, 0, resp, strlen(resp), strlen(resp),
+		MS_F_FRESH | MS_F_PEER_READ);
+	CHECK_EQ_INT(g.n, 5);
+	CHECK(!g.peer_read[3] && g.dir[3] == DIR_RECV);
+	CHECK(g.peer_read[4] && g.dir[4] == DIR_SEND && g.status[4] == 204);
 	conntrack_free(ct);
 }
 
@@ -396,6 +422,7 @@ static void test_tls_hello_first(void)
 
 int main(void)
 {
+	test_peer_read();
 	test_contiguous_chunks();
 	test_snaplen_cut();
 	test_drop_gap_resync();

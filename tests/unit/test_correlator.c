@@ -22,7 +22,12 @@
 
 /* ---- the simulated host ---- */
 
-enum view { VIEW_CLIENTS = 1, VIEW_SERVER = 2, VIEW_ALL = 3 };
+/* VIEW_PAIRED: both ends traced with --pair-local, the reader's record
+ * left out and the sender's marked peer_read (from the message numbered
+ * sim.pair_from on; the kernel pairs a connection's ends at the second
+ * one's first sight). */
+enum view { VIEW_CLIENTS = 1, VIEW_SERVER = 2, VIEW_ALL = 3, VIEW_PAIRED = 7 };
+#define VIEW_PAIRED_BIT 4
 
 struct proc {
 	uint32_t pid;
@@ -194,6 +199,7 @@ struct sim {
 	uint64_t t;          /* logical clock */
 	uint64_t hop;        /* network+scheduling delay between the two ends */
 	bool shuffle;        /* feed pairs of records in reverse order */
+	unsigned nmsg, pair_from; /* VIEW_PAIRED */
 	struct correlator *c;
 	struct conn_meta metas[32];
 	size_t nmeta;
@@ -246,6 +252,12 @@ static void sim_push(struct sim *s, const struct msg_record *r)
 	s->recs[s->nrec++] = *r;
 }
 
+/* VIEW_PAIRED, from message pair_from on: this one is recorded once. */
+static bool sim_paired(struct sim *s)
+{
+	return (s->view & VIEW_PAIRED_BIT) && ++s->nmsg > s->pair_from;
+}
+
 /* One NATS message sent by `from` to `to` over their connection: the
  * sender's write at t, the receiver's read at t + hop. client is the NATS
  * client of the connection. */
@@ -266,9 +278,10 @@ static void sim_nats(struct sim *s, const struct proc *client, bool client_sends
 		r.ts_ns = s->t;
 		r.dir = DIR_SEND;
 		r.conn = sim_conn(s, from, to, client_sends ? ROLE_CLIENT : ROLE_SERVER);
+		r.peer_read = sim_paired(s);
 		sim_push(s, &r);
 	}
-	if (to_traced) {
+	if (to_traced && !r.peer_read) {
 		r.ts_ns = s->t + s->hop;
 		r.dir = DIR_RECV;
 		r.conn = sim_conn(s, to, from, client_sends ? ROLE_SERVER : ROLE_CLIENT);
@@ -477,6 +490,7 @@ static void run_nats_view(enum view view, bool shuffle, struct sink *k)
 
 	sim_init(&s, view, k, NULL);
 	s.shuffle = shuffle;
+	s.pair_from = shuffle ? 5 : 0;
 	nats_scenario(&s);
 	sim_done(&s);
 	/* every subscription with max 1 is gone, the others stay */
@@ -489,7 +503,13 @@ static void run_nats_view(enum view view, bool shuffle, struct sink *k)
 static void test_nats_three_views(void)
 {
 	struct sink cl = { 0 }, sv = { 0 }, all = { 0 }, mixed = { 0 };
+	struct sink paired = { 0 }, paired_late = { 0 };
 
+	run_nats_view(VIEW_PAIRED, false, &paired);
+	run_nats_view(VIEW_PAIRED, true, &paired_late);
+	check_nats_events(&paired, "paired");
+	check_nats_events(&paired_late, "paired from the 5th message, out of order");
+	CHECK(sink_same(&paired, &paired_late));
 	run_nats_view(VIEW_CLIENTS, false, &cl);
 	run_nats_view(VIEW_SERVER, false, &sv);
 	run_nats_view(VIEW_ALL, false, &all);
@@ -501,7 +521,9 @@ static void test_nats_three_views(void)
 	CHECK(sink_same(&cl, &sv));
 	CHECK(sink_same(&cl, &all));
 	CHECK(sink_same(&all, &mixed));
+	CHECK(sink_same(&all, &paired));
 	if (check_failed) {
+		sink_dump(&paired, "paired");
 		sink_dump(&cl, "clients");
 		sink_dump(&sv, "server");
 		sink_dump(&all, "all");
@@ -510,6 +532,8 @@ static void test_nats_three_views(void)
 	sink_clear(&sv);
 	sink_clear(&all);
 	sink_clear(&mixed);
+	sink_clear(&paired);
+	sink_clear(&paired_late);
 }
 
 /* Pre-existing connections (no CONNECT seen): a publication cannot be
@@ -1039,9 +1063,10 @@ static void sim_http(struct sim *s, bool request, const char *method,
 		r.ts_ns = s->t;
 		r.dir = DIR_SEND;
 		r.conn = sim_conn(s, from, to, request ? ROLE_CLIENT : ROLE_SERVER);
+		r.peer_read = sim_paired(s);
 		sim_push(s, &r);
 	}
-	if (to_traced) {
+	if (to_traced && !r.peer_read) {
 		r.ts_ns = s->t + s->hop;
 		r.dir = DIR_RECV;
 		r.conn = sim_conn(s, to, from, request ? ROLE_SERVER : ROLE_CLIENT);
@@ -1054,11 +1079,12 @@ static void sim_http(struct sim *s, bool request, const char *method,
 
 static void test_http_views(void)
 {
-	struct sink k[4];
-	static const enum view views[] = { VIEW_CLIENTS, VIEW_SERVER, VIEW_ALL, VIEW_ALL };
+	struct sink k[6];
+	static const enum view views[] = { VIEW_CLIENTS, VIEW_SERVER, VIEW_ALL, VIEW_ALL,
+					   VIEW_PAIRED, VIEW_PAIRED };
 
 	memset(k, 0, sizeof(k));
-	for (int v = 0; v < 4; v++) {
+	for (int v = 0; v < 6; v++) {
 		struct sim s;
 
 		sim_init(&s, views[v], &k[v], NULL);
@@ -1067,6 +1093,7 @@ static void test_http_views(void)
 		 * delay between the ends, all views agree */
 		s.hop = 0;
 		s.shuffle = v == 3;
+		s.pair_from = v == 5 ? 1 : 0; /* the first request seen twice */
 		/* pipelined: two requests, then two responses, in order */
 		sim_http(&s, true, "GET", "/v2/apps/1b2c3d4e-5f60-4a1b-8c9d-0e1f2a3b4c5d/instances", 0, 0);
 		sim_http(&s, true, "GET", "/v2/apps/9f8e7d6c-5b4a-4321-8fed-cba987654321/instances?inline=1", 0, 0);
@@ -1087,9 +1114,11 @@ static void test_http_views(void)
 	CHECK(sink_same(&k[0], &k[1]));
 	CHECK(sink_same(&k[0], &k[2]));
 	CHECK(sink_same(&k[0], &k[3]));
+	CHECK(sink_same(&k[0], &k[4]));
+	CHECK(sink_same(&k[0], &k[5]));
 	if (check_failed)
 		sink_dump(&k[2], "http all");
-	for (int v = 0; v < 4; v++)
+	for (int v = 0; v < 6; v++)
 		sink_clear(&k[v]);
 }
 

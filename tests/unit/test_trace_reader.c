@@ -146,6 +146,7 @@ static void test_nats_fields(void)
 	char err[256];
 
 	/* base64 payload, reply, unknown fields */
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"op\":\"PUB\",\"subject\":\"a.b\",\"reply\":\"_INBOX.x\",\"size\":3,\"payload\":\"AAEC\",\"payload_encoding\":\"base64\",\"future\":{\"x\":1}}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK_EQ_INT(st.records, 1);
@@ -159,6 +160,7 @@ static void test_nats_fields(void)
 	CHECK(!g.conn.tls);
 
 	/* HMSG headers (object, repeated values) and status → header block */
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"dir\":\"recv\",\"op\":\"HMSG\",\"subject\":\"_INBOX.x\",\"sid\":\"9\",\"status\":503,\"headers\":{\"A\":\"1\",\"B\":[\"2\",\"3\"]},\"header_size\":40,\"size\":0}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK(g.rec.nats.op == NATS_HMSG && g.rec.dir == DIR_RECV);
@@ -178,14 +180,17 @@ static void test_nats_fields(void)
 	CHECK(g.conn.tls);
 
 	memset(&g, 0, sizeof(g));
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"op\":\"CONNECT\",\"connect\":{\"name\":\"svc\",\"echo\":false}}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK_MSG(!strcmp(g.json, "{\"name\":\"svc\",\"echo\":false}"), "%s", g.json);
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"op\":\"UNSUB\",\"sid\":\"4\",\"max\":1}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK_EQ_INT(g.rec.nats.max_msgs, 1);
 
 	/* an op from the future is skipped quietly */
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"op\":\"LS+\"}\n", &g, &st, err, sizeof(err)) == 0);
 	CHECK_EQ_INT(st.records, 0);
 	CHECK_EQ_INT(st.ignored, 1);
@@ -198,6 +203,7 @@ static void test_http_fields(void)
 	struct got g;
 	char err[256];
 
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"http\"," CONN ",\"kind\":\"request\",\"method\":\"POST\",\"path\":\"/v2/apps?q=1\",\"version\":\"HTTP/1.1\",\"headers\":{\"Host\":\"x\",\"Accept\":[\"a\",\"b\"]},\"body\":\"aGk=\",\"body_encoding\":\"base64\",\"size\":2,\"chunked\":true}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK(g.rec.proto == PROTO_HTTP && g.rec.http.kind == HTTP_REQUEST);
@@ -209,6 +215,7 @@ static void test_http_fields(void)
 	CHECK(!strcmp(g.hname[0], "Host") && !strcmp(g.hvalue[0], "x"));
 	CHECK(!strcmp(g.hname[2], "Accept") && !strcmp(g.hvalue[2], "b"));
 
+	/* not a boolean: the line is refused, as a bad "tls" is */
 	CHECK(read_str(META "{\"type\":\"http\"," CONN ",\"kind\":\"response\",\"status\":404,\"reason\":\"Not Found\",\"headers\":{},\"size\":0}\n",
 		       &g, &st, err, sizeof(err)) == 0);
 	CHECK(g.rec.http.kind == HTTP_RESPONSE && g.rec.http.status == 404);
@@ -320,8 +327,50 @@ static void test_round_trip(void)
 	CHECK(g.conn.role == ROLE_CLIENT && g.conn.tls);
 }
 
+/* --pair-local's peer_read: written only when true, read back either way. */
+static void test_peer_read(void)
+{
+	struct conn_meta cm = { .id = 3, .pid = 7, .comm = "pub", .local = "127.0.0.1:5000",
+				.peer = "127.0.0.1:4222", .role = ROLE_CLIENT };
+	struct trace_reader_stats st;
+	char err[256], *line, text[2048];
+	struct msg_record r;
+	struct got g;
+
+	for (int marked = 0; marked < 2; marked++) {
+		json_t *j;
+
+		memset(&r, 0, sizeof(r));
+		r.ts_ns = 1000;
+		r.dir = DIR_SEND;
+		r.proto = PROTO_NATS;
+		r.conn = &cm;
+		r.peer_read = marked;
+		r.nats.op = NATS_PUB;
+		r.nats.subject = SLICE_LIT("a");
+		r.nats.max_msgs = -1;
+		j = record_to_json(&r);
+		CHECK(j != NULL);
+		if (!j)
+			return;
+		CHECK(!!json_object_get(j, "peer_read") == marked);
+		json_object_set_new(j, "type", json_string("nats"));
+		line = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		snprintf(text, sizeof(text), "%s%s\n", META, line);
+		free(line);
+		CHECK(read_str(text, &g, &st, err, sizeof(err)) == 0);
+		CHECK_EQ_INT(st.records, 1);
+		CHECK(g.rec.peer_read == marked);
+	}
+	/* not a boolean: the line is refused, as a bad "tls" is */
+	CHECK(read_str(META "{\"type\":\"nats\"," CONN ",\"op\":\"PING\",\"peer_read\":1}\n",
+		       &g, &st, err, sizeof(err)) != 0 || st.records == 0);
+}
+
 int main(void)
 {
+	test_peer_read();
 	test_sample();
 	test_nats_fields();
 	test_http_fields();
