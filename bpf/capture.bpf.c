@@ -117,10 +117,95 @@ struct {
 	__type(value, struct ms_conn_key);
 } sock_conns SEC(".maps");
 
+/*
+ * --pair-local: a message between two traced processes on this host is
+ * shipped once, at its send. Both ends of such a connection get an entry
+ * in conns; the first one made waits here for the second, which finds it
+ * and pairs the two (pair_ends). From then on each end's sends are
+ * flagged MS_F_PEER_READ and its reads of the other's flagged sends are
+ * not shipped. Only connections both ends saw from their first byte:
+ * their two offsets of one direction count the same bytes.
+ *
+ * By a hash of the two endpoints, the same from either end, not by the
+ * tuple: a reversed copy of the tuple on the stack passed the 512 bytes
+ * the verifier allows a chain of calls. What a key finds is checked
+ * against the tuple; an entry whose end was closed is pushed out (LRU)
+ * or overwritten.
+ */
+const volatile bool pair_local = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ms_conn_key);
+} lone_ends SEC(".maps");
+
+static __always_inline __u64 end_hash(const __u8 *addr, __u16 port)
+{
+	const __u64 *a = (const __u64 *)addr;
+	__u64 h = (a[0] ^ (a[1] * 0x9E3779B97F4A7C15ULL) ^ port) *
+		  0xff51afd7ed558ccdULL;
+
+	return h ^ (h >> 29);
+}
+
+/* The same for (local, remote) as for (remote, local). */
+static __always_inline __u64 ends_hash(const struct ms_tuple *t)
+{
+	return (end_hash(t->laddr, t->lport) + end_hash(t->raddr, t->rport)) ^
+	       t->family;
+}
+
+/* p is t seen from the other end. */
+static __always_inline bool tuple_reversed(const struct ms_tuple *p,
+					   const struct ms_tuple *t)
+{
+	const __u64 *pl = (const __u64 *)p->laddr, *pr = (const __u64 *)p->raddr;
+	const __u64 *tl = (const __u64 *)t->laddr, *tr = (const __u64 *)t->raddr;
+
+	return p->family == t->family && p->lport == t->rport &&
+	       p->rport == t->lport && pl[0] == tr[0] && pl[1] == tr[1] &&
+	       pr[0] == tl[0] && pr[1] == tl[1];
+}
+
+/*
+ * The end `key` (st) was just made, fresh. If the other end of its
+ * connection is traced and waiting in lone_ends, pair the two; else wait
+ * there for it. Each end's send offset gets OFF_PAIRED by a fetch-and-or:
+ * a send that added to the offset before it is not flagged, one after it
+ * is, and the old offset it returns is where the other end's reads start
+ * being left out. So every byte is shipped by one of the two.
+ */
+static __noinline void pair_ends(struct ms_conn_key *key, struct conn_state *st)
+{
+	__u64 h = ends_hash(&st->tuple), mine, theirs;
+	struct ms_conn_key *pk = bpf_map_lookup_elem(&lone_ends, &h);
+	struct conn_state *ps = pk ? bpf_map_lookup_elem(&conns, pk) : NULL;
+
+	if (!pk || !ps || ps == st || !tuple_reversed(&ps->tuple, &st->tuple)) {
+		bpf_map_update_elem(&lone_ends, &h, key, BPF_ANY);
+		return;
+	}
+	st->peer = *pk;
+	ps->peer = *key;
+	bpf_map_delete_elem(&lone_ends, &h);
+	if (!ps->fresh || ps->tls || st->tls)
+		return;
+	/* Another thread of either process moving bytes on the socket
+	 * between an or and the store after it can have them shipped by
+	 * both ends (never by neither): the correlator merges the sights. */
+	theirs = __sync_fetch_and_or(&ps->off[MS_DIR_SEND], OFF_PAIRED);
+	mine = __sync_fetch_and_or(&st->off[MS_DIR_SEND], OFF_PAIRED);
+	st->elide_from = theirs & OFF_MASK;
+	ps->elide_from = mine & OFF_MASK;
+	stat_add(MS_STAT_PAIRED, 1);
+}
+
 static __always_inline struct conn_state *
 conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 {
-	struct conn_state init = {};
+	struct conn_state init = {}, *st;
 	__u64 skey = (__u64)sk;
 
 	init.file = (__u64)file;
@@ -128,6 +213,7 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 	init.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
 	init.role = role;
 	init.fresh = role != MS_ROLE_UNKNOWN;
+	init.elide_from = ~0ULL;
 	read_tuple(sk, &init.tuple);
 	init.proto = port_override(&init.tuple);
 	leader_comm(init.comm);
@@ -137,7 +223,10 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 	}
 	if (close_on_state)
 		bpf_map_update_elem(&sock_conns, &skey, key, BPF_ANY);
-	return bpf_map_lookup_elem(&conns, key);
+	st = bpf_map_lookup_elem(&conns, key);
+	if (pair_local && st && st->fresh)
+		pair_ends(key, st);
+	return st;
 }
 
 /* A tracked connection was closed: tell userspace so it can flush, and
@@ -165,8 +254,10 @@ static __always_inline void conn_closed(struct ms_conn_key *key,
 	e->h.conn_id = st->conn_id;
 	__builtin_memcpy(e->h.comm, st->comm, MS_COMM_LEN);
 	__builtin_memcpy(&e->tuple, &st->tuple, sizeof(e->tuple));
-	e->stream_end[0] = st->off[0];
-	e->stream_end[1] = st->off[1];
+	e->stream_end[0] = st->off[0] & OFF_MASK;
+	/* reads left out to the peer's records are not a gap at the end */
+	e->stream_end[1] = st->off[1] < st->elide_from ? st->off[1] :
+			   st->elide_from;
 	e->proto = st->proto;
 	e->role = st->role;
 	bpf_ringbuf_submit(e, 0);
@@ -566,6 +657,46 @@ static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
 	return __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
 }
 
+/*
+ * --pair-local: whether the other end ships what it sends, checked at
+ * the first read that would be left out. Each end guesses its protocol
+ * from its own chunks; one that guessed "other", is guessing still or
+ * went TLS ships nothing, so this end reads for itself from now on, and
+ * the other end's sends stop being flagged.
+ */
+static __always_inline bool peer_ships(struct conn_state *st)
+{
+	struct conn_state *ps = bpf_map_lookup_elem(&conns, &st->peer);
+
+	if (ps && proto_shipped(ps) && !ps->tls) {
+		st->peer_ships = 1;
+		return true;
+	}
+	if (ps)
+		__sync_fetch_and_and(&ps->off[MS_DIR_SEND], OFF_MASK);
+	st->elide_from = ~0ULL;
+	return false;
+}
+
+/*
+ * --pair-local, a read of [off, off + n): how much of it to ship. The
+ * peer's sends from st->elide_from on were flagged and stand for these
+ * bytes; a read across that point ships the part before it.
+ */
+static __always_inline __u64 unpaired_part(struct conn_state *st,
+					   __u64 off, __u64 n)
+{
+	if (off + n <= st->elide_from)
+		return n;
+	if (!st->peer_ships && !peer_ships(st))
+		return n;
+	if (off >= st->elide_from) {
+		stat_add(MS_STAT_PEER_READS, 1);
+		return 0;
+	}
+	return st->elide_from - off;
+}
+
 static __always_inline __u8 sc_dir(__u16 sc)
 {
 	bool send = sc == MS_SC_WRITE || sc == MS_SC_WRITEV ||
@@ -612,6 +743,12 @@ static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 		if (!m.msg_len)
 			continue;
 		r->off = stream_advance(r->st, r->dir, m.msg_len);
+		if (r->off & OFF_PAIRED)
+			r->flags = MS_F_PEER_READ;
+		r->off &= OFF_MASK;
+		if (pair_local && r->dir == MS_DIR_RECV &&
+		    r->off >= r->st->elide_from)
+			continue; /* the peer's flagged sends stand for it */
 		budget = emit_iov(r, (__u64)m.msg_hdr.msg_iov,
 				  m.msg_hdr.msg_iovlen, m.msg_len, budget);
 	}
@@ -663,10 +800,19 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		return;
 	}
 	r.off = stream_advance(st, r.dir, ret);
+	if (r.dir == MS_DIR_SEND) {
+		if (r.off & OFF_PAIRED)
+			r.flags = MS_F_PEER_READ;
+		r.off &= OFF_MASK;
+	} else if (pair_local) {
+		ret = unpaired_part(st, r.off, ret);
+		if (!ret)
+			return;
+	}
 	if (uncopied(a)) {
 		/* the offsets stay true */
 		r.len = ret;
-		r.flags = MS_F_UNCOPIED;
+		r.flags |= MS_F_UNCOPIED;
 		emit_uncopied(&r);
 		return;
 	}

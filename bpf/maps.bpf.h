@@ -123,9 +123,25 @@ struct conn_state {
 	__u16 retry_in;      /* this many more data calls (2^retry_log) */
 	__u8 closing;        /* reached TCP_CLOSE with bytes still to read:
 			      * ends at the read that finds the end */
+	__u8 peer_ships;     /* --pair-local: the other end was seen to
+			      * ship its sends (first read left out) */
 	__u64 guess_tail;    /* while guessing: the last chunk's last bytes
 			      * (classify.bpf.h guess_keep_tail) */
+	__u64 elide_from;    /* --pair-local: this end's reads from this
+			      * offset on are not shipped, the peer's
+			      * flagged sends stand for them; ~0: none */
+	struct ms_conn_key peer; /* --pair-local: the other end's entry */
 };
+
+/*
+ * --pair-local: set in off[MS_DIR_SEND] once both ends of a connection are
+ * traced. A send's fetch-and-add sees it or not, and the pairing's
+ * fetch-and-or returns the offset it happened at: which sends the peer's
+ * reads are left out for is decided by the one word, with no window in
+ * between (capture.bpf.c pair_ends).
+ */
+#define OFF_PAIRED (1ULL << 63)
+#define OFF_MASK (OFF_PAIRED - 1)
 
 /* A connection whose bytes leave the kernel: its protocol is one msgscope
  * ships. (Unknown: still guessing; other: never shipped.) */

@@ -190,8 +190,9 @@ static __noinline int tls_data(__u32 tgid, __s32 fd, __u32 dir, __u64 ubuf,
 	if (r.cap > n)
 		r.cap = n;
 	r.fd = fd;
+	/* (a plaintext offset never has OFF_PAIRED: tls_bind_state) */
 	if (r.dir == MS_DIR_SEND)
-		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
+		r.off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n) & OFF_MASK;
 	else
 		r.off = __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
 	if (!proto_shipped(st))

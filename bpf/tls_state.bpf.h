@@ -122,8 +122,11 @@ static __noinline int tls_bind_state(struct conn_state *st, __u32 from_start)
 		return -1;
 	if (st->tls & TLS_ON)
 		return 0;
+	/* and --pair-local's pairing ends: plaintext is shipped from both
+	 * ends' TLS probes, never flagged, never left out */
 	st->off[MS_DIR_SEND] = 0;
 	st->off[MS_DIR_RECV] = 0;
+	st->elide_from = ~0ULL;
 	if (!proto_shipped(st)) {
 		st->proto = port_override(&st->tuple);
 		st->guesses = 0;

@@ -281,6 +281,7 @@ static int configure(struct capture *c, const struct capture_opts *o)
 	s->rodata->wakeup_bytes = o->wakeup_bytes;
 	s->rodata->self_tgid = getpid();
 	s->rodata->filter_pids = o->filter_pids;
+	s->rodata->pair_local = o->pair_local;
 	if (o->comm && *o->comm) {
 		s->rodata->filter_comm = true;
 		strncpy((char *)s->rodata->target_comm, o->comm, MS_COMM_LEN - 1);

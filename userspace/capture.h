@@ -33,6 +33,8 @@ struct capture_opts {
 	uint32_t overload_snaplen; /* copied per call while shedding; 0: never */
 	bool verbose;            /* libbpf's own messages on stderr */
 	bool no_tls;             /* no TLS uprobes (also MSGSCOPE_NO_TLS=1) */
+	bool pair_local;         /* a message between two traced local ends
+				  * is shipped once, at its send */
 	uint32_t rings;          /* ring buffers the CPUs share --buffer-size out
 				  * in (CAPTURE_RINGS_*; more than CPUs: one
 				  * per CPU) */

@@ -216,6 +216,7 @@ int parse_capture_opt(struct live_args *a, int opt, const char *arg)
 		return 0;
 	case LOPT_SHOW_SECRETS: a->s.show_secrets = true; return 0;
 	case LOPT_NO_TLS: a->s.cap.no_tls = true; return 0;
+	case LOPT_PAIR_LOCAL: a->s.cap.pair_local = true; return 0;
 	case LOPT_RINGS:
 		if (!strcmp(arg, "cpu")) {
 			a->s.cap.rings = CAPTURE_RINGS_PER_CPU;

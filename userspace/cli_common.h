@@ -38,6 +38,14 @@ _Static_assert(MS_DEFAULT_SNAPLEN == MS_MAX_SYSCALL_SNAPLEN,
 "                          CPU, the cheapest hooks where many CPUs send, but a\n" \
 "                          burst from one CPU has only two rings' room\n"
 
+/* --pair-local in trace's and top's --help. */
+#define PAIR_LOCAL_HELP \
+"      --pair-local        record a message between two traced processes on\n" \
+"                          this host once, at its send: the reader's copy is\n" \
+"                          left out and the sender's record says the peer read\n" \
+"                          it. Cheaper; bytes a local sender moves by sendfile,\n" \
+"                          splice or io_uring are then not captured\n"
+
 /* --nice in trace's and top's --help. */
 #define NICE_HELP \
 "      --nice N|idle       msgscope's own priority once attached (default idle):\n" \
@@ -65,6 +73,7 @@ struct live_args {
 enum live_opt {
 	LOPT_SHOW_SECRETS = 256, LOPT_MAX_CONNS, LOPT_MAX_PAYLOAD, LOPT_BUFFER_SIZE,
 	LOPT_NO_TLS, LOPT_NO_COLOR, LOPT_NICE, LOPT_RING_PER_CPU, LOPT_RINGS, LOPT_OVERLOAD_SNAPLEN,
+	LOPT_PAIR_LOCAL,
 	LOPT__NEXT,
 };
 

@@ -88,6 +88,7 @@ RINGS_HELP
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
+PAIR_LOCAL_HELP
 NICE_HELP
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
@@ -403,6 +404,7 @@ static int parse_args(int argc, char **argv, struct top *t)
 		{ "max-conns", required_argument, NULL, LOPT_MAX_CONNS },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "pair-local", no_argument, NULL, LOPT_PAIR_LOCAL },
 		{ "rings", required_argument, NULL, LOPT_RINGS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },

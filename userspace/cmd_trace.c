@@ -62,6 +62,7 @@ RINGS_HELP
 "      --show-secrets      do not redact passwords, tokens, cookies\n"
 "      --no-tls            no TLS probes: plaintext sockets only, and after\n"
 "                          start no capability beyond reading /proc\n"
+PAIR_LOCAL_HELP
 NICE_HELP
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              show this help\n"
@@ -96,6 +97,7 @@ static json_t *options_json(const struct live_args *a, struct session *s)
 	json_object_set_new(o, "nice", json_integer(a->s.nice));
 	json_object_set_new(o, "sched", json_string(a->s.sched_idle ? "idle" : "other"));
 	json_object_set_new(o, "overload_snaplen", json_integer(a->s.cap.overload_snaplen));
+	json_object_set_new(o, "pair_local", json_boolean(a->s.cap.pair_local));
 	return o;
 }
 
@@ -251,6 +253,7 @@ static int parse_args(int argc, char **argv, struct live_args *a, const char **o
 		{ "max-payload", required_argument, NULL, LOPT_MAX_PAYLOAD },
 		{ "show-secrets", no_argument, NULL, LOPT_SHOW_SECRETS },
 		{ "no-tls", no_argument, NULL, LOPT_NO_TLS },
+		{ "pair-local", no_argument, NULL, LOPT_PAIR_LOCAL },
 		{ "rings", required_argument, NULL, LOPT_RINGS },
 		{ "ring-per-cpu", no_argument, NULL, LOPT_RING_PER_CPU },
 		{ "nice", required_argument, NULL, LOPT_NICE },

@@ -68,6 +68,10 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "sheds", json_integer(c.sheds));
 	json_object_set_new(e, "shed_ms", json_integer(c.shed_ns / 1000000));
 	json_object_set_new(e, "shed_cuts", json_integer(c.kernel[MS_STAT_SHED_CUTS]));
+	/* --pair-local: connections with both ends traced, and the reads
+	 * of them left out (the senders' records say peer_read). */
+	json_object_set_new(e, "paired", json_integer(c.kernel[MS_STAT_PAIRED]));
+	json_object_set_new(e, "peer_reads", json_integer(c.kernel[MS_STAT_PEER_READS]));
 	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
 	if (session_child_exit_code(s) >= 0)
 		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));

@@ -648,6 +648,7 @@ http {{
         listen 127.0.0.1:{port};
         root {root};
         location / {{ }}
+        location /sf/ {{ alias {root}/; sendfile on; }}
         location = /post {{ return 200 "posted\\n"; }}
         location ~ ^/(chunked|echo|setcookie) {{
             proxy_pass http://127.0.0.1:{backend};

@@ -140,14 +140,57 @@ def check_nats_edges(t, label):
              f'{label}: {TOKEN_REQS} answered uaa.token exchanges cc_ng -> uaa', h.dump(exch))
 
 
-def test_everything_traced():
+def everything_traced(extra, label):
+    """The scenario traced system-wide; its NATS and HTTP flows checked.
+    Returns the trace and nginx's port."""
     tmp = h.mkdtemp()
     bins = component_clients(tmp)
     with h.NatsServer() as ns, h.Nginx() as ng:
-        with h.Trace(['--port', ns.port_arg, '--port', ng.port_arg, '-i', '1'], settle=1.0) as t:
+        with h.Trace(['--port', ns.port_arg, '--port', ng.port_arg, '-i', '1'] + extra,
+                     settle=1.0) as t:
             run_scenario(ns, ng, bins)
-    check_nats_edges(t, 'all traced')
+    check_nats_edges(t, label)
+    check_http_flows(t, ng.port)
+    return t, ng.port
 
+
+def test_everything_traced():
+    t, _ = everything_traced([], 'all traced')
+    h.expect(not any(r.get('peer_read') for r in t.records),
+             'without --pair-local no record is marked peer_read')
+
+
+def test_everything_paired():
+    """--pair-local: the same flows from one record per local message."""
+    t, port = everything_traced(['--pair-local'], 'paired')
+    end = t.records[-1] if t.records else {}
+    h.expect(end.get('type') == 'end' and end.get('paired', 0) >= 1 and end.get('peer_reads', 0) >= 1,
+             'end line: connections paired, reads left out', h.short(end))
+    ours = {'cc_ng', 'router', 'hm9000', 'dea_a', 'dea_b', 'uaa'}
+    msgs = [r for r in t.records if r.get('type') == 'nats' and r.get('op') in ('PUB', 'MSG')
+            and r.get('comm') in ours | {'nats-server'}]
+    marked = [r for r in msgs if r.get('peer_read')]
+    h.expect(all(r.get('dir') == 'send' for r in marked), 'only sends are marked peer_read',
+             h.dump(marked))
+    # every client end is paired at nats-server's first read of it, so the
+    # clients read nothing the server sent them after its INFO
+    late_reads = [r for r in msgs if r.get('dir') == 'recv' and r.get('comm') in ours]
+    h.expect(marked and not late_reads,
+             f'PUB/MSG once each: {len(marked)} marked sends, no client read of a MSG',
+             h.dump(late_reads))
+    # a delivery complete without the readers' records: the senders' stood in
+    dels = [r for r in t.records if r.get('type') == 'delivery' and who(r.get('from')) == 'cc_ng']
+    h.expect(len(dels) == ROUTER_MSGS + STAGE_MSGS + TOKEN_REQS and all(d.get('complete') for d in dels),
+             'every delivery from cc_ng complete, none left to the timeout', h.dump(dels))
+    curl = [r for r in t.records if r.get('type') == 'http' and r.get('comm') == 'curl'
+            and r.get('peer', '').endswith(f':{port}')]
+    h.expect(len([r for r in curl if r.get('dir') == 'send']) == HTTP_CALLS and
+             not [r for r in curl if r.get('dir') == 'recv'],
+             f'curl: {HTTP_CALLS} requests recorded, its reads of the responses left out',
+             h.dump(curl))
+
+
+def check_http_flows(t, port):
     flows = final_flows(t, 'http')
     got = {}
     for f in flows:
@@ -159,7 +202,7 @@ def test_everything_traced():
     backend = [(k, v) for k, v in got.items() if k[0] == 'nginx' and k[3] == '/echo/app/{id}']
     h.expect(len(backend) == 1 and backend[0][1] == HTTP_CALLS and backend[0][0][1] == 'python3',
              f'nginx -> python3 backend x{HTTP_CALLS} (through the proxy)', h.dump(flows))
-    ours = f':{ng.port}'
+    ours = f':{port}'
     ex = [r for r in t.records if r.get('type') == 'exchange' and r.get('proto') == 'http'
           and comm(r.get('client')) == 'curl'
           and (r.get('server') or {}).get('addr', '').endswith(ours)]
@@ -180,4 +223,4 @@ def test_server_side_only():
 
 
 if __name__ == '__main__':
-    h.main([test_everything_traced, test_server_side_only], needs=['nats-server', 'nginx', 'curl'])
+    h.main([test_everything_traced, test_everything_paired, test_server_side_only], needs=['nats-server', 'nginx', 'curl'])

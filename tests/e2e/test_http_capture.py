@@ -635,6 +635,39 @@ def test_vectored_writes():
         srv.close()
 
 
+def test_pair_local_sendfile():
+    """--pair-local on one keep-alive connection, curl and nginx both traced:
+    each message recorded once, at its send, and the exchanges whole. What
+    it gives up, as documented: a body nginx sends by sendfile is counted,
+    not captured (curl's read of it, which had it, is left out)."""
+    with h.Nginx() as ng:
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg, '--pair-local']) as t:
+            c = curl('-w', '%{num_connects}\\n', '-o', '/dev/null', '-o', '/dev/null',
+                     ng.url + '/hello.txt', ng.url + '/sf/hello.txt')
+        expect(c.stdout.split() == ['1', '0'], 'curl reused one connection', c.stdout)
+        creq = t.http(kind='request', pid=c.pid)
+        expect([r.get('path') for r in creq] == ['/hello.txt', '/sf/hello.txt'] and
+               all(r.get('dir') == 'send' for r in creq),
+               'curl: both requests, as sends', dump(creq))
+        expect(not t.http(pid=c.pid, dir='recv'), "curl's reads left out",
+               dump(t.http(pid=c.pid, dir='recv')))
+        sresp = nginx_side(t, ng, kind='response')
+        expect(len(sresp) == 2 and all(r.get('peer_read') and r.get('status') == 200 for r in sresp),
+               'nginx: two responses, sends marked peer_read', dump(sresp))
+        expect(sresp[0].get('body') == 'hello, world\n' and not sresp[0].get('truncated'),
+               'written body: captured', h.short(sresp[0]))
+        expect(len(sresp) == 2 and sresp[1].get('size') == 13 and sresp[1].get('truncated') is True
+               and 'body' not in sresp[1],
+               'sendfile body: counted (size 13), not captured', dump(sresp))
+        end = t.end
+        expect(end.get('paired', 0) >= 1 and end.get('peer_reads', 0) >= 2 and end.get('cut_bytes', 0) >= 13,
+               'end: paired, reads left out, the sendfile body in cut_bytes', h.short(end))
+        ex = [r for r in t.select('exchange') if (r.get('client') or {}).get('pid') == c.pid]
+        expect(sorted(r.get('path') for r in ex) == ['/hello.txt', '/sf/hello.txt'] and
+               all(r.get('status') == 200 and r.get('answered') for r in ex),
+               'two answered exchanges', dump(ex))
+
+
 TESTS = [
     test_nginx_get_post,
     test_big_body_then_next,
@@ -649,6 +682,7 @@ TESTS = [
     test_reset_with_body_unread,
     test_python_http_server,
     test_vectored_writes,
+    test_pair_local_sendfile,
 ]
 
 if __name__ == '__main__':

@@ -162,7 +162,7 @@ def check_clean(t, recs, what):
 # ---------------------------------------------------------------------------
 # tests
 
-def test_nats_tls_client_and_server():
+def test_nats_tls_client_and_server(extra=()):
     """libnats (OpenSSL) clients and nats-server (Go crypto/tls)."""
     natsc = h.natsc_path()
     ca = cert()[0]
@@ -173,7 +173,7 @@ def test_nats_tls_client_and_server():
         # The clients are children of a shell that waits for the trace to
         # start: -p follows the server and them.
         sh = h.spawn(['/bin/sh', '-c', script], stdin=True)
-        with h.Trace(['-p', f'{ns.pid},{sh.pid}']) as t:
+        with h.Trace(['-p', f'{ns.pid},{sh.pid}', *extra]) as t:
             sh.send('go')
             sh.wait_ok(30)
         recs = on_port(t, ns.port)
@@ -225,6 +225,15 @@ def test_nats_tls_client_and_server():
         expect(len(sinfo) == 2 and all('tls' not in r and r['dir'] == 'send' for r in sinfo),
                'server: INFO sent in the clear on both connections', dump(srv))
         check_clean(t, recs, 'NATS over TLS')
+    return t
+
+
+def test_nats_tls_paired():
+    """The same with --pair-local: the ends are paired at the client's read
+    of INFO, and the TLS that follows unpairs them, so the plaintext is
+    recorded at both ends as without it."""
+    t = test_nats_tls_client_and_server(['--pair-local'])
+    expect(t.end.get('paired', 0) >= 2, 'both client connections were paired', h.short(t.end))
 
 
 
@@ -615,7 +624,8 @@ def test_hello_marks_an_unhooked_tls_stack():
            '--snaplen 4 (a copy shorter than a hello): the socket is still marked', t.stderr[-800:])
 
 if __name__ == '__main__':
-    h.main([test_nats_tls_client_and_server, test_nats_tls_client_connected_before_trace,
+    h.main([test_nats_tls_client_and_server, test_nats_tls_paired,
+            test_nats_tls_client_connected_before_trace,
             test_https_nginx_curl, test_https_on_enter_hooks_path, test_https_on_per_function_uprobes,
             test_libssl_loaded_later,
             test_go_https_client, test_ciphertext_never_parsed,
