@@ -221,7 +221,8 @@ def summary(out):
     cases.sort(key=lambda c: order.index(c) if c in order else 99)
     mode_names = {"untraced": "untraced", "sys": "trace, system-wide",
                   "sys0": "trace, system-wide, --nice 0", "sys19": "trace, system-wide, --nice 19",
-                  "pid": "trace -p clients", "tui": "top -b (TUI batch)"}
+                  "pid": "trace -p clients", "tui": "top -b (TUI batch)",
+                  "pair": "trace, system-wide, --pair-local"}
     lines += ["## Overhead (medians of the timed runs, trace written to /dev/null)", "",
               "| case | mode | runs | throughput /s | ratio (range of each round's) | p50 us | p99 us | p99 ratio "
               "| msgscope CPU % of 1 core | peak RSS MiB | drops (events) | lost by NATS |",
@@ -233,7 +234,7 @@ def summary(out):
     detail = ["## Completeness per observation point", ""]
     for case in cases:
         base, base_runs = None, {}
-        for mode in ["untraced", "sys", "sys19", "sys0", "pid", "tui"]:
+        for mode in ["untraced", "sys", "sys19", "sys0", "pair", "pid", "tui"]:
             md = os.path.join(raw, case, mode)
             if not os.path.isdir(md):
                 continue

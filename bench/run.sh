@@ -10,9 +10,12 @@
 #   --runs N       runs per mode (default 5, --quick 2)
 #   --secs S       seconds per NATS and HTTP run (default 5 / 10, --quick 3 / 5)
 #   --only REGEX   only the cases whose name matches (e.g. 'nats-256')
-#   --modes LIST   comma list of untraced,sys,sys0,sys19,pid,tui (default:
-#                  all available but sys19; sys0 and sys19 are system-wide
-#                  at --nice 0 and 19 instead of the default SCHED_IDLE)
+#   --modes LIST   comma list of untraced,sys,sys0,sys19,pair,pid,tui
+#                  (default: all available but sys19 and pair; sys0 and
+#                  sys19 are system-wide at --nice 0 and 19 instead of the
+#                  default SCHED_IDLE, pair is system-wide with
+#                  --pair-local: timed runs only, as trace_count's tally
+#                  expects both ends' records)
 #   --no-profile   skip the perf / bpf_stats profile of nats-256-max
 #   --soak         also the 10-minute memory soak (20k msgs/s, system-wide)
 #   --soak-only    only the soak
@@ -332,6 +335,8 @@ start_tracer() {
 	     "$MS" trace --nice 19 -o /dev/null 2>"$dir/ms.err" & ;;
 	sys0) echo "$MS trace --nice 0 -o $out" >"$dir/cmd"
 	     "$MS" trace --nice 0 -o /dev/null 2>"$dir/ms.err" & ;;
+	pair) echo "$MS trace --pair-local -o $out" >"$dir/cmd"
+	     "$MS" trace --pair-local -o /dev/null 2>"$dir/ms.err" & ;;
 	pid) echo "$MS trace -p $pids -o $out" >"$dir/cmd"
 	     if [ "$complete" = 1 ]; then "$MS" trace -p "$pids" -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
 	     else "$MS" trace -p "$pids" -o /dev/null 2>"$dir/ms.err" & fi ;;
