@@ -675,6 +675,7 @@ static __always_inline bool peer_ships(struct conn_state *st)
 	if (ps)
 		__sync_fetch_and_and(&ps->off[MS_DIR_SEND], OFF_MASK);
 	st->elide_from = ~0ULL;
+	stat_add(MS_STAT_UNPAIRED, 1);
 	return false;
 }
 

@@ -130,6 +130,9 @@ enum ms_stat {
 				   * traced, their messages shipped once */
 	MS_STAT_PEER_READS,       /* --pair-local: reads not shipped, the
 				   * peer's flagged sends standing for them */
+	MS_STAT_UNPAIRED,         /* --pair-local: pairs undone at the first
+				   * read to leave out: the sender ships
+				   * nothing (TLS, another protocol) */
 	MS_STAT__COUNT,
 };
 

@@ -72,6 +72,7 @@ json_t *session_end_json(struct session *s)
 	 * of them left out (the senders' records say peer_read). */
 	json_object_set_new(e, "paired", json_integer(c.kernel[MS_STAT_PAIRED]));
 	json_object_set_new(e, "peer_reads", json_integer(c.kernel[MS_STAT_PEER_READS]));
+	json_object_set_new(e, "unpaired", json_integer(c.kernel[MS_STAT_UNPAIRED]));
 	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
 	if (session_child_exit_code(s) >= 0)
 		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));

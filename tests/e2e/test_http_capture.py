@@ -668,6 +668,52 @@ def test_pair_local_sendfile():
                'two answered exchanges', dump(ex))
 
 
+def test_pair_local_one_byte_sender():
+    """--pair-local where the two ends guess the protocol apart: a client
+    writing its first request a byte at a time is never taken for HTTP
+    (it ships nothing), the server reading it whole is. The server must not
+    leave its reads out to records the client never ships: each request is
+    recorded once, at one end or the other, and every exchange forms."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    req = b'GET /one HTTP/1.1\r\nHost: x\r\n\r\n'
+    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+    try:
+        with h.Trace(h.scope() + ['--pair-local']) as t:
+            cli = socket.create_connection(('127.0.0.1', port))
+            cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn, _ = srv.accept()
+            for b in req:
+                cli.send(bytes([b]))
+            time.sleep(0.2)
+            conn.recv(4096)
+            conn.sendall(resp)
+            cli.recv(4096)
+            for _ in range(3):
+                cli.sendall(req.replace(b'/one', b'/two'))
+                time.sleep(0.1)
+                conn.recv(4096)
+                conn.sendall(resp)
+                time.sleep(0.1)
+                cli.recv(4096)
+            cli.close()
+            conn.close()
+        end = t.end
+        h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
+              f"reads left out {end.get('peer_reads')}")
+        reqs = [r for r in t.http(kind='request') if r.get('peer', '').endswith(f':{port}')
+                or r.get('local', '').endswith(f':{port}')]
+        once = [r for r in reqs if r.get('dir') == 'recv' or r.get('peer_read')]
+        expect(sorted(r.get('path') for r in once) == ['/one', '/two', '/two', '/two'],
+               'every request recorded: read by the server, or sent and marked peer_read', dump(reqs))
+        ex = [r for r in t.select('exchange') if r.get('path') in ('/one', '/two')]
+        expect(len(ex) == 4 and all(r.get('status') == 200 for r in ex), 'four exchanges, 200', dump(ex))
+    finally:
+        srv.close()
+
+
 TESTS = [
     test_nginx_get_post,
     test_big_body_then_next,
@@ -683,6 +729,7 @@ TESTS = [
     test_python_http_server,
     test_vectored_writes,
     test_pair_local_sendfile,
+    test_pair_local_one_byte_sender,
 ]
 
 if __name__ == '__main__':
