@@ -19,7 +19,9 @@
  * server's write, subscriber's read) is one flow event: an observation merges
  * into the oldest pending unit of the same logical connection and content
  * that has not yet been seen from that end (first-in first-out per end, which
- * is exact as long as no end lost a message). Each end queues what it has
+ * is exact as long as no end lost a message). A sent record marked
+ * peer_read (trace --pair-local) is also the other end's sight, at the
+ * same time: that end's own record was left out. Each end queues what it has
  * yet to see, so the usual match is the front of its queue; the content
  * hash tables find the rest (an end that lost a record, a capture cut
  * short, a publication inferred from its deliveries).
