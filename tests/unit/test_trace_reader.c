@@ -279,6 +279,27 @@ static void test_malformed(void)
 	free(big);
 }
 
+/* r as record_to_json writes it (as a `type` line), read back into g:
+ * 0, or -1 when it could not be written. */
+static int read_back(const struct msg_record *r, const char *type, struct got *g,
+		     struct trace_reader_stats *st, json_t **written)
+{
+	char err[256], *line, text[2048];
+	json_t *j = record_to_json(r);
+
+	if (!j)
+		return -1;
+	json_object_set_new(j, "type", json_string(type));
+	line = json_dumps(j, JSON_COMPACT);
+	snprintf(text, sizeof(text), "%s%s\n", META, line);
+	free(line);
+	if (written)
+		*written = j;
+	else
+		json_decref(j);
+	return read_str(text, g, st, err, sizeof(err));
+}
+
 /* What record_to_json writes, trace_reader reads back. */
 static void test_round_trip(void)
 {
@@ -287,8 +308,6 @@ static void test_round_trip(void)
 	struct msg_record r;
 	struct trace_reader_stats st;
 	struct got g;
-	char err[256], *line, text[2048];
-	json_t *j;
 
 	memset(&r, 0, sizeof(r));
 	r.ts_ns = 123456789;
@@ -304,16 +323,7 @@ static void test_round_trip(void)
 	r.nats.payload = slice_from("\xff\x00\x01", 3);
 	r.nats.size = 3;
 	r.nats.max_msgs = -1;
-	j = record_to_json(&r);
-	CHECK(j != NULL);
-	if (!j)
-		return;
-	json_object_set_new(j, "type", json_string("nats"));
-	line = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	snprintf(text, sizeof(text), "%s%s\n", META, line);
-	free(line);
-	CHECK(read_str(text, &g, &st, err, sizeof(err)) == 0);
+	CHECK(read_back(&r, "nats", &g, &st, NULL) == 0);
 	CHECK_EQ_INT(st.records, 1);
 	CHECK(g.rec.ts_ns == 123456789 && g.rec.dir == DIR_RECV);
 	CHECK(g.rec.nats.op == NATS_HMSG);
@@ -333,12 +343,12 @@ static void test_peer_read(void)
 	struct conn_meta cm = { .id = 3, .pid = 7, .comm = "pub", .local = "127.0.0.1:5000",
 				.peer = "127.0.0.1:4222", .role = ROLE_CLIENT };
 	struct trace_reader_stats st;
-	char err[256], *line, text[2048];
+	char err[256];
 	struct msg_record r;
 	struct got g;
 
 	for (int marked = 0; marked < 2; marked++) {
-		json_t *j;
+		json_t *j = NULL;
 
 		memset(&r, 0, sizeof(r));
 		r.ts_ns = 1000;
@@ -349,17 +359,9 @@ static void test_peer_read(void)
 		r.nats.op = NATS_PUB;
 		r.nats.subject = SLICE_LIT("a");
 		r.nats.max_msgs = -1;
-		j = record_to_json(&r);
-		CHECK(j != NULL);
-		if (!j)
-			return;
-		CHECK(!!json_object_get(j, "peer_read") == marked);
-		json_object_set_new(j, "type", json_string("nats"));
-		line = json_dumps(j, JSON_COMPACT);
+		CHECK(read_back(&r, "nats", &g, &st, &j) == 0);
+		CHECK(j && !!json_object_get(j, "peer_read") == marked);
 		json_decref(j);
-		snprintf(text, sizeof(text), "%s%s\n", META, line);
-		free(line);
-		CHECK(read_str(text, &g, &st, err, sizeof(err)) == 0);
 		CHECK_EQ_INT(st.records, 1);
 		CHECK(g.rec.peer_read == marked);
 	}
