@@ -123,8 +123,8 @@ struct {
  * in conns; the first one made waits here for the second, which finds it
  * and pairs the two (pair_ends). From then on each end's sends are
  * flagged MS_F_PEER_READ and its reads of the other's flagged sends are
- * not shipped. Only connections both ends saw from their first byte:
- * their two offsets of one direction count the same bytes.
+ * not shipped. The two ends' offsets of one direction start wherever each
+ * was first seen; TCP sequence numbers (seq0) put them on one scale.
  *
  * By a hash of the two endpoints, the same from either end, not by the
  * tuple: a reversed copy of the tuple on the stack passed the 512 bytes
@@ -169,8 +169,16 @@ static __always_inline bool tuple_reversed(const struct ms_tuple *p,
 	       pr[0] == tl[0] && pr[1] == tl[1];
 }
 
+/* The offset, in the frame of an end whose offset 0 is sequence number
+ * base, of sequence number seq: near ref, one of its offsets (a connection
+ * moves less than 2 GiB between the two ends' views of it). */
+static __always_inline __u64 offset_of_seq(__u64 ref, __u32 base, __u32 seq)
+{
+	return ref + (__s64)(__s32)(seq - (base + (__u32)ref));
+}
+
 /*
- * The end `key` (st) was just made, fresh. If the other end of its
+ * The end `key` (st) was just made. If the other end of its
  * connection is traced and waiting in lone_ends, pair the two; else wait
  * there for it. Each end's send offset gets OFF_PAIRED by a fetch-and-or:
  * a send that added to the offset before it is not flagged, one after it
@@ -190,20 +198,29 @@ static __noinline void pair_ends(struct ms_conn_key *key, struct conn_state *st)
 	st->peer = *pk;
 	ps->peer = *key;
 	bpf_map_delete_elem(&lone_ends, &h);
-	if (!ps->fresh || ps->tls || st->tls)
+	if (!ps->seq_known || !st->seq_known || ps->tls || st->tls)
 		return;
 	/* Another thread of either process moving bytes on the socket
 	 * between an or and the store after it can have them shipped by
 	 * both ends (never by neither): the correlator merges the sights. */
 	theirs = __sync_fetch_and_or(&ps->off[MS_DIR_SEND], OFF_PAIRED);
 	mine = __sync_fetch_and_or(&st->off[MS_DIR_SEND], OFF_PAIRED);
-	st->elide_from = theirs & OFF_MASK;
-	ps->elide_from = mine & OFF_MASK;
+	st->elide_from = offset_of_seq(st->off[MS_DIR_RECV], st->seq0[MS_DIR_RECV],
+				       ps->seq0[MS_DIR_SEND] + (__u32)theirs);
+	ps->elide_from = offset_of_seq(ps->off[MS_DIR_RECV], ps->seq0[MS_DIR_RECV],
+				       st->seq0[MS_DIR_SEND] + (__u32)mine);
 	stat_add(MS_STAT_PAIRED, 1);
 }
 
+/* What the call being hooked moved: bytes sent (> 0) or read (< 0), 0
+ * for none yet, MOVED_UNKNOWN for a sendmmsg/recvmmsg (ret counts
+ * messages). The hooks run after the call, when the socket's sequence
+ * numbers have moved past its bytes already. */
+#define MOVED_UNKNOWN ((__s64)1 << 62)
+
 static __always_inline struct conn_state *
-conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
+conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role,
+	 __s64 moved)
 {
 	struct conn_state init = {}, *st;
 	__u64 skey = (__u64)sk;
@@ -214,6 +231,15 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 	init.role = role;
 	init.fresh = role != MS_ROLE_UNKNOWN;
 	init.elide_from = ~0ULL;
+	if (pair_local && moved != MOVED_UNKNOWN) {
+		const struct tcp_sock *tp = (const void *)sk;
+
+		init.seq0[MS_DIR_SEND] = BPF_CORE_READ(tp, write_seq) -
+					 (moved > 0 ? moved : 0);
+		init.seq0[MS_DIR_RECV] = BPF_CORE_READ(tp, copied_seq) +
+					 (moved < 0 ? moved : 0);
+		init.seq_known = 1;
+	}
 	read_tuple(sk, &init.tuple);
 	init.proto = port_override(&init.tuple);
 	leader_comm(init.comm);
@@ -224,7 +250,7 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role)
 	if (close_on_state)
 		bpf_map_update_elem(&sock_conns, &skey, key, BPF_ANY);
 	st = bpf_map_lookup_elem(&conns, key);
-	if (pair_local && st && st->fresh)
+	if (pair_local && st)
 		pair_ends(key, st);
 	return st;
 }
@@ -270,7 +296,8 @@ forget:
  * while the fd still holds the same struct file: fds are reused, and dup2()
  * replaces one without a close(2) we could see.
  */
-static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
+static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role,
+					      __s64 moved)
 {
 	struct ms_conn_key key = { .tgid = tgid, .fd = fd };
 	struct file *file = fd_to_file(fd);
@@ -288,7 +315,7 @@ static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
 			bpf_map_delete_elem(&conns, &key);
 		return NULL;
 	}
-	return conn_new(&key, file, sk, role);
+	return conn_new(&key, file, sk, role, moved);
 }
 
 /*
@@ -299,7 +326,7 @@ static __noinline struct conn_state *conn_get(__u32 tgid, __u32 fd, __u8 role)
  * move bytes on another socket (an NFS write).
  */
 static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
-						   struct sock *sk)
+						   struct sock *sk, __s64 moved)
 {
 	struct ms_conn_key key = { .tgid = tgid, .fd = fd };
 	__u16 family = sk->__sk_common.skc_family;
@@ -331,7 +358,7 @@ static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
 		role = *fresh;
 		bpf_map_delete_elem(&fresh_socks, &skey);
 	}
-	return conn_new(&key, file, sk, role);
+	return conn_new(&key, file, sk, role, moved);
 }
 
 /* ---- shipping bytes ----------------------------------------------------- */
@@ -876,7 +903,7 @@ static __always_inline int data_enter(__u32 fd, __u64 buf, __u32 count,
 
 	if (!tgid_wanted(id >> 32))
 		return 0;
-	st = conn_get(id >> 32, fd, MS_ROLE_UNKNOWN);
+	st = conn_get(id >> 32, fd, MS_ROLE_UNKNOWN, 0);
 	/* st->tls: tls.bpf.c ships this socket's plaintext; nothing to do. */
 	if (!st || st->tls || classify_skip(st))
 		return 0;
@@ -967,10 +994,12 @@ static __always_inline int data_args(long ret, __u16 sc, __u64 fd_count,
 		.one_msg = by_sock && (sc == MS_SC_RECVMMSG || sc == MS_SC_SENDMMSG),
 	};
 	bool send = sc == MS_SC_WRITE || sc == MS_SC_SENDTO;
+	__s64 moved = sc == MS_SC_RECVMMSG || sc == MS_SC_SENDMMSG ? MOVED_UNKNOWN :
+		      sc_dir(sc) == MS_DIR_SEND ? ret : -ret;
 	struct conn_state *st;
 
-	st = by_sock ? conn_get_sock(id >> 32, a.fd, sk) :
-		       conn_get(id >> 32, a.fd, MS_ROLE_UNKNOWN);
+	st = by_sock ? conn_get_sock(id >> 32, a.fd, sk, moved) :
+		       conn_get(id >> 32, a.fd, MS_ROLE_UNKNOWN, moved);
 	/* First, as tls.bpf.c's enter hooks would have: whether these bytes
 	 * are TLS, so that ciphertext is not shipped. The same syscalls. A
 	 * send that will be shipped is looked at for a hello in its copy
@@ -1097,7 +1126,7 @@ static __always_inline int new_conn_exit(long ret)
 	connect = ap->sc == SC_CONNECT;
 	fd = made_fd(connect, ap->fd, ret);
 	if (fd >= 0)
-		conn_get(id >> 32, fd, connect ? MS_ROLE_CLIENT : MS_ROLE_SERVER);
+		conn_get(id >> 32, fd, connect ? MS_ROLE_CLIENT : MS_ROLE_SERVER, 0);
 	bpf_map_delete_elem(&inflight, &id);
 	return 0;
 }
@@ -1218,7 +1247,7 @@ static __always_inline int conn_made(__u64 fd, __u8 role)
 
 	if (!tgid_wanted(id >> 32) || compat_syscall())
 		return 0;
-	conn_get(id >> 32, fd, role);
+	conn_get(id >> 32, fd, role, 0);
 	return 0;
 }
 

@@ -125,12 +125,15 @@ struct conn_state {
 			      * ends at the read that finds the end */
 	__u8 peer_ships;     /* --pair-local: the other end was seen to
 			      * ship its sends (first read left out) */
+	__u8 seq_known;      /* --pair-local: seq0 holds */
 	__u64 guess_tail;    /* while guessing: the last chunk's last bytes
 			      * (classify.bpf.h guess_keep_tail) */
 	__u64 elide_from;    /* --pair-local: this end's reads from this
 			      * offset on are not shipped, the peer's
 			      * flagged sends stand for them; ~0: none */
 	struct ms_conn_key peer; /* --pair-local: the other end's entry */
+	__u32 seq0[2];       /* --pair-local: the TCP sequence number of
+			      * offset 0, by enum ms_dir (seq_known) */
 };
 
 /*

@@ -668,6 +668,79 @@ def test_pair_local_sendfile():
                'two answered exchanges', dump(ex))
 
 
+def test_pair_local_older_connection():
+    """--pair-local on a keep-alive connection made before the trace: the
+    two ends' offsets start wherever each was first seen, and TCP sequence
+    numbers line them up. Each request recorded once, every exchange."""
+    paths = ['/a.txt', '/b.txt', '/c.txt']
+    with h.Nginx() as ng:
+        conn = http.client.HTTPConnection('127.0.0.1', ng.port, timeout=10)
+        conn.request('GET', '/hello.txt')   # before the trace
+        conn.getresponse().read()
+        local = '%s:%d' % conn.sock.getsockname()
+        with h.Trace(h.scope(*ng.all_pids()) + ['--port', ng.port_arg, '--pair-local']) as t:
+            for p in paths:
+                conn.request('GET', p)
+                r = conn.getresponse()
+                r.read()
+                assert r.status == 200, f'{p}: {r.status}'
+        conn.close()
+        end = t.end
+        h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
+              f"reads left out {end.get('peer_reads')}")
+        expect(end.get('paired', 0) >= 1 and end.get('peer_reads', 0) >= 1,
+               'the older connection was paired, reads left out', h.short(end))
+        reqs = [r for r in t.http(kind='request')
+                if local in (r.get('local'), r.get('peer'))]
+        once = [r for r in reqs if r.get('dir') == 'recv' or r.get('peer_read')]
+        expect(sorted(r.get('path') for r in once) == paths and len(reqs) <= len(paths) + 1,
+               'each request recorded once (the first may come from both ends)', dump(reqs))
+        resp = [r for r in t.http(kind='response') if local in (r.get('local'), r.get('peer'))]
+        expect(len(resp) == len(paths) and all(r.get('status') == 200 for r in resp)
+               and sum(1 for r in resp if r.get('peer_read')) >= len(paths) - 1,
+               'each response recorded once, as a send marked peer_read', dump(resp))
+        ex = [r for r in t.select('exchange') if r.get('path') in paths]
+        expect(sorted(r.get('path') for r in ex) == paths and all(r.get('status') == 200 for r in ex),
+               'three exchanges, 200', dump(ex))
+
+
+def test_pair_local_bytes_in_flight():
+    """--pair-local, a connection older than the trace with a response
+    already sent but not yet read when tracing starts: the server's hooks
+    never see it, so the client's read of it must be shipped. The ends are
+    lined up by sequence numbers, not by where each was first seen."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n'
+    try:
+        cli = socket.create_connection(('127.0.0.1', port))
+        conn, _ = srv.accept()
+        cli.sendall(b'GET /early HTTP/1.1\r\nHost: x\r\n\r\n')
+        conn.recv(4096)
+        conn.sendall(resp + b'old!')          # left unread over the start
+        with h.Trace(h.scope() + ['--port', f'{port}:http', '--pair-local']) as t:
+            cli.sendall(b'GET /late HTTP/1.1\r\nHost: x\r\n\r\n')
+            conn.recv(4096)
+            conn.sendall(resp + b'new!')
+            got = b''
+            while got.count(b'HTTP/1.1') < 2 or not got.endswith(b'new!'):
+                got += cli.recv(4096)
+            cli.close()
+            conn.close()
+        end = t.end
+        h.log(f"  paired {end.get('paired')}, reads left out {end.get('peer_reads')}")
+        mine = [r for r in t.http(kind='response') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
+        bodies = sorted(r.get('body') for r in mine if r.get('dir') == 'recv' or r.get('peer_read'))
+        expect(bodies == ['new!', 'old!'],
+               'both responses recorded: the one sent before the trace by the client\'s read',
+               dump(mine))
+        expect(end.get('paired', 0) >= 1, 'the two ends were paired', h.short(end))
+    finally:
+        srv.close()
+
+
 def test_pair_local_one_byte_sender():
     """--pair-local where the two ends guess the protocol apart: a client
     writing its first request a byte at a time is never taken for HTTP
@@ -729,6 +802,8 @@ TESTS = [
     test_python_http_server,
     test_vectored_writes,
     test_pair_local_sendfile,
+    test_pair_local_older_connection,
+    test_pair_local_bytes_in_flight,
     test_pair_local_one_byte_sender,
 ]
 
