@@ -676,12 +676,19 @@ static __noinline void emit_long(struct emit_req *r, __u64 iov_ptr,
 	}
 }
 
+/* The offset of n bytes moved in direction dir, those counted. A send
+ * after the ends were paired (OFF_PAIRED) adds MS_F_PEER_READ to *flags. */
 static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
-					    __u64 n)
+					    __u64 n, __u8 *flags)
 {
-	if (dir == MS_DIR_SEND)
-		return __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
-	return __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
+	__u64 off;
+
+	if (dir != MS_DIR_SEND)
+		return __sync_fetch_and_add(&st->off[MS_DIR_RECV], n);
+	off = __sync_fetch_and_add(&st->off[MS_DIR_SEND], n);
+	if (off & OFF_PAIRED)
+		*flags |= MS_F_PEER_READ;
+	return off & OFF_MASK;
 }
 
 /*
@@ -770,12 +777,10 @@ static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 			break;
 		if (!m.msg_len)
 			continue;
-		r->off = stream_advance(r->st, r->dir, m.msg_len);
-		if (r->off & OFF_PAIRED)
-			r->flags = MS_F_PEER_READ;
-		r->off &= OFF_MASK;
-		if (pair_local && r->dir == MS_DIR_RECV &&
-		    r->off >= r->st->elide_from)
+		r->off = stream_advance(r->st, r->dir, m.msg_len, &r->flags);
+		if (pair_local && r->dir == MS_DIR_RECV)
+			m.msg_len = unpaired_part(r->st, r->off, m.msg_len);
+		if (!m.msg_len)
 			continue; /* the peer's flagged sends stand for it */
 		budget = emit_iov(r, (__u64)m.msg_hdr.msg_iov,
 				  m.msg_hdr.msg_iovlen, m.msg_len, budget);
@@ -827,12 +832,8 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 		emit_mmsg(&r, a->buf, min_u32(ret, a->count));
 		return;
 	}
-	r.off = stream_advance(st, r.dir, ret);
-	if (r.dir == MS_DIR_SEND) {
-		if (r.off & OFF_PAIRED)
-			r.flags = MS_F_PEER_READ;
-		r.off &= OFF_MASK;
-	} else if (pair_local) {
+	r.off = stream_advance(st, r.dir, ret, &r.flags);
+	if (pair_local && r.dir == MS_DIR_RECV) {
 		ret = unpaired_part(st, r.off, ret);
 		if (!ret)
 			return;
@@ -926,9 +927,11 @@ static __always_inline int data_done(struct conn_state *st, struct call_args *a,
 	else if (st->proto == MS_PROTO_UNKNOWN)
 		st->guess_tail = 0;    /* bytes not looked at came between */
 	if (!proto_shipped(st)) {
+		__u8 unshipped = 0; /* flags of a record never made */
+
 		/* Keep offsets true while we are still guessing. */
 		if (!whole_vector(a))
-			stream_advance(st, sc_dir(a->sc), ret);
+			stream_advance(st, sc_dir(a->sc), ret, &unshipped);
 		return 0;
 	}
 	ship(st, a, ret);
