@@ -709,10 +709,7 @@ def test_pair_local_bytes_in_flight():
     already sent but not yet read when tracing starts: the server's hooks
     never see it, so the client's read of it must be shipped. The ends are
     lined up by sequence numbers, not by where each was first seen."""
-    srv = socket.socket()
-    srv.bind(('127.0.0.1', 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = listening()
     resp = b'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n'
     try:
         cli = socket.create_connection(('127.0.0.1', port))
@@ -747,10 +744,7 @@ def test_pair_local_one_byte_sender():
     (it ships nothing), the server reading it whole is. The server must not
     leave its reads out to records the client never ships: each request is
     recorded once, at one end or the other, and every exchange forms."""
-    srv = socket.socket()
-    srv.bind(('127.0.0.1', 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = listening()
     req = b'GET /one HTTP/1.1\r\nHost: x\r\n\r\n'
     resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
     try:
