@@ -126,6 +126,7 @@ struct conn_state {
 	__u8 peer_ships;     /* --pair-local: the other end was seen to
 			      * ship its sends (first read left out) */
 	__u8 seq_known;      /* --pair-local: seq0 holds */
+	__u8 pair_tried;     /* --pair-local: pair_ends() has looked */
 	__u64 guess_tail;    /* while guessing: the last chunk's last bytes
 			      * (classify.bpf.h guess_keep_tail) */
 	__u64 elide_from;    /* --pair-local: this end's reads from this

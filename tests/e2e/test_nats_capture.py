@@ -436,6 +436,24 @@ def every_end(t, subject, payload):
     return {('PUB', 'recv'), ('MSG', 'send'), ('MSG', 'recv')} <= got
 
 
+def test_pair_local_on_each_path():
+    """--pair-local loads and pairs on every capture path (it once did not
+    on the syscall tracepoints: a chain of calls passed the verifier's stack
+    bound): each publication's PUB and MSG recorded, by the reader or by a
+    send marked peer_read, and the ends paired."""
+    for label, env in (('socket hooks or default', {}),
+                       ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}),
+                       ('syscall tracepoints', {'MSGSCOPE_SYSCALL_TRACEPOINTS': '1'}),
+                       ('enter hooks', {'MSGSCOPE_ENTER_HOOKS': '1'})):
+        t, _ = traced_pub_pair('e2e.pair', args=['--pair-local'], **env)
+        got = {(r.get('op'), 'paired' if r.get('peer_read') else r.get('dir'))
+               for r in t.nats(subject='e2e.pair', payload='second')}
+        expect({'PUB', 'MSG'} <= {op for op, how in got if how in ('recv', 'paired')},
+               f'{label}: PUB and MSG each recorded at the read or as a paired send '
+               f'({sorted(got)})', dump(t.messages()))
+        expect(t.end.get('paired', 0) >= 1, f'{label}: ends paired', h.short(t.end))
+
+
 def test_enter_hooks_fallback():
     """Kernels before 5.15 have no bpf_task_pt_regs: an enter hook per data
     syscall remembers its arguments for the exit (and before 5.11 the fd
@@ -890,6 +908,7 @@ TESTS = [
     test_read_blocked_at_attach,
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
+    test_pair_local_on_each_path,
     test_two_rings_by_default,
     test_ring_per_cpu,
     test_ring_per_cpu_spills,
