@@ -388,16 +388,31 @@ static unsigned digits(uint64_t v)
 	return t - ((v | 1) < pow10[t]) + 1;
 }
 
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Exactly 8 digits of x < 10^8 ending at p, in 32-bit arithmetic: the two
+ * halves' pairs do not wait on each other. Returns the first. */
+static char *put8(char *p, uint32_t x)
+{
+	uint32_t hi = x / 10000, lo = x % 10000;
+
+	memcpy(p - 2, digit_pairs + (lo % 100) * 2, 2);
+	memcpy(p - 4, digit_pairs + (lo / 100) * 2, 2);
+	memcpy(p - 6, digit_pairs + (hi % 100) * 2, 2);
+	memcpy(p - 8, digit_pairs + (hi / 100) * 2, 2);
+	return p - 8;
+}
+
 void jw_uint(struct jw *w, uint64_t v)
 {
-	/* two digits per division: timestamps have 19. Written in place, back
-	 * to front: through a scratch array, the copy's call was a third of
-	 * this function's time. */
-	static const char pairs[201] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
+	/* Written in place, back to front (through a scratch array, the
+	 * copy's call was a third of this function's time). Timestamps have
+	 * 19 digits: 8 at a time in 32-bit arithmetic, then two per step. */
 	unsigned n = digits(v);
+	uint32_t x;
 	char *p;
 
 	jw_sep(w);
@@ -405,16 +420,21 @@ void jw_uint(struct jw *w, uint64_t v)
 		return;
 	p = w->buf + w->len + n;
 	w->len += n;
-	while (v >= 100) {
-		p -= 2;
-		memcpy(p, pairs + (v % 100) * 2, 2);
-		v /= 100;
+	while (v >= 100000000) {
+		p = put8(p, (uint32_t)(v % 100000000));
+		v /= 100000000;
 	}
-	if (v >= 10) {
+	x = (uint32_t)v;
+	while (x >= 100) {
 		p -= 2;
-		memcpy(p, pairs + v * 2, 2);
+		memcpy(p, digit_pairs + (x % 100) * 2, 2);
+		x /= 100;
+	}
+	if (x >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + x * 2, 2);
 	} else {
-		*--p = (char)('0' + v);
+		*--p = (char)('0' + x);
 	}
 }
 

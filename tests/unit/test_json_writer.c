@@ -64,6 +64,23 @@ static void test_uint_digits(void)
 			jw_free(&w);
 		}
 	}
+	/* and values whose 8-digit groups are anything, zeros within them */
+	uint64_t x = 88172645463325252ull;
+
+	for (int i = 0; i < 2000; i++) {
+		struct jw w;
+		char want[32];
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t val = x >> (i % 64);
+
+		jw_init(&w);
+		jw_uint(&w, val);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)val);
+		CHECK_MSG(w.len == strlen(want) && !memcmp(w.buf, want, w.len),
+			  "%.*s != %s", (int)w.len, w.buf, want);
+		jw_free(&w);
+	}
 	struct jw w;
 
 	jw_init(&w);
