@@ -689,22 +689,31 @@ static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
 }
 
 /*
- * --pair-local: whether the other end ships what it sends, checked at
- * the first read that would be left out. Each end guesses its protocol
- * from its own chunks; one that guessed "other", is guessing still or
- * went TLS ships nothing, so this end reads for itself from now on, and
- * the other end's sends stop being flagged.
+ * --pair-local: whether the other end ships what it sends, asked at each
+ * read that would be left out. Each end guesses its protocol from its own
+ * chunks; one that guessed "other", is guessing still or went TLS ships
+ * nothing: this end reads for itself from now on, and the other end's
+ * sends stop being flagged. An other end whose entry is gone, or is not
+ * the one paired (evicted from the LRU map and made again, unflagged),
+ * flags nothing: this end's own sends stop being flagged too, since its
+ * reader now ships what it reads.
  */
-static __always_inline bool peer_ships(struct conn_state *st)
+static __noinline bool peer_ships(struct conn_state *st)
 {
 	struct conn_state *ps = bpf_map_lookup_elem(&conns, &st->peer);
 
-	if (ps && proto_shipped(ps) && !ps->tls) {
+	if (!ps || !(ps->off[MS_DIR_SEND] & OFF_PAIRED) ||
+	    !tuple_reversed(&ps->tuple, &st->tuple)) {
+		__sync_fetch_and_and(&st->off[MS_DIR_SEND], OFF_MASK);
+		goto unpair;
+	}
+	if (proto_shipped(ps) && !ps->tls) {
 		st->peer_ships = 1;
 		return true;
 	}
-	if (ps)
-		__sync_fetch_and_and(&ps->off[MS_DIR_SEND], OFF_MASK);
+	__sync_fetch_and_and(&ps->off[MS_DIR_SEND], OFF_MASK);
+unpair:
+	st->peer_ships = 0;
 	st->elide_from = ~0ULL;
 	stat_add(MS_STAT_UNPAIRED, 1);
 	return false;
@@ -720,7 +729,7 @@ static __always_inline __u64 unpaired_part(struct conn_state *st,
 {
 	if (off + n <= st->elide_from)
 		return n;
-	if (!st->peer_ships && !peer_ships(st))
+	if (!peer_ships(st))
 		return n;
 	if (off >= st->elide_from) {
 		stat_add(MS_STAT_PEER_READS, 1);

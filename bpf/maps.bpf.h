@@ -123,8 +123,9 @@ struct conn_state {
 	__u16 retry_in;      /* this many more data calls (2^retry_log) */
 	__u8 closing;        /* reached TCP_CLOSE with bytes still to read:
 			      * ends at the read that finds the end */
-	__u8 peer_ships;     /* --pair-local: the other end was seen to
-			      * ship its sends (first read left out) */
+	__u8 peer_ships;     /* --pair-local: the other end shipped its
+			      * sends at the last read left out (what
+			      * recvmmsg, which cannot look, goes by) */
 	__u8 seq_known;      /* --pair-local: seq0 holds */
 	__u8 pair_tried;     /* --pair-local: pair_ends() has looked */
 	__u64 guess_tail;    /* while guessing: the last chunk's last bytes

@@ -781,6 +781,58 @@ def test_pair_local_one_byte_sender():
         srv.close()
 
 
+def forget_conn(pid, fd):
+    """Delete (pid, fd)'s entry from msgscope's connection map, as the LRU
+    map's eviction would under pressure."""
+    key = struct.pack('<II', pid, fd).hex(' ').split()
+    r = h.run(['bpftool', 'map', 'delete', 'name', 'conns', 'key', 'hex'] + key,
+              check=False)
+    expect(r.rc == 0, f"bpftool deleted ({pid}, {fd}) from conns",
+           r.stderr.strip())
+
+
+def test_pair_local_sender_evicted():
+    """--pair-local, the sender's entry lost (evicted) after pairing: made
+    again, it no longer flags its sends, so the reader must ship its reads
+    again rather than leave them to records that do not stand for them.
+    Every request recorded at the server's read or as a flagged send."""
+    srv, port = listening()
+    req = b'GET /%d HTTP/1.1\r\nHost: x\r\n\r\n'
+    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+    try:
+        with h.Trace(h.scope() + ['--port', f'{port}:http', '--pair-local']) as t:
+            cli = socket.create_connection(('127.0.0.1', port))
+            conn, _ = srv.accept()
+            for i in range(1, 5):
+                if i == 3:
+                    time.sleep(0.1)
+                    forget_conn(os.getpid(), cli.fileno())
+                cli.sendall(req % i)
+                time.sleep(0.05)
+                conn.recv(4096)
+                conn.sendall(resp)
+                got = b''
+                while not got.endswith(b'ok'):
+                    got += cli.recv(4096)
+            cli.close()
+            conn.close()
+        end = t.end
+        h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
+              f"reads left out {end.get('peer_reads')}")
+        reqs = [r for r in t.http(kind='request') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
+        seen = sorted(r.get('path') for r in reqs if r.get('dir') == 'recv' or r.get('peer_read'))
+        expect(seen == ['/1', '/2', '/3', '/4'],
+               'every request recorded: read by the server, or sent and marked peer_read',
+               dump(reqs))
+        expect(end.get('paired', 0) >= 1 and end.get('unpaired', 0) >= 1,
+               'paired, then undone when the sender\'s entry was gone', h.short(end))
+        ex = [r for r in t.select('exchange') if r.get('path') in ('/1', '/2', '/3', '/4')]
+        expect(sorted(r.get('path') for r in ex) == ['/1', '/2', '/3', '/4'] and
+               all(r.get('status') == 200 for r in ex), 'four exchanges, 200', dump(ex))
+    finally:
+        srv.close()
+
+
 TESTS = [
     test_nginx_get_post,
     test_big_body_then_next,
@@ -799,6 +851,7 @@ TESTS = [
     test_pair_local_older_connection,
     test_pair_local_bytes_in_flight,
     test_pair_local_one_byte_sender,
+    test_pair_local_sender_evicted,
 ]
 
 if __name__ == '__main__':
