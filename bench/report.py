@@ -9,6 +9,7 @@
 """
 import json
 import os
+import random
 import re
 import statistics
 import sys
@@ -180,6 +181,34 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+# From this many rounds on, a ratio cell also gives the median of the
+# rounds' own ratios with a bootstrap 95% interval: 3 rounds' range says
+# little on a host whose speed drifts by more than the targets' margins.
+ROUNDS_FOR_INTERVAL = 6
+
+
+def median_ci(xs, draws=2000, seed=1):
+    """Median of xs and a bootstrap 95% interval of it (fixed seed, so the
+    same raw data gives the same summary)."""
+    rng = random.Random(seed)
+    bs = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(draws))
+    return statistics.median(xs), bs[int(draws * 0.025)], bs[int(draws * 0.975) - 1]
+
+
+def ratio_cell(ratio, paired):
+    """The ratio of the medians, the range of each round's ratio, and from
+    ROUNDS_FOR_INTERVAL rounds the rounds' median, its interval and how
+    many rounds the traced run was the faster."""
+    cell = fmt(ratio, 3) if ratio is not None else "–"
+    if len(paired) > 1:
+        cell += " (%.2f-%.2f)" % (min(paired), max(paired))
+    if len(paired) >= ROUNDS_FOR_INTERVAL:
+        m, lo, hi = median_ci(paired)
+        cell += "; rounds %.3f, 95%% %.3f-%.3f, faster in %d of %d" % (
+            m, lo, hi, sum(1 for x in paired if x > 1), len(paired))
+    return cell
+
+
 def one(d):
     r = run_metrics(d)
     t = r["tracer"]
@@ -263,12 +292,10 @@ def summary(out):
             # speed drifts, so the spread says how far the median can be trusted.
             paired = [r["tput"] / base_runs[r["run_name"]] for r in use
                       if base and r["run_name"] in base_runs and r["tput"] is not None]
-            ratio_cell = fmt(ratio, 3) if ratio is not None else "–"
-            if len(paired) > 1:
-                ratio_cell += " (%.2f-%.2f)" % (min(paired), max(paired))
+            cell = ratio_cell(ratio, paired)
             p99r = p99 / base[1] if base and base[1] and p99 is not None else None
             lines.append("| %s | %s | %d%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                case, mode_names[mode], len(use), note, fmt(tput), ratio_cell if mode != "untraced" else "1",
+                case, mode_names[mode], len(use), note, fmt(tput), cell if mode != "untraced" else "1",
                 fmt(p50), fmt(p99), fmt(p99r, 2) if mode != "untraced" else "1",
                 (fmt(cpu, 1) + (" (drain %.0f s%s)" % (drain, ", %d killed" % stuck if stuck else "")
                                 if drain > 2 or stuck else "")) if mode != "untraced" else "–",
