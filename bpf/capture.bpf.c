@@ -784,10 +784,12 @@ static __noinline int emit_mmsg(struct emit_req *r, __u64 vec, __u32 vlen)
 		if (!m.msg_len)
 			continue;
 		r->off = stream_advance(r->st, r->dir, m.msg_len, &r->flags);
-		/* Left out only once a read through unpaired_part() has seen
-		 * the sender ship: its lookup here took this chain of calls
-		 * past the verifier's 512 bytes of stack. Until then shipped
-		 * (a sight twice, never none). */
+		/* Left out only while the last read through unpaired_part()
+		 * saw the sender ship (peer_ships): a lookup of its own here
+		 * took this chain of calls past the verifier's 512 bytes of
+		 * stack. Until a read has looked, shipped (a sight twice,
+		 * never none); a sender evicted since that look is not seen
+		 * here, only at the next such read. */
 		if (pair_local && r->dir == MS_DIR_RECV && r->st->peer_ships &&
 		    r->off >= r->st->elide_from)
 			continue; /* the peer's flagged sends stand for it */
