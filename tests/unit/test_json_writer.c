@@ -209,6 +209,41 @@ static void test_roundtrip_against_jansson(void)
 	}
 }
 
+/* Values of up to 100 bytes, one special byte at every offset: through
+ * the 16- and 8-byte fast paths and the tail, each of them read back by
+ * jansson as written. */
+static void test_values_every_offset(void)
+{
+	static const char *const specials[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9" };
+
+	for (size_t n = 1; n <= 100; n++) {
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof(specials) / sizeof(*specials); k++) {
+				char v[112];
+				size_t l = strlen(specials[k]), len = n + l - 1;
+				json_t *j, *ref;
+				struct jw w;
+
+				memset(v, 'v', n);
+				memcpy(v + at, specials[k], l);
+				memset(v + at + l, 'v', n - at - 1);
+				ref = json_stringn(v, len);
+				jw_init(&w);
+				jw_array_begin(&w);
+				CHECK(jw_string_utf8(&w, v, len));
+				jw_array_end(&w);
+				j = json_loadb(w.buf, w.len, 0, NULL);
+				CHECK_MSG(j && ref && json_array_size(j) == 1 &&
+					  json_equal(json_array_get(j, 0), ref),
+					  "value of %zu bytes, special %zu at %zu", len, k, at);
+				json_decref(j);
+				json_decref(ref);
+				jw_free(&w);
+			}
+		}
+	}
+}
+
 /* Keys up to and past the short path's 32 bytes, with one special byte
  * at every offset (each word and the padded tail of the short path). */
 static void test_keys_every_offset(void)
@@ -252,5 +287,6 @@ int main(void)
 	test_random_bytes_never_break_json();
 	test_roundtrip_against_jansson();
 	test_keys_every_offset();
+	test_values_every_offset();
 	return check_summary("json_writer");
 }
