@@ -209,72 +209,78 @@ static void test_roundtrip_against_jansson(void)
 	}
 }
 
-/* Values of up to 100 bytes, one special byte at every offset: through
- * the 16- and 8-byte fast paths and the tail, each of them read back by
- * jansson as written. */
-static void test_values_every_offset(void)
+static const char *const every_offset_specials[] = {
+	"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9",
+};
+
+/* Calls check(s, len) for every string of n plain bytes (1 <= n <= max,
+ * at most 100) with one of every_offset_specials put in at every offset. */
+static void each_special_at_every_offset(size_t max,
+					 void (*check)(const char *s, size_t len))
 {
-	static const char *const specials[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9" };
-
-	for (size_t n = 1; n <= 100; n++) {
+	for (size_t n = 1; n <= max; n++) {
 		for (size_t at = 0; at < n; at++) {
-			for (size_t k = 0; k < sizeof(specials) / sizeof(*specials); k++) {
-				char v[112];
-				size_t l = strlen(specials[k]), len = n + l - 1;
-				json_t *j, *ref;
-				struct jw w;
+			for (size_t k = 0; k < sizeof(every_offset_specials) /
+					       sizeof(*every_offset_specials); k++) {
+				const char *sp = every_offset_specials[k];
+				size_t l = strlen(sp);
+				char s[112];
 
-				memset(v, 'v', n);
-				memcpy(v + at, specials[k], l);
-				memset(v + at + l, 'v', n - at - 1);
-				ref = json_stringn(v, len);
-				jw_init(&w);
-				jw_array_begin(&w);
-				CHECK(jw_string_utf8(&w, v, len));
-				jw_array_end(&w);
-				j = json_loadb(w.buf, w.len, 0, NULL);
-				CHECK_MSG(j && ref && json_array_size(j) == 1 &&
-					  json_equal(json_array_get(j, 0), ref),
-					  "value of %zu bytes, special %zu at %zu", len, k, at);
-				json_decref(j);
-				json_decref(ref);
-				jw_free(&w);
+				memset(s, 'p', n);
+				memcpy(s + at, sp, l);
+				memset(s + at + l, 'p', n - at - 1);
+				check(s, n + l - 1);
 			}
 		}
 	}
+}
+
+static void check_key(const char *key, size_t len)
+{
+	struct jw w;
+	json_t *j;
+
+	jw_init(&w);
+	jw_object_begin(&w);
+	jw_key_n(&w, key, len);
+	jw_uint(&w, 1);
+	jw_object_end(&w);
+	j = json_loadb(w.buf, w.len, 0, NULL);
+	CHECK_MSG(j && json_object_size(j) == 1 && json_object_getn(j, key, len) != NULL,
+		  "key %.*s", (int)len, key);
+	json_decref(j);
+	jw_free(&w);
+}
+
+static void check_value(const char *v, size_t len)
+{
+	json_t *ref = json_stringn(v, len), *j;
+	struct jw w;
+
+	jw_init(&w);
+	jw_array_begin(&w);
+	CHECK(jw_string_utf8(&w, v, len));
+	jw_array_end(&w);
+	j = json_loadb(w.buf, w.len, 0, NULL);
+	CHECK_MSG(j && ref && json_array_size(j) == 1 && json_equal(json_array_get(j, 0), ref),
+		  "value %.*s", (int)len, v);
+	json_decref(j);
+	json_decref(ref);
+	jw_free(&w);
 }
 
 /* Keys up to and past the short path's 32 bytes, with one special byte
  * at every offset (each word and the padded tail of the short path). */
 static void test_keys_every_offset(void)
 {
-	static const char *const specials[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9" };
+	each_special_at_every_offset(40, check_key);
+}
 
-	for (size_t n = 1; n <= 40; n++) {
-		for (size_t at = 0; at < n; at++) {
-			for (size_t k = 0; k < sizeof(specials) / sizeof(*specials); k++) {
-				char key[48];
-				size_t l = strlen(specials[k]), len = n + l - 1;
-				struct jw w;
-				json_t *j;
-
-				memset(key, 'k', n);
-				memcpy(key + at, specials[k], l);
-				memset(key + at + l, 'k', n - at - 1);
-				jw_init(&w);
-				jw_object_begin(&w);
-				jw_key_n(&w, key, len);
-				jw_uint(&w, 1);
-				jw_object_end(&w);
-				j = json_loadb(w.buf, w.len, 0, NULL);
-				CHECK_MSG(j && json_object_size(j) == 1 &&
-					  json_object_getn(j, key, len) != NULL,
-					  "key of %zu bytes, %s at %zu", len, specials[k], at);
-				json_decref(j);
-				jw_free(&w);
-			}
-		}
-	}
+/* Values of up to 100 bytes the same way: through the 16- and 8-byte
+ * fast paths and the tail, each read back by jansson as written. */
+static void test_values_every_offset(void)
+{
+	each_special_at_every_offset(100, check_value);
 }
 
 int main(void)
