@@ -252,6 +252,19 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role,
 	return bpf_map_lookup_elem(&conns, key);
 }
 
+/* --pair-local: an end still flagging its sends is closed. Its reader
+ * may not have read them all yet (a sender that closes first reaches
+ * TCP_CLOSE as soon as its FIN is acknowledged): tell it that the
+ * entry's going is an end, not an eviction, so it goes on leaving out
+ * reads its sends stood for. */
+static __noinline void tell_peer_closed(struct conn_state *st)
+{
+	struct conn_state *ps = bpf_map_lookup_elem(&conns, &st->peer);
+
+	if (ps && tuple_reversed(&ps->tuple, &st->tuple))
+		ps->peer_closed = 1;
+}
+
 /* A tracked connection was closed: tell userspace so it can flush, and
  * forget the entry. tid: the closing thread, 0 when not known. */
 static __always_inline void conn_closed(struct ms_conn_key *key,
@@ -260,6 +273,8 @@ static __always_inline void conn_closed(struct ms_conn_key *key,
 	struct ms_close_event *e = NULL;
 	void *ring;
 
+	if (pair_local && (st->off[MS_DIR_SEND] & OFF_PAIRED))
+		tell_peer_closed(st);
 	if (!proto_shipped(st))
 		goto forget;
 	ring = ring_for(sizeof(*e));
@@ -696,12 +711,16 @@ static __always_inline __u64 stream_advance(struct conn_state *st, __u8 dir,
  * sends stop being flagged. An other end whose entry is gone, or is not
  * the one paired (evicted from the LRU map and made again, unflagged),
  * flags nothing: this end's own sends stop being flagged too, since its
- * reader now ships what it reads.
+ * reader now ships what it reads. One that closed (tell_peer_closed())
+ * shipped everything it sent: its reads are still left out.
  */
 static __noinline bool peer_ships(struct conn_state *st)
 {
-	struct conn_state *ps = bpf_map_lookup_elem(&conns, &st->peer);
+	struct conn_state *ps;
 
+	if (st->peer_closed) /* it shipped all it sent, flagged */
+		return true;
+	ps = bpf_map_lookup_elem(&conns, &st->peer);
 	if (!ps || !(ps->off[MS_DIR_SEND] & OFF_PAIRED) ||
 	    !tuple_reversed(&ps->tuple, &st->tuple)) {
 		__sync_fetch_and_and(&st->off[MS_DIR_SEND], OFF_MASK);

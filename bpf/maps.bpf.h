@@ -128,6 +128,9 @@ struct conn_state {
 			      * recvmmsg, which cannot look, goes by) */
 	__u8 seq_known;      /* --pair-local: seq0 holds */
 	__u8 pair_tried;     /* --pair-local: pair_ends() has looked */
+	__u8 peer_closed;    /* --pair-local: the paired other end closed
+			      * while still flagging: every byte it sent
+			      * was shipped, its entry is gone */
 	__u64 guess_tail;    /* while guessing: the last chunk's last bytes
 			      * (classify.bpf.h guess_keep_tail) */
 	__u64 elide_from;    /* --pair-local: this end's reads from this

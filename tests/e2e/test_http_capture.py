@@ -833,6 +833,41 @@ def test_pair_local_sender_evicted():
         srv.close()
 
 
+def test_pair_local_sender_closed_first():
+    """--pair-local, the client closes right after its last request and
+    the server reads it later: the client's entry lives until its socket
+    is closed on both sides, so the server's read still finds it paired
+    and leaves the read out. The request recorded once, not twice."""
+    srv, port = listening()
+    req = b'GET /%s HTTP/1.1\r\nHost: x\r\n\r\n'
+    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+    try:
+        with h.Trace(h.scope() + ['--port', f'{port}:http', '--pair-local']) as t:
+            cli = socket.create_connection(('127.0.0.1', port))
+            conn, _ = srv.accept()
+            cli.sendall(req % b'first')
+            conn.recv(4096)
+            conn.sendall(resp)
+            got = b''
+            while not got.endswith(b'ok'):
+                got += cli.recv(4096)
+            cli.sendall(req % b'last')
+            cli.close()
+            time.sleep(0.3)
+            last = conn.recv(4096)
+            assert last.startswith(b'GET /last'), last
+            conn.close()
+        end = t.end
+        h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
+              f"reads left out {end.get('peer_reads')}")
+        reqs = [r for r in t.http(kind='request') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
+        seen = sorted(r.get('path') for r in reqs if r.get('dir') == 'recv' or r.get('peer_read'))
+        expect(seen == ['/first', '/last'], 'each request recorded once', dump(reqs))
+        expect(end.get('unpaired', 0) == 0, 'the pair held to the end', h.short(end))
+    finally:
+        srv.close()
+
+
 TESTS = [
     test_nginx_get_post,
     test_big_body_then_next,
@@ -852,6 +887,7 @@ TESTS = [
     test_pair_local_bytes_in_flight,
     test_pair_local_one_byte_sender,
     test_pair_local_sender_evicted,
+    test_pair_local_sender_closed_first,
 ]
 
 if __name__ == '__main__':
