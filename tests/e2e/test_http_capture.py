@@ -791,43 +791,55 @@ def forget_conn(pid, fd):
            r.stderr.strip())
 
 
+PAIR_REQ = b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n'
+PAIR_RESP = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+
+
+def one_exchange(cli, conn, path):
+    """A request from cli and its answer from conn, each read whole."""
+    cli.sendall(PAIR_REQ % path.encode())
+    time.sleep(0.05)
+    conn.recv(4096)
+    conn.sendall(PAIR_RESP)
+    got = b''
+    while not got.endswith(b'ok'):
+        got += cli.recv(4096)
+
+
+def requests_once(t, port):
+    """The requests on port, and the paths recorded as the reader's sight:
+    read by the server, or sent and marked peer_read."""
+    reqs = [r for r in t.http(kind='request') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
+    return reqs, sorted(r.get('path') for r in reqs if r.get('dir') == 'recv' or r.get('peer_read'))
+
+
 def test_pair_local_sender_evicted():
     """--pair-local, the sender's entry lost (evicted) after pairing: made
     again, it no longer flags its sends, so the reader must ship its reads
     again rather than leave them to records that do not stand for them.
     Every request recorded at the server's read or as a flagged send."""
     srv, port = listening()
-    req = b'GET /%d HTTP/1.1\r\nHost: x\r\n\r\n'
-    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+    paths = ['/1', '/2', '/3', '/4']
     try:
         with h.Trace(h.scope() + ['--port', f'{port}:http', '--pair-local']) as t:
             cli = socket.create_connection(('127.0.0.1', port))
             conn, _ = srv.accept()
-            for i in range(1, 5):
-                if i == 3:
+            for i, p in enumerate(paths):
+                if i == 2:
                     time.sleep(0.1)
                     forget_conn(os.getpid(), cli.fileno())
-                cli.sendall(req % i)
-                time.sleep(0.05)
-                conn.recv(4096)
-                conn.sendall(resp)
-                got = b''
-                while not got.endswith(b'ok'):
-                    got += cli.recv(4096)
+                one_exchange(cli, conn, p)
             cli.close()
             conn.close()
         end = t.end
         h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
               f"reads left out {end.get('peer_reads')}")
-        reqs = [r for r in t.http(kind='request') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
-        seen = sorted(r.get('path') for r in reqs if r.get('dir') == 'recv' or r.get('peer_read'))
-        expect(seen == ['/1', '/2', '/3', '/4'],
-               'every request recorded: read by the server, or sent and marked peer_read',
-               dump(reqs))
+        reqs, seen = requests_once(t, port)
+        expect(seen == paths, 'every request recorded once as the server\'s sight', dump(reqs))
         expect(end.get('paired', 0) >= 1 and end.get('unpaired', 0) >= 1,
                'paired, then undone when the sender\'s entry was gone', h.short(end))
-        ex = [r for r in t.select('exchange') if r.get('path') in ('/1', '/2', '/3', '/4')]
-        expect(sorted(r.get('path') for r in ex) == ['/1', '/2', '/3', '/4'] and
+        ex = [r for r in t.select('exchange') if r.get('path') in paths]
+        expect(sorted(r.get('path') for r in ex) == paths and
                all(r.get('status') == 200 for r in ex), 'four exchanges, 200', dump(ex))
     finally:
         srv.close()
@@ -835,23 +847,17 @@ def test_pair_local_sender_evicted():
 
 def test_pair_local_sender_closed_first():
     """--pair-local, the client closes right after its last request and
-    the server reads it later: the client's entry lives until its socket
-    is closed on both sides, so the server's read still finds it paired
-    and leaves the read out. The request recorded once, not twice."""
+    the server reads it later. The client's socket reaches TCP_CLOSE as
+    soon as its FIN is acknowledged, and its entry goes; the server must
+    not take that for an eviction: the client shipped the request, so the
+    server's read stays left out. The request recorded once, not twice."""
     srv, port = listening()
-    req = b'GET /%s HTTP/1.1\r\nHost: x\r\n\r\n'
-    resp = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
     try:
         with h.Trace(h.scope() + ['--port', f'{port}:http', '--pair-local']) as t:
             cli = socket.create_connection(('127.0.0.1', port))
             conn, _ = srv.accept()
-            cli.sendall(req % b'first')
-            conn.recv(4096)
-            conn.sendall(resp)
-            got = b''
-            while not got.endswith(b'ok'):
-                got += cli.recv(4096)
-            cli.sendall(req % b'last')
+            one_exchange(cli, conn, '/first')
+            cli.sendall(PAIR_REQ % b'/last')
             cli.close()
             time.sleep(0.3)
             last = conn.recv(4096)
@@ -860,13 +866,11 @@ def test_pair_local_sender_closed_first():
         end = t.end
         h.log(f"  paired {end.get('paired')}, unpaired {end.get('unpaired')}, "
               f"reads left out {end.get('peer_reads')}")
-        reqs = [r for r in t.http(kind='request') if f':{port}' in (r.get('local', '') + r.get('peer', ''))]
-        seen = sorted(r.get('path') for r in reqs if r.get('dir') == 'recv' or r.get('peer_read'))
+        reqs, seen = requests_once(t, port)
         expect(seen == ['/first', '/last'], 'each request recorded once', dump(reqs))
         expect(end.get('unpaired', 0) == 0, 'the pair held to the end', h.short(end))
     finally:
         srv.close()
-
 
 TESTS = [
     test_nginx_get_post,
