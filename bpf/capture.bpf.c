@@ -254,13 +254,18 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role,
 
 /* --pair-local: an end still flagging its sends is closed. Its reader
  * may not have read them all yet (a sender that closes first reaches
- * TCP_CLOSE as soon as its FIN is acknowledged): tell it that the
- * entry's going is an end, not an eviction, so it goes on leaving out
- * reads its sends stood for. */
+ * TCP_CLOSE as soon as its FIN is acknowledged): if this end shipped what
+ * it sent, tell the reader that the entry's going is an end, not an
+ * eviction, so it goes on leaving out reads its sends stood for. One that
+ * shipped nothing tells nothing: the reader finds no entry and reads for
+ * itself, as peer_ships() would have had it do. */
 static __noinline void tell_peer_closed(struct conn_state *st)
 {
-	struct conn_state *ps = bpf_map_lookup_elem(&conns, &st->peer);
+	struct conn_state *ps;
 
+	if (!proto_shipped(st) || st->tls)
+		return;
+	ps = bpf_map_lookup_elem(&conns, &st->peer);
 	if (ps && tuple_reversed(&ps->tuple, &st->tuple))
 		ps->peer_closed = 1;
 }
