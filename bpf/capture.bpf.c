@@ -448,6 +448,16 @@ static __always_inline __u32 clamp_reg(__u32 v, const __u32 max)
 	return v;
 }
 
+/* A data record the ring had no room for. A peer_read send's bytes were
+ * lost to its reader too, which left them out: counted apart, so that
+ * what the trace misses still adds up with --pair-local. */
+static __always_inline void emit_dropped(const struct emit_req *r)
+{
+	stat_data_drop(r->len);
+	if (r->flags & MS_F_PEER_READ)
+		stat_add(MS_STAT_PEER_DROP_BYTES, r->len);
+}
+
 /*
  * bpf_ringbuf_reserve() wants a constant size, yet most messages are far
  * smaller than the snaplen: reserve from a few size classes so a 20-byte
@@ -502,7 +512,7 @@ drop:
 		tls_hello_sent(r->st);
 		return 0;
 	}
-	stat_data_drop(r->len);
+	emit_dropped(r);
 	return 0;
 }
 
@@ -528,7 +538,7 @@ static __noinline int emit_uncopied(struct emit_req *r)
 	stat_add(MS_STAT_EVENTS, 1);
 	return 0;
 drop:
-	stat_data_drop(r->len);
+	emit_dropped(r);
 	return 0;
 }
 

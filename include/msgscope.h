@@ -133,6 +133,9 @@ enum ms_stat {
 	MS_STAT_UNPAIRED,         /* --pair-local: pairs undone at the first
 				   * read to leave out: the sender ships
 				   * nothing (TLS, another protocol) */
+	MS_STAT_PEER_DROP_BYTES,  /* --pair-local: of DROP_BYTES, those of
+				   * peer_read sends: their readers left
+				   * them out, so each was lost twice */
 	MS_STAT__COUNT,
 };
 

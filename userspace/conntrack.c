@@ -341,6 +341,8 @@ void conntrack_data(struct conntrack *ct, const struct ms_data_event *e,
 	feed(ct, c, dir, ts, data, cap, e->flags & MS_F_PEER_READ);
 	if (len > cap) {
 		ct->st.cut_bytes += len - cap;
+		if (e->flags & MS_F_PEER_READ)
+			ct->st.peer_cut_bytes += len - cap;
 		gap(ct, c, dir, ts, len - cap);
 	}
 	c->next_off[dir] = off + len;

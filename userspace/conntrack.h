@@ -32,6 +32,8 @@ struct conntrack_stats {
 	uint64_t resyncs;
 	uint64_t gap_bytes;    /* bytes the parsers were told are missing */
 	uint64_t cut_bytes;    /* of those, bytes of shipped events not copied */
+	uint64_t peer_cut_bytes; /* of those, bytes of peer_read sends: lost
+				  * to their readers too (--pair-local) */
 	uint64_t skipped_bytes; /* captured bytes of no record (resyncs) */
 };
 

@@ -73,6 +73,12 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "paired", json_integer(c.kernel[MS_STAT_PAIRED]));
 	json_object_set_new(e, "peer_reads", json_integer(c.kernel[MS_STAT_PEER_READS]));
 	json_object_set_new(e, "unpaired", json_integer(c.kernel[MS_STAT_UNPAIRED]));
+	/* Of drop_bytes + cut_bytes, those of peer_read sends: their readers
+	 * left them out, so each was lost to both ends' sight, and is missed
+	 * twice where the trace without the option counts it twice. */
+	json_object_set_new(e, "peer_lost_bytes",
+			    json_integer(c.kernel[MS_STAT_PEER_DROP_BYTES] +
+					 c.ct.peer_cut_bytes));
 	json_object_set_new(e, "reason", json_string(stop_reason_name(session_stop_reason(s))));
 	if (session_child_exit_code(s) >= 0)
 		json_object_set_new(e, "exit_code", json_integer(session_child_exit_code(s)));

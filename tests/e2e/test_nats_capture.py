@@ -454,6 +454,58 @@ def test_pair_local_on_each_path():
         expect(t.end.get('paired', 0) >= 1, f'{label}: ends paired', h.short(t.end))
 
 
+def test_pair_local_lost_bytes():
+    """--pair-local: a byte a peer_read send did not capture is lost to its
+    reader too, whose read was left out. The end line counts those bytes in
+    peer_lost_bytes, so that drop_bytes + cut_bytes + peer_lost_bytes is
+    what the same trace without the option misses, where each end counts
+    its own (bench/run.sh's completeness accounting adds them up so).
+    Here --snaplen 64 cuts each 2000-byte PUB and MSG, on two paired
+    connections; without the option peer_lost_bytes is 0. And the bytes
+    of paired sends dropped with the ring full are counted so too."""
+    count, size = 20, 2000
+    ends = {}
+    for pair in (False, True):
+        with h.NatsServer() as ns:
+            sub = h.natsc(ns.url, 'sub', 'e2e.lost', '--count', count, '--timeout', 30)
+            sub.wait_for('READY')
+            args = h.scope(ns.pid, sub.pid) + ['--port', ns.port_arg, '--snaplen', 64]
+            with h.Trace(args + (['--pair-local'] if pair else [])) as t:
+                h.natsc(ns.url, 'pub', 'e2e.lost', 'x' * size, count).wait_ok()
+                sub.wait_ok()
+                time.sleep(0.3)
+        ends[pair] = t.end
+    alone, paired = ends[False], ends[True]
+    missed = {k: e.get('drop_bytes', 0) + e.get('cut_bytes', 0) + e.get('peer_lost_bytes', 0)
+              for k, e in ends.items()}
+    expect(alone.get('peer_lost_bytes') == 0, 'without --pair-local, no byte is a paired one',
+           h.short(alone))
+    expect(paired.get('paired', 0) >= 2 and
+           0 < paired.get('peer_lost_bytes', 0) <= paired.get('cut_bytes', 0),
+           'with it, the paired sends\' cut bytes (a part of cut_bytes) count as their '
+           'readers\' loss too', h.short(paired))
+    expect(abs(missed[True] - missed[False]) <= missed[False] // 10,
+           'what the trace misses adds up the same with the option and without, '
+           f'within 10% ({missed[True]} against {missed[False]})',
+           f'{h.short(paired)}\n{h.short(alone)}')
+    # Dropped: a ring of 1 MiB and msgscope stopped while 3 MB of PUBs
+    # go out on a paired connection. What is dropped is the publisher's
+    # sends (the server's reads of them are left out, never shipped).
+    with h.NatsServer() as ns:
+        with h.Trace(h.scope(ns.pid) + ['--port', ns.port_arg, '--pair-local',
+                                        '--buffer-size', 1]) as t:
+            os.kill(t.proc.pid, signal.SIGSTOP)
+            try:
+                h.natsc(ns.url, 'pub', 'e2e.lost', 'x' * 100000, 30).wait_ok()
+            finally:
+                os.kill(t.proc.pid, signal.SIGCONT)
+            time.sleep(0.5)
+    expect(t.end.get('drop_bytes', 0) > 1000000 and
+           t.end.get('peer_lost_bytes', 0) >= t.end.get('drop_bytes', 0) * 9 // 10,
+           'a paired send dropped with the ring full counts as its reader\'s loss too',
+           h.short(t.end))
+
+
 def test_enter_hooks_fallback():
     """Kernels before 5.15 have no bpf_task_pt_regs: an enter hook per data
     syscall remembers its arguments for the exit (and before 5.11 the fd
@@ -909,6 +961,7 @@ TESTS = [
     test_enter_hooks_fallback,
     test_syscall_tracepoints_path,
     test_pair_local_on_each_path,
+    test_pair_local_lost_bytes,
     test_two_rings_by_default,
     test_ring_per_cpu,
     test_ring_per_cpu_spills,
