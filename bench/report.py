@@ -97,39 +97,47 @@ def completeness(d, r):
     if not c or not pids or "kind" not in r:
         return None
     counts, mode = c["counts"], r["tracer"].get("mode")
-    sysw = mode == "sys"
+    sysw = mode in ("sys", "pair")
 
-    def rec(pid, direction, op, subj):
+    def count(pid, direction, op, subj):
         return counts.get("%s|%s|%s|%s|%s" % (
             "http" if r["kind"] in ("wrk", "http_rate") else "nats", pid, direction, op, subj), 0)
+
+    def rec(pid, direction, op, subj, sender=None):
+        # A recv is also seen in its sender's peer_read sends (--pair-local,
+        # trace_count's dir "peer"), which stand for the reader's record.
+        n = count(pid, direction, op, subj)
+        if direction == "recv" and sender is not None:
+            n += count(sender, "peer", op, subj)
+        return n
 
     pts = []  # (label, expected, recorded)
     if r["kind"] == "pubsub":
         s, n_pub, n_msg = pids["subject"], r["sent"] + 1, r["received"] + 1
         pts.append(("pub PUB send", n_pub, rec(pids["pub"], "send", "PUB", s)))
         if sysw:
-            pts.append(("server PUB recv", n_pub, rec(pids["server"], "recv", "PUB", s)))
+            pts.append(("server PUB recv", n_pub, rec(pids["server"], "recv", "PUB", s, pids["pub"])))
             pts.append(("server MSG send", n_msg, rec(pids["server"], "send", "MSG", s)))
-        pts.append(("sub MSG recv", n_msg, rec(pids["sub"], "recv", "MSG", s)))
+        pts.append(("sub MSG recv", n_msg, rec(pids["sub"], "recv", "MSG", s, pids["server"])))
     elif r["kind"] == "reqrep":
         s, nreq, nans, nok = pids["subject"], r["requests"] + 1, r.get("answered") or 0, r["ok"]
         pts.append(("req PUB send", nreq, rec(pids["req"], "send", "PUB", s)))
         if sysw:
-            pts.append(("server PUB recv", nreq, rec(pids["server"], "recv", "PUB", s)))
+            pts.append(("server PUB recv", nreq, rec(pids["server"], "recv", "PUB", s, pids["req"])))
             pts.append(("server MSG send", nreq, rec(pids["server"], "send", "MSG", s)))
-        pts.append(("reply MSG recv", nreq, rec(pids["reply"], "recv", "MSG", s)))
+        pts.append(("reply MSG recv", nreq, rec(pids["reply"], "recv", "MSG", s, pids["server"])))
         pts.append(("reply PUB send", nans, rec(pids["reply"], "send", "PUB", "_INBOX.*")))
         if sysw:
-            pts.append(("server PUB recv (reply)", nans, rec(pids["server"], "recv", "PUB", "_INBOX.*")))
+            pts.append(("server PUB recv (reply)", nans, rec(pids["server"], "recv", "PUB", "_INBOX.*", pids["reply"])))
             pts.append(("server MSG send (reply)", nok, rec(pids["server"], "send", "MSG", "_INBOX.*")))
-        pts.append(("req MSG recv (reply)", nok, rec(pids["req"], "recv", "MSG", "_INBOX.*")))
+        pts.append(("req MSG recv (reply)", nok, rec(pids["req"], "recv", "MSG", "_INBOX.*", pids["server"])))
     else:
         n = r["completed"]
         pts.append(("client request send", n, rec(pids["client"], "send", "request", "/small")))
         if sysw:
-            pts.append(("server request recv", n, rec(pids["server"], "recv", "request", "/small")))
+            pts.append(("server request recv", n, rec(pids["server"], "recv", "request", "/small", pids["client"])))
             pts.append(("server response send", n, rec(pids["server"], "send", "response", "")))
-        pts.append(("client response recv", n, rec(pids["client"], "recv", "response", "")))
+        pts.append(("client response recv", n, rec(pids["client"], "recv", "response", "", pids["server"])))
     end = c.get("end") or {}
     drops = c.get("drops") or {}
     drop_events = end.get("drops", drops.get("total_events", 0)) or 0
@@ -155,6 +163,9 @@ def completeness(d, r):
     # skipped_bytes (end line): captured bytes thrown away while resyncing
     # after a gap, the rest of messages that started inside it.
     lost_bytes += end.get("skipped_bytes", 0) or 0
+    # peer_lost_bytes (--pair-local): of those, bytes of sends whose readers
+    # left their reads out: lost to the reader's observation point too.
+    lost_bytes += end.get("peer_lost_bytes", 0) or 0
     est_dropped = lost_bytes / per_msg if per_msg and lost_bytes else 0.0
     expected = sum(p[1] for p in pts)
     recorded = sum(min(p[1], p[2]) for p in pts)

@@ -14,8 +14,8 @@
 #                  (default: all available but sys19 and pair; sys0 and
 #                  sys19 are system-wide at --nice 0 and 19 instead of the
 #                  default SCHED_IDLE, pair is system-wide with
-#                  --pair-local: timed runs only, as trace_count's tally
-#                  expects both ends' records)
+#                  --pair-local, its peer_read sends counted as their
+#                  readers' sight too)
 #   --no-profile   skip the perf / bpf_stats profile of nats-256-max
 #   --soak         also the 10-minute memory soak (20k msgs/s, system-wide)
 #   --soak-only    only the soak
@@ -336,7 +336,8 @@ start_tracer() {
 	sys0) echo "$MS trace --nice 0 -o $out" >"$dir/cmd"
 	     "$MS" trace --nice 0 -o /dev/null 2>"$dir/ms.err" & ;;
 	pair) echo "$MS trace --pair-local -o $out" >"$dir/cmd"
-	     "$MS" trace --pair-local -o /dev/null 2>"$dir/ms.err" & ;;
+	     if [ "$complete" = 1 ]; then "$MS" trace --pair-local -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
+	     else "$MS" trace --pair-local -o /dev/null 2>"$dir/ms.err" & fi ;;
 	pid) echo "$MS trace -p $pids -o $out" >"$dir/cmd"
 	     if [ "$complete" = 1 ]; then "$MS" trace -p "$pids" -o - >"$dir/trace.fifo" 2>"$dir/ms.err" &
 	     else "$MS" trace -p "$pids" -o /dev/null 2>"$dir/ms.err" & fi ;;
@@ -705,7 +706,7 @@ main() {
 			# Completeness: one more traced run per mode, the trace written
 			# to a pipe (-o -) and counted.
 			for m in "${modes[@]}"; do
-				case $m in sys|pid) run_case_once "$line" "$m" complete 1 ;; esac
+				case $m in sys|pair|pid) run_case_once "$line" "$m" complete 1 ;; esac
 			done
 		done
 		[ "$PROFILE" = 1 ] && { [ -z "$ONLY" ] || [[ nats-256-max =~ $ONLY ]]; } && profile

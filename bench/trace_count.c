@@ -4,7 +4,10 @@
  * enough to sit at the end of `msgscope trace -o -` without slowing it down.
  *
  * For every nats/http record it counts (type, pid, dir, op-or-kind,
- * subject-or-path); _INBOX.* subjects are folded into one key. It keeps the
+ * subject-or-path); _INBOX.* subjects are folded into one key. A send
+ * marked peer_read (--pair-local) stands for its reader's recv as well, so
+ * it is also counted with dir "peer": the sender's pid, the reader's
+ * sight (bench/report.py adds it to the reader's count). It keeps the
  * last "drops" line and the "end" line as they are. Output, on EOF: one JSON
  * object
  *   {"lines":N,"records":N,"counts":{"nats|PID|DIR|OP|SUBJECT":N,...},
@@ -121,6 +124,11 @@ int main(void)
 		}
 		snprintf(key, sizeof(key), "%s|%ld|%s|%s|%s", type, pid, dir, op, subj);
 		bump(key);
+		/* (a quote inside a string value is escaped: this is the field) */
+		if (strstr(line, "\"peer_read\":true")) {
+			snprintf(key, sizeof(key), "%s|%ld|peer|%s|%s", type, pid, op, subj);
+			bump(key);
+		}
 	}
 	printf("{\"lines\":%llu,\"records\":%llu,\"key_overflow\":%llu,\"counts\":{",
 	       lines, records, overflow);
