@@ -1410,9 +1410,68 @@ static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
 	return (struct pt_regs *)bpf_task_pt_regs(task);
 }
 
+/*
+ * The connection sock_conns names for sk, its key in *key: false when sk
+ * has no entry. *st is its state while that is still this socket's (the
+ * fd may hold another since), else NULL.
+ */
+static __always_inline bool sock_conn(const struct sock *sk,
+				      struct ms_conn_key *key,
+				      struct conn_state **st)
+{
+	__u64 skey = (__u64)sk;
+	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
+
+	if (!kp)
+		return false;
+	*key = *kp;
+	*st = bpf_map_lookup_elem(&conns, key);
+	if (*st && (*st)->sk != skey)
+		*st = NULL;
+	return true;
+}
+
+/*
+ * ret bytes moved on sk by a call whose buffers msgscope cannot read:
+ * splice(2) to or from the socket, io_uring's sends and receives (inline
+ * in io_uring_enter or from its workers), a kernel thread. No syscall hook
+ * sees them, so without this they were missing from the connection's
+ * offsets: the parser took the bytes after them for theirs (a spliced
+ * HTTP body became the next response's head). Counted here against the
+ * connection sock_conns names, as a record with nothing copied: a gap the
+ * parsers resynchronise after, in cut_bytes.
+ */
+static __noinline int sock_moved_unseen(struct sock *sk, int ret, __u8 dir)
+{
+	struct emit_req r = { .dir = dir, .sc = MS_SC_UNSEEN };
+	struct ms_conn_key key;
+	struct conn_state *st;
+
+	if (!sock_conn(sk, &key, &st) || !st || st->tls)
+		return 0;
+	if (st->proto == MS_PROTO_OTHER)
+		return 0; /* not counted while skipped (classify_skip) */
+	r.st = st;
+	r.fd = key.fd;
+	r.off = stream_advance(st, dir, ret, &r.flags);
+	if (st->proto == MS_PROTO_UNKNOWN) {
+		st->guess_tail = 0; /* bytes not looked at came between */
+		return 0;
+	}
+	if (pair_local && dir == MS_DIR_RECV) {
+		ret = unpaired_part(st, r.off, ret);
+		if (!ret)
+			return 0;
+	}
+	r.len = ret;
+	r.flags |= MS_F_UNCOPIED;
+	emit_uncopied(&r);
+	return 0;
+}
+
 /* ret bytes moved on sk, inside the syscall that asked for them: its
  * arguments are in the saved user registers, as at its exit. */
-static __always_inline int sock_moved(struct sock *sk, int ret)
+static __always_inline int sock_moved(struct sock *sk, int ret, __u8 dir)
 {
 	struct pt_regs *regs;
 	__u64 count, flags;
@@ -1423,7 +1482,7 @@ static __always_inline int sock_moved(struct sock *sk, int ret)
 	regs = syscall_regs(bpf_get_current_task_btf());
 	/* (MSG_PEEK: on_sock_recv has the flags the socket was given) */
 	if (!regs || !data_syscall(regs, &sc, &count, &flags))
-		return 0;
+		return sock_moved_unseen(sk, ret, dir);
 	if (!tgid_wanted(bpf_get_current_pid_tgid() >> 32) || compat_syscall())
 		return 0;
 	return data_sock_args(ret, sc, (__u32)regs->di | count << 32, regs->si,
@@ -1433,7 +1492,7 @@ static __always_inline int sock_moved(struct sock *sk, int ret)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
 {
-	return sock_moved(sk, ret);
+	return sock_moved(sk, ret, MS_DIR_SEND);
 }
 
 /* A read on a closed socket found its end (0, or the reset's error): a
@@ -1463,7 +1522,7 @@ int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
 	if (ret <= 0)
 		return close_on_state && sk->__sk_common.skc_state == TCP_CLOSE ?
 		       sock_read_end(sk) : 0;
-	return sock_moved(sk, ret);
+	return sock_moved(sk, ret, MS_DIR_RECV);
 }
 
 /* Bytes that arrived on sk and wait to be read: tcp_inq(), the FIN (one
@@ -1500,27 +1559,6 @@ static __always_inline bool letting_go(const struct ms_conn_key *key)
 		return (__u32)regs->di == key->fd;
 	return regs->orig_ax == NR_CLOSE_RANGE && key->fd >= (__u32)regs->di &&
 	       key->fd <= (__u32)regs->si;
-}
-
-/*
- * The connection sock_conns names for sk, its key in *key: false when sk
- * has no entry. *st is its state while that is still this socket's (the
- * fd may hold another since), else NULL.
- */
-static __always_inline bool sock_conn(const struct sock *sk,
-				      struct ms_conn_key *key,
-				      struct conn_state **st)
-{
-	__u64 skey = (__u64)sk;
-	struct ms_conn_key *kp = bpf_map_lookup_elem(&sock_conns, &skey);
-
-	if (!kp)
-		return false;
-	*key = *kp;
-	*st = bpf_map_lookup_elem(&conns, key);
-	if (*st && (*st)->sk != skey)
-		*st = NULL;
-	return true;
 }
 
 /*

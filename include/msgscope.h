@@ -78,8 +78,9 @@ enum ms_role {
 
 enum ms_data_flags {
 	MS_F_FRESH = 1 << 0,    /* connection seen from its first byte */
-	MS_F_UNCOPIED = 1 << 1, /* counted, not captured: sendfile, or one
-				 * message of a sendmmsg/recvmmsg */
+	MS_F_UNCOPIED = 1 << 1, /* counted, not captured: sendfile, splice or
+				 * io_uring, or one message of a
+				 * sendmmsg/recvmmsg */
 	MS_F_TLS = 1 << 2,      /* plaintext from a TLS library, not the socket */
 	MS_F_PEER_READ = 1 << 3, /* --pair-local: the other end, traced too,
 				  * read these bytes; its reads are not shipped */
@@ -89,6 +90,8 @@ enum ms_syscall {
 	MS_SC_READ = 1, MS_SC_WRITE, MS_SC_READV, MS_SC_WRITEV,
 	MS_SC_RECVFROM, MS_SC_SENDTO, MS_SC_RECVMSG, MS_SC_SENDMSG,
 	MS_SC_RECVMMSG, MS_SC_SENDMMSG, MS_SC_SENDFILE,
+	MS_SC_UNSEEN, /* bytes moved on a traced socket by no syscall msgscope
+		       * reads the buffers of (splice, io_uring): counted only */
 };
 
 /* Which OpenSSL function a multi-uprobe link's offset is: its cookie, read by

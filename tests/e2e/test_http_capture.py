@@ -668,6 +668,77 @@ def test_pair_local_sendfile():
                'two answered exchanges', dump(ex))
 
 
+def splice_responses(c):
+    """A keep-alive HTTP server's side of one connection: each response's
+    head by send(), its body by splice(2) from a pipe into the socket."""
+    buf = b''
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        buf += d
+        while b'\r\n\r\n' in buf:
+            req, buf = buf.split(b'\r\n\r\n', 1)
+            body = b'spliced body of ' + req.split(b' ')[1] + b'\n'
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+                      b'Content-Length: %d\r\n\r\n' % len(body))
+            r, w = os.pipe()
+            try:
+                os.write(w, body)
+                os.close(w)
+                w = None
+                moved = 0
+                while moved < len(body):
+                    moved += os.splice(r, c.fileno(), len(body) - moved)
+            finally:
+                os.close(r)
+                if w is not None:
+                    os.close(w)
+
+
+def test_splice_body_counted():
+    """Bytes a process moves into a traced socket by splice(2), which no hook
+    reads the buffer of, are counted where they fall in the stream, so the
+    parser does not take the bytes after them for theirs. Before, the first
+    response's spliced body was missing from the server's stream: its body
+    was recorded as the second response's head, and the second response
+    was lost to a parse error. With --pair-local the same bytes, lost to
+    both ends, are counted for both."""
+    paths = ['/one', '/two']
+    bodies = [b'spliced body of %s\n' % p.encode() for p in paths]
+    for extra in ([], ['--pair-local']):
+        srv, port = listening()
+        try:
+            with h.Trace(['--port', f'{port}:http'] + extra) as t:
+                th = serve_once(srv, splice_responses)
+                c = curl('-w', '%{num_connects}\\n', *[f'http://127.0.0.1:{port}{p}' for p in paths])
+                th.join(5)
+        finally:
+            srv.close()
+        mode = ' '.join(extra) or 'default'
+        expect(c.stdout.split('\n') == [bodies[0].decode().strip(), '1', bodies[1].decode().strip(), '0'],
+               f'{mode}: curl got both bodies on one connection', c.stdout)
+        sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
+        expect(len(sresp) == 2 and all(r.get('status') == 200 for r in sresp),
+               f'{mode}: the server sent two responses', dump(t.messages()))
+        expect(all(r.get('size') == len(b) and r.get('truncated') is True and 'body' not in r
+                   for r, b in zip(sresp, bodies)),
+               f'{mode}: each spliced body counted (its size), not captured, not invented',
+               dump(sresp))
+        end = t.end
+        expect(end.get('parse_errors') == 0 and end.get('cut_bytes', 0) >= sum(map(len, bodies)),
+               f'{mode}: no parse error; the spliced bytes in cut_bytes', h.short(end))
+        if not extra:
+            cresp = t.http(pid=c.pid, kind='response')
+            expect([r.get('body') for r in cresp] == [b.decode() for b in bodies],
+                   "default: curl's reads recorded the bodies", dump(cresp))
+        else:
+            expect(all(r.get('peer_read') for r in sresp) and
+                   end.get('peer_lost_bytes', 0) >= sum(map(len, bodies)),
+                   '--pair-local: paired sends; the bodies lost to both ends, counted twice',
+                   h.short(end))
+
+
 def test_pair_local_older_connection():
     """--pair-local on a keep-alive connection made before the trace: the
     two ends' offsets start wherever each was first seen, and TCP sequence
@@ -887,6 +958,7 @@ TESTS = [
     test_python_http_server,
     test_vectored_writes,
     test_pair_local_sendfile,
+    test_splice_body_counted,
     test_pair_local_older_connection,
     test_pair_local_bytes_in_flight,
     test_pair_local_one_byte_sender,
