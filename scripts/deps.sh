@@ -23,6 +23,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config meson ninja-build clang llvm bpftool \
 	libbpf-dev libelf-dev zlib1g-dev libjansson-dev libncurses-dev \
-	python3 nats-server libnats-dev nginx-light curl openssl libssl-dev \
+	python3 nats-server libnats-dev liburing-dev nginx-light curl openssl libssl-dev \
 	sysstat tmux wrk procps iproute2 golang-go >/dev/null
 echo "scripts/deps.sh: dependencies installed"

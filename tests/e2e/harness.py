@@ -439,35 +439,45 @@ def require_msgscope():
         raise Unavailable(f'`msgscope check` failed (rc {r.returncode}): BPF unavailable?\n{out}')
 
 
-_natsc = None
+_clients = {}
 
 
-def natsc_path():
-    """The natsc client: $NATSC, a meson-built one no older than its
-    source, else compiled from source into a temp dir (once per run)."""
-    global _natsc
-    if _natsc:
-        return _natsc
-    if os.environ.get('NATSC'):
-        _natsc = os.environ['NATSC']
-        return _natsc
-    src = os.path.join(REPO, 'tests', 'clients', 'natsc.c')
-    for cand in ('tests/clients/natsc', 'tests/natsc', 'natsc'):
+def client_path(name, lib, header):
+    """A test client of tests/clients/: $<NAME> (natsc: $NATSC), a
+    meson-built one no older than its source, else compiled from source,
+    with -l<lib>, into a temp dir (once per run)."""
+    if name in _clients:
+        return _clients[name]
+    if os.environ.get(name.upper()):
+        _clients[name] = os.environ[name.upper()]
+        return _clients[name]
+    src = os.path.join(REPO, 'tests', 'clients', name + '.c')
+    for cand in (f'tests/clients/{name}', f'tests/{name}', name):
         p = os.path.join(build_dir(), cand)
         if os.access(p, os.X_OK) and os.path.isfile(p) and \
                 (not os.path.exists(src) or os.path.getmtime(p) >= os.path.getmtime(src)):
-            _natsc = p
-            return _natsc
+            _clients[name] = p
+            return p
     cc = shutil.which('cc') or shutil.which('gcc')
-    if not cc or not os.path.exists('/usr/include/nats/nats.h'):
-        raise Unavailable('natsc not built and no compiler/libnats headers to build it')
-    out = os.path.join(mkdtemp('msgscope-natsc-'), 'natsc')
-    r = subprocess.run([cc, '-std=gnu11', '-Wall', '-Wextra', '-O2', src, '-lnats', '-o', out],
+    if not cc or not os.path.exists(header):
+        raise Unavailable(f'{name} not built and no compiler or {header} to build it')
+    out = os.path.join(mkdtemp(f'msgscope-{name}-'), name)
+    r = subprocess.run([cc, '-std=gnu11', '-Wall', '-Wextra', '-O2', src, '-l' + lib, '-o', out],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
-        raise AssertionError('compiling natsc failed:\n' + r.stdout.decode('utf-8', 'replace'))
-    _natsc = out
-    return _natsc
+        raise AssertionError(f'compiling {name} failed:\n' + r.stdout.decode('utf-8', 'replace'))
+    _clients[name] = out
+    return out
+
+
+def natsc_path():
+    """The natsc client (libnats)."""
+    return client_path('natsc', 'nats', '/usr/include/nats/nats.h')
+
+
+def uring_get_path():
+    """The uring_get client (liburing): GETs through io_uring."""
+    return client_path('uring_get', 'uring', '/usr/include/liburing.h')
 
 
 def natsc(url, *args, stdin=False):

@@ -739,6 +739,56 @@ def test_splice_body_counted():
                    h.short(end))
 
 
+def plain_responses(c):
+    """A keep-alive HTTP server's side of one connection: each response
+    by one send(), its body naming the path asked for."""
+    buf = b''
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        buf += d
+        while b'\r\n\r\n' in buf:
+            req, buf = buf.split(b'\r\n\r\n', 1)
+            body = b'body of ' + req.split(b' ')[1] + b'\n'
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
+
+
+def test_io_uring_counted():
+    """A client sends and reads some of its messages through io_uring (the
+    rest by write and read on the same socket): no syscall hook sees those,
+    the socket hooks count them. The client records what it moved by
+    syscalls, the io_uring request and response are in cut_bytes, not
+    silently missing; the server, on plain syscalls, records all three
+    exchanges."""
+    srv, port = listening()
+    try:
+        with h.Trace(['--port', f'{port}:http']) as t:
+            th = serve_once(srv, plain_responses)
+            c = h.run([h.uring_get_path(), port, 'wr/one', 'ur/two', 'wu/three'])
+            th.join(5)
+    finally:
+        srv.close()
+    expect(c.stdout.split('\n') == ['body of /one', 'body of /two', 'body of /three'],
+           'uring_get got the three answers', c.stdout)
+    sreq = t.http(local=f'127.0.0.1:{port}', kind='request')
+    sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
+    expect([r.get('path') for r in sreq] == ['/one', '/two', '/three'] and
+           [r.get('body') for r in sresp] == ['body of %s\n' % p for p in ('/one', '/two', '/three')],
+           'the server recorded the three exchanges', dump(t.messages()))
+    creq = t.http(pid=c.pid, kind='request')
+    cresp = t.http(pid=c.pid, kind='response')
+    expect([r.get('path') for r in creq] == ['/one', '/three'],
+           "the client's requests sent by write(2), not the io_uring one", dump(creq))
+    expect([r.get('body') for r in cresp] == ['body of /one\n', 'body of /two\n'],
+           "the client's responses read by read(2), not the io_uring one", dump(cresp))
+    ring_bytes = len('GET /two HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n') + \
+        len('HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nbody of /three\n')
+    end = t.end
+    expect(end.get('cut_bytes') == ring_bytes and end.get('parse_errors') == 0,
+           f'the io_uring request and response counted in cut_bytes ({ring_bytes})', h.short(end))
+
+
 def test_pair_local_older_connection():
     """--pair-local on a keep-alive connection made before the trace: the
     two ends' offsets start wherever each was first seen, and TCP sequence
@@ -959,6 +1009,7 @@ TESTS = [
     test_vectored_writes,
     test_pair_local_sendfile,
     test_splice_body_counted,
+    test_io_uring_counted,
     test_pair_local_older_connection,
     test_pair_local_bytes_in_flight,
     test_pair_local_one_byte_sender,
