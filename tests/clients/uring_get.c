@@ -7,8 +7,9 @@
  *   uring_get PORT HOWPATH...
  *
  * HOWPATH is two letters and a path: how the request goes (w: write(2),
- * u: IORING_OP_SEND), how its response is read (r: read(2), u:
- * IORING_OP_RECV), e.g. "wr/one" "ur/two" "wu/three". The responses'
+ * u: IORING_OP_SEND, a: the same forced to an io_uring worker thread by
+ * IOSQE_ASYNC), how its response is read (r: read(2), u: IORING_OP_RECV,
+ * a: from a worker), e.g. "wr/one" "ur/two" "wu/three". The responses'
  * bodies go to stdout, one after the other.
  */
 #include <arpa/inet.h>
@@ -20,8 +21,9 @@
 
 static struct io_uring ring;
 
-/* One send or receive through the ring, waited for. */
-static int ring_io(int fd, void *buf, size_t n, bool send)
+/* One send or receive through the ring, waited for; async: in one of
+ * io_uring's worker threads rather than inline. */
+static int ring_io(int fd, void *buf, size_t n, bool send, bool async)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 	struct io_uring_cqe *cqe;
@@ -33,6 +35,8 @@ static int ring_io(int fd, void *buf, size_t n, bool send)
 		io_uring_prep_send(sqe, fd, buf, n, 0);
 	else
 		io_uring_prep_recv(sqe, fd, buf, n, 0);
+	if (async)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	if (io_uring_submit(&ring) != 1 || io_uring_wait_cqe(&ring, &cqe))
 		return -1;
 	res = cqe->res;
@@ -43,8 +47,8 @@ static int ring_io(int fd, void *buf, size_t n, bool send)
 static int send_all(int fd, const char *buf, size_t n, char how)
 {
 	while (n) {
-		int k = how == 'u' ? ring_io(fd, (void *)buf, n, true) :
-				     (int)write(fd, buf, n);
+		int k = how == 'w' ? (int)write(fd, buf, n) :
+				     ring_io(fd, (void *)buf, n, true, how == 'a');
 		if (k <= 0)
 			return -1;
 		buf += k;
@@ -61,8 +65,9 @@ static int read_response(int fd, char *buf, size_t cap, char how, size_t *body)
 	char *end = NULL;
 
 	while (!end || have < want) {
-		int k = how == 'u' ? ring_io(fd, buf + have, cap - 1 - have, false) :
-				     (int)read(fd, buf + have, cap - 1 - have);
+		int k = how == 'r' ? (int)read(fd, buf + have, cap - 1 - have) :
+				     ring_io(fd, buf + have, cap - 1 - have, false,
+					     how == 'a');
 		if (k <= 0)
 			return -1;
 		have += (size_t)k;

@@ -755,39 +755,42 @@ def plain_responses(c):
 
 
 def test_io_uring_counted():
-    """A client sends and reads some of its messages through io_uring (the
-    rest by write and read on the same socket): no syscall hook sees those,
-    the socket hooks count them. The client records what it moved by
-    syscalls, the io_uring request and response are in cut_bytes, not
-    silently missing; the server, on plain syscalls, records all three
-    exchanges."""
+    """A client sends and reads some of its messages through io_uring, inline
+    and in io_uring's worker threads (the rest by write and read on the
+    same socket): no syscall hook sees those, the socket hooks count them.
+    The client records what it moved by syscalls, what went through the
+    ring is exactly cut_bytes, not silently missing; the server, on plain
+    syscalls, records all five exchanges."""
+    paths = ['/one', '/two', '/three', '/four', '/five']
+    hows = ['wr', 'ur', 'wu', 'ar', 'wa']   # uring_get.c: w/r syscall, u inline, a worker
     srv, port = listening()
     try:
         with h.Trace(['--port', f'{port}:http']) as t:
             th = serve_once(srv, plain_responses)
-            c = h.run([h.uring_get_path(), port, 'wr/one', 'ur/two', 'wu/three'])
+            c = h.run([h.uring_get_path(), port] + [w + p for w, p in zip(hows, paths)])
             th.join(5)
     finally:
         srv.close()
-    expect(c.stdout.split('\n') == ['body of /one', 'body of /two', 'body of /three'],
-           'uring_get got the three answers', c.stdout)
+    bodies = ['body of %s\n' % p for p in paths]
+    expect(c.stdout.split('\n') == [b.strip() for b in bodies],
+           'uring_get got the five answers', c.stdout)
     sreq = t.http(local=f'127.0.0.1:{port}', kind='request')
     sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
-    expect([r.get('path') for r in sreq] == ['/one', '/two', '/three'] and
-           [r.get('body') for r in sresp] == ['body of %s\n' % p for p in ('/one', '/two', '/three')],
-           'the server recorded the three exchanges', dump(t.messages()))
+    expect([r.get('path') for r in sreq] == paths and [r.get('body') for r in sresp] == bodies,
+           'the server recorded the five exchanges', dump(t.messages()))
     creq = t.http(pid=c.pid, kind='request')
     cresp = t.http(pid=c.pid, kind='response')
-    expect([r.get('path') for r in creq] == ['/one', '/three'],
-           "the client's requests sent by write(2), not the io_uring one", dump(creq))
-    expect([r.get('body') for r in cresp] == ['body of /one\n', 'body of /two\n'],
-           "the client's responses read by read(2), not the io_uring one", dump(cresp))
-    ring_bytes = len('GET /two HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n') + \
-        len('HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nbody of /three\n')
+    expect([r.get('path') for r in creq] == [p for w, p in zip(hows, paths) if w[0] == 'w'],
+           "the client's requests sent by write(2), not those through io_uring", dump(creq))
+    expect([r.get('body') for r in cresp] == [b for w, b in zip(hows, bodies) if w[1] == 'r'],
+           "the client's responses read by read(2), not those through io_uring", dump(cresp))
+    ring_bytes = sum(len('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % p)
+                     for w, p in zip(hows, paths) if w[0] != 'w') + \
+        sum(len('HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(b), b))
+            for w, b in zip(hows, bodies) if w[1] != 'r')
     end = t.end
     expect(end.get('cut_bytes') == ring_bytes and end.get('parse_errors') == 0,
-           f'the io_uring request and response counted in cut_bytes ({ring_bytes})', h.short(end))
-
+           f'the io_uring requests and responses counted in cut_bytes ({ring_bytes})', h.short(end))
 
 def test_pair_local_older_connection():
     """--pair-local on a keep-alive connection made before the trace: the
