@@ -231,7 +231,7 @@ conn_new(struct ms_conn_key *key, struct file *file, struct sock *sk, __u8 role,
 	init.role = role;
 	init.fresh = role != MS_ROLE_UNKNOWN;
 	init.elide_from = ~0ULL;
-	if (pair_local && moved != MOVED_UNKNOWN) {
+	if (moved != MOVED_UNKNOWN) {
 		const struct tcp_sock *tp = (const void *)sk;
 
 		init.seq0[MS_DIR_SEND] = BPF_CORE_READ(tp, write_seq) -
@@ -270,10 +270,19 @@ static __noinline void tell_peer_closed(struct conn_state *st)
 		ps->peer_closed = 1;
 }
 
+static __noinline void count_unseen(struct conn_state *st, __u32 tgid,
+				    __u32 fd, __u8 dir, __u64 n);
+static __noinline __u32 unseen_before(struct conn_state *st, __u8 dir,
+				      __u32 moved);
+
 /* A tracked connection was closed: tell userspace so it can flush, and
- * forget the entry. tid: the closing thread, 0 when not known. */
+ * forget the entry. tid: the closing thread, 0 when not known. at_end: its
+ * socket is still the one the entry describes, and its sequence numbers
+ * tell what no hook saw (not so for an fd found holding another socket:
+ * the old one's memory may be another's by then). */
 static __always_inline void conn_closed(struct ms_conn_key *key,
-					struct conn_state *st, __u32 tid)
+					struct conn_state *st, __u32 tid,
+					bool at_end)
 {
 	struct ms_close_event *e = NULL;
 	void *ring;
@@ -282,6 +291,14 @@ static __always_inline void conn_closed(struct ms_conn_key *key,
 		tell_peer_closed(st);
 	if (!proto_shipped(st))
 		goto forget;
+	/* bytes no hook saw at the end of either stream (a last spliced
+	 * body), before the offsets go out as the streams' ends */
+	for (__u8 d = 0; d < 2 && at_end && !st->tls; d++) {
+		__u32 n = unseen_before(st, d, 0);
+
+		if (n)
+			count_unseen(st, key->tgid, key->fd, d, n);
+	}
 	ring = ring_for(sizeof(*e));
 	if (ring)
 		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
@@ -369,7 +386,7 @@ static __noinline struct conn_state *conn_get_sock(__u32 tgid, __u32 fd,
 	 * closed (its TCP_CLOSE may come much later, or was missed). By the
 	 * socket, not the file: a closed file's memory is soon another's. */
 	if (st)
-		conn_closed(&key, st, bpf_get_current_pid_tgid());
+		conn_closed(&key, st, bpf_get_current_pid_tgid(), false);
 	fresh = bpf_map_lookup_elem(&fresh_socks, &skey);
 	if (fresh) {
 		role = *fresh;
@@ -387,6 +404,7 @@ struct emit_req {
 	__u32 len;           /* its true length */
 	__u32 cap;           /* bytes to copy, <= len, <= MS_MAX_SNAPLEN */
 	__u32 fd;
+	__u32 tgid;          /* the process the record is for; 0: current */
 	__u16 sc;
 	__u8 dir;
 	__u8 flags;
@@ -401,7 +419,7 @@ static __always_inline void fill_data_header(struct ms_data_event *e,
 	__u64 id = bpf_get_current_pid_tgid();
 
 	e->h.type = MS_EV_DATA;
-	e->h.tgid = id >> 32;
+	e->h.tgid = r->tgid ?: id >> 32;
 	e->h.tid = (__u32)id;
 	e->h.fd = r->fd;
 	e->h.ts_ns = bpf_ktime_get_ns();
@@ -772,6 +790,89 @@ static __always_inline __u64 unpaired_part(struct conn_state *st,
 	return st->elide_from - off;
 }
 
+/*
+ * n bytes moved on st (key) in direction dir by calls msgscope read no
+ * buffer of (splice, io_uring), before the call in hand if any: counted
+ * where they fall in the stream, as a record with nothing copied, so that
+ * the parsers resynchronise after them. Missing from the offsets, they
+ * had the parser take the bytes after them for theirs: a spliced HTTP
+ * body became the next response's head. In cut_bytes (and
+ * peer_lost_bytes for a paired send).
+ */
+static __noinline void count_unseen(struct conn_state *st, __u32 tgid,
+				    __u32 fd, __u8 dir, __u64 n)
+{
+	struct emit_req r = { .st = st, .fd = fd, .tgid = tgid, .dir = dir,
+			      .sc = MS_SC_UNSEEN };
+
+	if (st->proto == MS_PROTO_OTHER)
+		return; /* not counted while skipped (classify_skip) */
+	r.off = stream_advance(st, dir, n, &r.flags);
+	if (st->proto == MS_PROTO_UNKNOWN) {
+		st->guess_tail = 0; /* bytes not looked at came between */
+		return;
+	}
+	if (pair_local && dir == MS_DIR_RECV) {
+		n = unpaired_part(st, r.off, n);
+		if (!n)
+			return;
+	}
+	r.len = n;
+	r.flags |= MS_F_UNCOPIED;
+	emit_uncopied(&r);
+}
+
+/*
+ * The socket's sequence numbers against the offsets, after a call that
+ * moved `moved` bytes in direction dir (0 at the close): the bytes before
+ * those end at write_seq (copied_seq) - moved. Further on than the offsets
+ * count, calls no hook saw moved the difference: on the syscall hooks
+ * splice(2) and io_uring either way, on the socket hooks splice(2) out of
+ * the socket (tcp_read_sock(), no sock_recvmsg()). Returns how many, for
+ * count_unseen() (not called from here: one call deeper took the socket
+ * hooks' deepest chain past the verifier's 512 bytes of stack).
+ *
+ * One read of the socket when they agree, as on nearly every call. Else
+ * not on a socket with an upper layer (kTLS, MPTCP), whose sequence
+ * numbers count its own bytes, and not for a FIN: it takes a number of
+ * its own, in write_seq once sent, in copied_seq once a read reached it.
+ * A closed socket is taken to have sent its FIN (a close(2) on loopback
+ * often finds the FIN sent and acknowledged already); one ended by a
+ * reset then counts one byte short, as does a read past a reset.
+ */
+static __noinline __u32 unseen_before(struct conn_state *st, __u8 dir,
+				      __u32 moved)
+{
+	const struct tcp_sock *tp = (const void *)st->sk;
+	__u32 end;
+	__s32 ahead;
+	__u8 state;
+
+	if (!st->seq_known)
+		return 0;
+	end = dir == MS_DIR_SEND ? BPF_CORE_READ(tp, write_seq) :
+				   BPF_CORE_READ(tp, copied_seq);
+	ahead = end - moved - (st->seq0[dir] + (__u32)(st->off[dir] & OFF_MASK));
+	if (ahead <= 0 || ahead >= (1 << 30) ||
+	    BPF_CORE_READ(tp, inet_conn.icsk_ulp_ops))
+		return 0;
+	state = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_state);
+	if (dir == MS_DIR_SEND) {
+		switch (state) {
+		case TCP_ESTABLISHED: case TCP_CLOSE_WAIT:
+			return ahead;
+		case TCP_FIN_WAIT1: case TCP_FIN_WAIT2: case TCP_CLOSING:
+		case TCP_LAST_ACK: case TCP_TIME_WAIT: case TCP_CLOSE:
+			return ahead - 1;
+		}
+		return 0;
+	}
+	if (state != TCP_ESTABLISHED && state != TCP_FIN_WAIT1 &&
+	    state != TCP_FIN_WAIT2 && end == BPF_CORE_READ(tp, rcv_nxt))
+		return ahead - 1;
+	return ahead;
+}
+
 static __always_inline __u8 sc_dir(__u16 sc)
 {
 	bool send = sc == MS_SC_WRITE || sc == MS_SC_WRITEV ||
@@ -977,6 +1078,13 @@ static __always_inline int data_done(struct conn_state *st, struct call_args *a,
 
 		st->pair_tried = 1;
 		pair_ends(&key, st);
+	}
+	/* bytes no hook saw before these */
+	if (!whole_vector(a) && !a->one_msg) {
+		__u32 n = unseen_before(st, sc_dir(a->sc), ret);
+
+		if (n)
+			count_unseen(st, 0, a->fd, sc_dir(a->sc), n);
 	}
 	if (st->proto == MS_PROTO_UNKNOWN && !uncopied(a))
 		classify_chunk(st, first_byte(a), ret, st->fresh, guess_stream(a));
@@ -1244,7 +1352,7 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 		bpf_map_delete_elem(&conns, &key);
 		return 0;
 	}
-	conn_closed(&key, st, id);
+	conn_closed(&key, st, id, true);
 	return 0;
 }
 
@@ -1261,7 +1369,7 @@ static __always_inline int close_exit(__u32 fd)
 
 	if (!st || st->file == (__u64)fd_to_file(fd))
 		return 0;
-	conn_closed(&key, st, id);
+	conn_closed(&key, st, id, true);
 	return 0;
 }
 
@@ -1432,40 +1540,20 @@ static __always_inline bool sock_conn(const struct sock *sk,
 }
 
 /*
- * ret bytes moved on sk by a call whose buffers msgscope cannot read:
- * splice(2) to or from the socket, io_uring's sends and receives (inline
- * in io_uring_enter or from its workers), a kernel thread. No syscall hook
- * sees them, so without this they were missing from the connection's
- * offsets: the parser took the bytes after them for theirs (a spliced
- * HTTP body became the next response's head). Counted here against the
- * connection sock_conns names, as a record with nothing copied: a gap the
- * parsers resynchronise after, in cut_bytes.
+ * ret bytes moved on sk by a call that is no data syscall: splice(2) into
+ * the socket, io_uring's sends and receives (inline in io_uring_enter or
+ * from its workers), a kernel thread. Counted against the connection
+ * sock_conns names (count_unseen()). (splice(2) out of a socket reads by
+ * tcp_read_sock(), no hook of these: unseen_before() finds those.)
  */
 static __noinline int sock_moved_unseen(struct sock *sk, int ret, __u8 dir)
 {
-	struct emit_req r = { .dir = dir, .sc = MS_SC_UNSEEN };
 	struct ms_conn_key key;
 	struct conn_state *st;
 
 	if (!sock_conn(sk, &key, &st) || !st || st->tls)
 		return 0;
-	if (st->proto == MS_PROTO_OTHER)
-		return 0; /* not counted while skipped (classify_skip) */
-	r.st = st;
-	r.fd = key.fd;
-	r.off = stream_advance(st, dir, ret, &r.flags);
-	if (st->proto == MS_PROTO_UNKNOWN) {
-		st->guess_tail = 0; /* bytes not looked at came between */
-		return 0;
-	}
-	if (pair_local && dir == MS_DIR_RECV) {
-		ret = unpaired_part(st, r.off, ret);
-		if (!ret)
-			return 0;
-	}
-	r.len = ret;
-	r.flags |= MS_F_UNCOPIED;
-	emit_uncopied(&r);
+	count_unseen(st, key.tgid, key.fd, dir, ret);
 	return 0;
 }
 
@@ -1510,7 +1598,7 @@ static __always_inline int sock_read_end(struct sock *sk)
 	key.fd = regs->di;
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (st && st->sk == (__u64)sk && st->closing)
-		conn_closed(&key, st, id);
+		conn_closed(&key, st, id, true);
 	return 0;
 }
 
@@ -1588,7 +1676,7 @@ static __always_inline void sock_closed(const struct sock *sk)
 	}
 	bpf_map_delete_elem(&sock_conns, &skey);
 	if (st)
-		conn_closed(&key, st, 0);
+		conn_closed(&key, st, 0, true);
 }
 
 /* Connections opened while we watch, for their first data (fresh_socks),
@@ -1636,7 +1724,7 @@ int BPF_PROG(on_sock_destroy, struct sock *sk)
 		return 0;
 	bpf_map_delete_elem(&sock_conns, &skey);
 	if (st && st->closing)
-		conn_closed(&key, st, 0);
+		conn_closed(&key, st, 0, true);
 	return 0;
 }
 

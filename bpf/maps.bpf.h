@@ -126,7 +126,7 @@ struct conn_state {
 	__u8 peer_ships;     /* --pair-local: the other end shipped its
 			      * sends at the last read left out (what
 			      * recvmmsg, which cannot look, goes by) */
-	__u8 seq_known;      /* --pair-local: seq0 holds */
+	__u8 seq_known;      /* seq0 holds (unseen_before, pair_ends) */
 	__u8 pair_tried;     /* --pair-local: pair_ends() has looked */
 	__u8 peer_closed;    /* --pair-local: the paired other end closed
 			      * while still flagging: every byte it sent
@@ -137,7 +137,7 @@ struct conn_state {
 			      * offset on are not shipped, the peer's
 			      * flagged sends stand for them; ~0: none */
 	struct ms_conn_key peer; /* --pair-local: the other end's entry */
-	__u32 seq0[2];       /* --pair-local: the TCP sequence number of
+	__u32 seq0[2];       /* the TCP sequence number of
 			      * offset 0, by enum ms_dir (seq_known) */
 };
 

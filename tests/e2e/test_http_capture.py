@@ -696,26 +696,33 @@ def splice_responses(c):
                     os.close(w)
 
 
+CAPTURE_PATHS = (('socket hooks', {}), ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}))
+
+
 def test_splice_body_counted():
     """Bytes a process moves into a traced socket by splice(2), which no hook
     reads the buffer of, are counted where they fall in the stream, so the
     parser does not take the bytes after them for theirs. Before, the first
     response's spliced body was missing from the server's stream: its body
     was recorded as the second response's head, and the second response
-    was lost to a parse error. With --pair-local the same bytes, lost to
-    both ends, are counted for both."""
+    was lost to a parse error. On the socket hooks the hook inside splice
+    counts them; on the syscall hooks (kernels without those tracepoints)
+    the socket's sequence numbers do, at the next call and at the close.
+    With --pair-local the same bytes, lost to both ends, are counted for
+    both."""
     paths = ['/one', '/two']
     bodies = [b'spliced body of %s\n' % p.encode() for p in paths]
-    for extra in ([], ['--pair-local']):
+    cases = [(label, env, []) for label, env in CAPTURE_PATHS] + \
+        [('socket hooks --pair-local', {}, ['--pair-local'])]
+    for mode, env, extra in cases:
         srv, port = listening()
         try:
-            with h.Trace(['--port', f'{port}:http'] + extra) as t:
+            with h.env(**env), h.Trace(['--port', f'{port}:http'] + extra) as t:
                 th = serve_once(srv, splice_responses)
                 c = curl('-w', '%{num_connects}\\n', *[f'http://127.0.0.1:{port}{p}' for p in paths])
                 th.join(5)
         finally:
             srv.close()
-        mode = ' '.join(extra) or 'default'
         expect(c.stdout.split('\n') == [bodies[0].decode().strip(), '1', bodies[1].decode().strip(), '0'],
                f'{mode}: curl got both bodies on one connection', c.stdout)
         sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
@@ -731,12 +738,90 @@ def test_splice_body_counted():
         if not extra:
             cresp = t.http(pid=c.pid, kind='response')
             expect([r.get('body') for r in cresp] == [b.decode() for b in bodies],
-                   "default: curl's reads recorded the bodies", dump(cresp))
+                   f"{mode}: curl's reads recorded the bodies", dump(cresp))
         else:
             expect(all(r.get('peer_read') for r in sresp) and
                    end.get('peer_lost_bytes', 0) >= sum(map(len, bodies)),
-                   '--pair-local: paired sends; the bodies lost to both ends, counted twice',
+                   f'{mode}: paired sends; the bodies lost to both ends, counted twice',
                    h.short(end))
+
+
+def slow_body_responses(c):
+    """A keep-alive HTTP server's side of one connection: each response's
+    head, then after a pause its body, so that a reader can take them
+    apart."""
+    buf = b''
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        buf += d
+        while b'\r\n\r\n' in buf:
+            req, buf = buf.split(b'\r\n\r\n', 1)
+            body = b'body of ' + req.split(b' ')[1] + b'\n'
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(body))
+            time.sleep(0.1)
+            c.sendall(body)
+
+
+SPLICE_READER = r'''
+import os, socket, sys
+port, plan = int(sys.argv[1]), sys.argv[2:]
+s = socket.create_connection(("127.0.0.1", port))
+for how in plan:                       # "s/path": body by splice(2); "r/path": by recv
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % how[1:].encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(4096)
+    head, body = head.split(b"\r\n\r\n", 1)
+    n = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) - len(body)
+    if how[0] == "s":
+        r, w = os.pipe()
+        while n:
+            k = os.splice(s.fileno(), w, n)
+            body += os.read(r, k)
+            n -= k
+        os.close(r); os.close(w)
+    while n:
+        d = s.recv(n)
+        body += d
+        n -= len(d)
+    sys.stdout.write(body.decode())
+s.close()
+'''
+
+
+def test_splice_read_counted():
+    """Bytes a process takes out of a traced socket by splice(2) are read by
+    tcp_read_sock(), which neither the syscall hooks nor the socket ones
+    see: the socket's sequence numbers count them, at the next read and
+    at the close. A reader that takes two of three response bodies by
+    splice records those responses cut to their heads, the splice bytes
+    in cut_bytes, and the middle one whole; before, the first body's
+    bytes were missing and the next head was taken for it."""
+    paths = ['/one', '/two', '/three']
+    plan = ['s/one', 'r/two', 's/three']
+    bodies = ['body of %s\n' % p for p in paths]
+    for mode, env in CAPTURE_PATHS:
+        srv, port = listening()
+        try:
+            with h.env(**env), h.Trace(['--port', f'{port}:http']) as t:
+                th = serve_once(srv, slow_body_responses)
+                c = h.run([sys.executable, '-c', SPLICE_READER, port] + plan)
+                th.join(5)
+        finally:
+            srv.close()
+        expect(c.stdout.split('\n') == [b.strip() for b in bodies],
+               f'{mode}: the reader got the three bodies', c.stdout)
+        cresp = t.http(pid=c.pid, kind='response')
+        expect([(r.get('size'), r.get('body'), r.get('truncated')) for r in cresp] ==
+               [(len(bodies[0]), None, True), (len(bodies[1]), bodies[1], None),
+                (len(bodies[2]), None, True)],
+               f'{mode}: the spliced bodies counted, the read one recorded', dump(cresp))
+        end = t.end
+        expect(end.get('cut_bytes') == len(bodies[0]) + len(bodies[2]) and
+               end.get('parse_errors') == 0,
+               f'{mode}: the spliced bytes, exactly, in cut_bytes', h.short(end))
 
 
 def plain_responses(c):
@@ -757,40 +842,45 @@ def plain_responses(c):
 def test_io_uring_counted():
     """A client sends and reads some of its messages through io_uring, inline
     and in io_uring's worker threads (the rest by write and read on the
-    same socket): no syscall hook sees those, the socket hooks count them.
-    The client records what it moved by syscalls, what went through the
-    ring is exactly cut_bytes, not silently missing; the server, on plain
+    same socket): no syscall hook sees those. The socket hooks count them
+    as they move, the syscall hooks by the socket's sequence numbers. The
+    client records what it moved by syscalls, what went through the ring
+    is exactly cut_bytes, not silently missing; the server, on plain
     syscalls, records all five exchanges."""
     paths = ['/one', '/two', '/three', '/four', '/five']
     hows = ['wr', 'ur', 'wu', 'ar', 'wa']   # uring_get.c: w/r syscall, u inline, a worker
-    srv, port = listening()
-    try:
-        with h.Trace(['--port', f'{port}:http']) as t:
-            th = serve_once(srv, plain_responses)
-            c = h.run([h.uring_get_path(), port] + [w + p for w, p in zip(hows, paths)])
-            th.join(5)
-    finally:
-        srv.close()
     bodies = ['body of %s\n' % p for p in paths]
-    expect(c.stdout.split('\n') == [b.strip() for b in bodies],
-           'uring_get got the five answers', c.stdout)
-    sreq = t.http(local=f'127.0.0.1:{port}', kind='request')
-    sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
-    expect([r.get('path') for r in sreq] == paths and [r.get('body') for r in sresp] == bodies,
-           'the server recorded the five exchanges', dump(t.messages()))
-    creq = t.http(pid=c.pid, kind='request')
-    cresp = t.http(pid=c.pid, kind='response')
-    expect([r.get('path') for r in creq] == [p for w, p in zip(hows, paths) if w[0] == 'w'],
-           "the client's requests sent by write(2), not those through io_uring", dump(creq))
-    expect([r.get('body') for r in cresp] == [b for w, b in zip(hows, bodies) if w[1] == 'r'],
-           "the client's responses read by read(2), not those through io_uring", dump(cresp))
     ring_bytes = sum(len('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % p)
                      for w, p in zip(hows, paths) if w[0] != 'w') + \
         sum(len('HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(b), b))
             for w, b in zip(hows, bodies) if w[1] != 'r')
-    end = t.end
-    expect(end.get('cut_bytes') == ring_bytes and end.get('parse_errors') == 0,
-           f'the io_uring requests and responses counted in cut_bytes ({ring_bytes})', h.short(end))
+    for mode, env in CAPTURE_PATHS:
+        srv, port = listening()
+        try:
+            with h.env(**env), h.Trace(['--port', f'{port}:http']) as t:
+                th = serve_once(srv, plain_responses)
+                c = h.run([h.uring_get_path(), port] + [w + p for w, p in zip(hows, paths)])
+                th.join(5)
+        finally:
+            srv.close()
+        expect(c.stdout.split('\n') == [b.strip() for b in bodies],
+               f'{mode}: uring_get got the five answers', c.stdout)
+        sreq = t.http(local=f'127.0.0.1:{port}', kind='request')
+        sresp = t.http(local=f'127.0.0.1:{port}', kind='response')
+        expect([r.get('path') for r in sreq] == paths and [r.get('body') for r in sresp] == bodies,
+               f'{mode}: the server recorded the five exchanges', dump(t.messages()))
+        creq = t.http(pid=c.pid, kind='request')
+        cresp = t.http(pid=c.pid, kind='response')
+        expect([r.get('path') for r in creq] == [p for w, p in zip(hows, paths) if w[0] == 'w'],
+               f"{mode}: the client's requests sent by write(2), not those through io_uring",
+               dump(creq))
+        expect([r.get('body') for r in cresp] == [b for w, b in zip(hows, bodies) if w[1] == 'r'],
+               f"{mode}: the client's responses read by read(2), not those through io_uring",
+               dump(cresp))
+        end = t.end
+        expect(end.get('cut_bytes') == ring_bytes and end.get('parse_errors') == 0,
+               f'{mode}: the io_uring requests and responses counted in cut_bytes ({ring_bytes})',
+               h.short(end))
 
 def test_pair_local_older_connection():
     """--pair-local on a keep-alive connection made before the trace: the
@@ -1012,6 +1102,7 @@ TESTS = [
     test_vectored_writes,
     test_pair_local_sendfile,
     test_splice_body_counted,
+    test_splice_read_counted,
     test_io_uring_counted,
     test_pair_local_older_connection,
     test_pair_local_bytes_in_flight,
