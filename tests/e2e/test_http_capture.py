@@ -668,33 +668,39 @@ def test_pair_local_sendfile():
                'two answered exchanges', dump(ex))
 
 
-def splice_responses(c):
-    """A keep-alive HTTP server's side of one connection: each response's
-    head by send(), its body by splice(2) from a pipe into the socket."""
-    buf = b''
-    while True:
-        d = c.recv(4096)
-        if not d:
-            return
-        buf += d
-        while b'\r\n\r\n' in buf:
-            req, buf = buf.split(b'\r\n\r\n', 1)
-            body = b'spliced body of ' + req.split(b' ')[1] + b'\n'
-            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
-                      b'Content-Length: %d\r\n\r\n' % len(body))
-            r, w = os.pipe()
-            try:
-                os.write(w, body)
-                os.close(w)
-                w = None
-                moved = 0
-                while moved < len(body):
-                    moved += os.splice(r, c.fileno(), len(body) - moved)
-            finally:
-                os.close(r)
-                if w is not None:
-                    os.close(w)
+def keepalive_server(answer):
+    """A handle for serve_once(): reads each HTTP request on the connection
+    (no body) and has answer(conn, path) write the response."""
+    def handle(c):
+        buf = b''
+        while True:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+            while b'\r\n\r\n' in buf:
+                req, buf = buf.split(b'\r\n\r\n', 1)
+                answer(c, req.split(b' ')[1])
+    return handle
 
+
+def splice_answer(c, path):
+    """The head by send(), the body by splice(2) from a pipe into the socket."""
+    body = b'spliced body of ' + path + b'\n'
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+              b'Content-Length: %d\r\n\r\n' % len(body))
+    r, w = os.pipe()
+    try:
+        os.write(w, body)
+        os.close(w)
+        w = None
+        moved = 0
+        while moved < len(body):
+            moved += os.splice(r, c.fileno(), len(body) - moved)
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
 
 CAPTURE_PATHS = (('socket hooks', {}), ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}))
 
@@ -718,7 +724,7 @@ def test_splice_body_counted():
         srv, port = listening()
         try:
             with h.env(**env), h.Trace(['--port', f'{port}:http'] + extra) as t:
-                th = serve_once(srv, splice_responses)
+                th = serve_once(srv, keepalive_server(splice_answer))
                 c = curl('-w', '%{num_connects}\\n', *[f'http://127.0.0.1:{port}{p}' for p in paths])
                 th.join(5)
         finally:
@@ -746,23 +752,13 @@ def test_splice_body_counted():
                    h.short(end))
 
 
-def slow_body_responses(c):
-    """A keep-alive HTTP server's side of one connection: each response's
-    head, then after a pause its body, so that a reader can take them
-    apart."""
-    buf = b''
-    while True:
-        d = c.recv(4096)
-        if not d:
-            return
-        buf += d
-        while b'\r\n\r\n' in buf:
-            req, buf = buf.split(b'\r\n\r\n', 1)
-            body = b'body of ' + req.split(b' ')[1] + b'\n'
-            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(body))
-            time.sleep(0.1)
-            c.sendall(body)
-
+def slow_body_answer(c, path):
+    """The head, then after a pause the body, so that a reader can take
+    them apart."""
+    body = b'body of ' + path + b'\n'
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(body))
+    time.sleep(0.1)
+    c.sendall(body)
 
 SPLICE_READER = r'''
 import os, socket, sys
@@ -806,7 +802,7 @@ def test_splice_read_counted():
         srv, port = listening()
         try:
             with h.env(**env), h.Trace(['--port', f'{port}:http']) as t:
-                th = serve_once(srv, slow_body_responses)
+                th = serve_once(srv, keepalive_server(slow_body_answer))
                 c = h.run([sys.executable, '-c', SPLICE_READER, port] + plan)
                 th.join(5)
         finally:
@@ -824,20 +820,10 @@ def test_splice_read_counted():
                f'{mode}: the spliced bytes, exactly, in cut_bytes', h.short(end))
 
 
-def plain_responses(c):
-    """A keep-alive HTTP server's side of one connection: each response
-    by one send(), its body naming the path asked for."""
-    buf = b''
-    while True:
-        d = c.recv(4096)
-        if not d:
-            return
-        buf += d
-        while b'\r\n\r\n' in buf:
-            req, buf = buf.split(b'\r\n\r\n', 1)
-            body = b'body of ' + req.split(b' ')[1] + b'\n'
-            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
-
+def plain_answer(c, path):
+    """The response by one send(), its body naming the path asked for."""
+    body = b'body of ' + path + b'\n'
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
 
 def test_io_uring_counted():
     """A client sends and reads some of its messages through io_uring, inline
@@ -858,7 +844,7 @@ def test_io_uring_counted():
         srv, port = listening()
         try:
             with h.env(**env), h.Trace(['--port', f'{port}:http']) as t:
-                th = serve_once(srv, plain_responses)
+                th = serve_once(srv, keepalive_server(plain_answer))
                 c = h.run([h.uring_get_path(), port] + [w + p for w, p in zip(hows, paths)])
                 th.join(5)
         finally:
