@@ -819,6 +819,7 @@ static __noinline void count_unseen(struct conn_state *st, __u32 tgid,
 	}
 	r.len = n;
 	r.flags |= MS_F_UNCOPIED;
+	stat_add(MS_STAT_UNSEEN_BYTES, n);
 	emit_uncopied(&r);
 }
 

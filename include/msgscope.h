@@ -139,6 +139,9 @@ enum ms_stat {
 	MS_STAT_PEER_DROP_BYTES,  /* --pair-local: of DROP_BYTES, those of
 				   * peer_read sends: their readers left
 				   * them out, so each was lost twice */
+	MS_STAT_UNSEEN_BYTES,     /* bytes moved by calls no hook reads the
+				   * buffers of (splice, io_uring): shipped
+				   * as records with nothing copied */
 	MS_STAT__COUNT,
 };
 

@@ -41,7 +41,7 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
 	json_object_set_new(e, "drop_bytes", json_integer(c.kernel[MS_STAT_DROP_BYTES]));
 	/* Stream bytes the parsers never saw: dropped events, snaplen cuts,
-	 * sendfile bodies. Messages inside them are lost, not invented: this
+	 * sendfile bodies, splice and io_uring. Messages inside them are lost, not invented: this
 	 * is what makes that loss visible (a cut costs no drop event). */
 	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
 	/* Of gap_bytes, those of events shipped without all their bytes.
@@ -53,6 +53,10 @@ json_t *session_end_json(struct session *s)
 	 * because the ring was over a quarter full: whether a rerun with a
 	 * larger --buffer-size would see more. */
 	json_object_set_new(e, "ring_cuts", json_integer(c.kernel[MS_STAT_RING_CUTS]));
+	/* Of drop_bytes + cut_bytes, those moved by calls no hook reads the
+	 * buffers of (splice, io_uring): counted where they fell, never
+	 * captured. Where a trace misses messages, whether this is why. */
+	json_object_set_new(e, "unseen_bytes", json_integer(c.kernel[MS_STAT_UNSEEN_BYTES]));
 	/* Captured bytes the parsers threw away while finding the next
 	 * message after a gap or an error: the rest of what was lost. */
 	json_object_set_new(e, "skipped_bytes", json_integer(c.ct.skipped_bytes));

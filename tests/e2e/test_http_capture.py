@@ -739,8 +739,10 @@ def test_splice_body_counted():
                f'{mode}: each spliced body counted (its size), not captured, not invented',
                dump(sresp))
         end = t.end
-        expect(end.get('parse_errors') == 0 and end.get('cut_bytes', 0) >= sum(map(len, bodies)),
-               f'{mode}: no parse error; the spliced bytes in cut_bytes', h.short(end))
+        expect(end.get('parse_errors') == 0 and end.get('cut_bytes', 0) >= sum(map(len, bodies)) and
+               end.get('unseen_bytes') == sum(map(len, bodies)),
+               f'{mode}: no parse error; the spliced bytes in cut_bytes, and exactly unseen_bytes',
+               h.short(end))
         if not extra:
             cresp = t.http(pid=c.pid, kind='response')
             expect([r.get('body') for r in cresp] == [b.decode() for b in bodies],
@@ -815,9 +817,10 @@ def test_splice_read_counted():
                 (len(bodies[2]), None, True)],
                f'{mode}: the spliced bodies counted, the read one recorded', dump(cresp))
         end = t.end
-        expect(end.get('cut_bytes') == len(bodies[0]) + len(bodies[2]) and
+        spliced = len(bodies[0]) + len(bodies[2])
+        expect(end.get('cut_bytes') == spliced and end.get('unseen_bytes') == spliced and
                end.get('parse_errors') == 0,
-               f'{mode}: the spliced bytes, exactly, in cut_bytes', h.short(end))
+               f'{mode}: the spliced bytes, exactly, in cut_bytes and unseen_bytes', h.short(end))
 
 
 def plain_answer(c, path):
@@ -864,7 +867,8 @@ def test_io_uring_counted():
                f"{mode}: the client's responses read by read(2), not those through io_uring",
                dump(cresp))
         end = t.end
-        expect(end.get('cut_bytes') == ring_bytes and end.get('parse_errors') == 0,
+        expect(end.get('cut_bytes') == ring_bytes and end.get('unseen_bytes') == ring_bytes and
+               end.get('parse_errors') == 0,
                f'{mode}: the io_uring requests and responses counted in cut_bytes ({ring_bytes})',
                h.short(end))
 
