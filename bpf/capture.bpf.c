@@ -275,14 +275,21 @@ static __noinline void count_unseen(struct conn_state *st, __u32 tgid,
 static __noinline __u32 unseen_before(struct conn_state *st, __u8 dir,
 				      __u32 moved);
 
-/* A tracked connection was closed: tell userspace so it can flush, and
- * forget the entry. tid: the closing thread, 0 when not known. at_end: its
- * socket is still the one the entry describes, and its sequence numbers
- * tell what no hook saw (not so for an fd found holding another socket:
- * the old one's memory may be another's by then). */
+/*
+ * A tracked connection was closed: tell userspace so it can flush, and
+ * forget the entry. tid: the closing thread, 0 when not known. own_close:
+ * closed by its process (close(2), or a read that found the end), so no
+ * call of its on the socket is under way and the sequence numbers past
+ * the offsets are bytes no hook saw (unseen_before()). Not so at a
+ * TCP_CLOSE the kernel reaches by itself: a reset is often processed as
+ * a send or read releases the socket, before that call's own hook has
+ * counted its bytes (nginx answering requests wrk had reset counted 22
+ * answers so). Nor for an fd found holding another socket: the old one's
+ * memory may be another's by then.
+ */
 static __always_inline void conn_closed(struct ms_conn_key *key,
 					struct conn_state *st, __u32 tid,
-					bool at_end)
+					bool own_close)
 {
 	struct ms_close_event *e = NULL;
 	void *ring;
@@ -293,7 +300,7 @@ static __always_inline void conn_closed(struct ms_conn_key *key,
 		goto forget;
 	/* bytes no hook saw at the end of either stream (a last spliced
 	 * body), before the offsets go out as the streams' ends */
-	for (__u8 d = 0; d < 2 && at_end && !st->tls; d++) {
+	for (__u8 d = 0; d < 2 && own_close && !st->tls; d++) {
 		__u32 n = unseen_before(st, d, 0);
 
 		if (n)
@@ -1677,7 +1684,7 @@ static __always_inline void sock_closed(const struct sock *sk)
 	}
 	bpf_map_delete_elem(&sock_conns, &skey);
 	if (st)
-		conn_closed(&key, st, 0, true);
+		conn_closed(&key, st, 0, false);
 }
 
 /* Connections opened while we watch, for their first data (fresh_socks),
@@ -1725,7 +1732,7 @@ int BPF_PROG(on_sock_destroy, struct sock *sk)
 		return 0;
 	bpf_map_delete_elem(&sock_conns, &skey);
 	if (st && st->closing)
-		conn_closed(&key, st, 0, true);
+		conn_closed(&key, st, 0, false);
 	return 0;
 }
 

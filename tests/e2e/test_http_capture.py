@@ -792,13 +792,16 @@ s.close()
 def test_splice_read_counted():
     """Bytes a process takes out of a traced socket by splice(2) are read by
     tcp_read_sock(), which neither the syscall hooks nor the socket ones
-    see: the socket's sequence numbers count them, at the next read and
-    at the close. A reader that takes two of three response bodies by
-    splice records those responses cut to their heads, the splice bytes
-    in cut_bytes, and the middle one whole; before, the first body's
-    bytes were missing and the next head was taken for it."""
-    paths = ['/one', '/two', '/three']
-    plan = ['s/one', 'r/two', 's/three']
+    see: the socket's sequence numbers count them at the connection's next
+    call. A reader that takes two of four response bodies by splice
+    records those responses cut to their heads, the splice bytes in
+    cut_bytes, and the others whole; before, the first body's bytes were
+    missing and the next head was taken for it. (A last splice before a
+    close the socket reaches by itself is not counted on the socket hooks:
+    a reset is often processed inside a call whose own hook has yet to
+    count its bytes.)"""
+    paths = ['/one', '/two', '/three', '/four']
+    plan = ['s/one', 'r/two', 's/three', 'r/four']
     bodies = ['body of %s\n' % p for p in paths]
     for mode, env in CAPTURE_PATHS:
         srv, port = listening()
@@ -810,12 +813,12 @@ def test_splice_read_counted():
         finally:
             srv.close()
         expect(c.stdout.split('\n') == [b.strip() for b in bodies],
-               f'{mode}: the reader got the three bodies', c.stdout)
+               f'{mode}: the reader got the four bodies', c.stdout)
         cresp = t.http(pid=c.pid, kind='response')
         expect([(r.get('size'), r.get('body'), r.get('truncated')) for r in cresp] ==
-               [(len(bodies[0]), None, True), (len(bodies[1]), bodies[1], None),
-                (len(bodies[2]), None, True)],
-               f'{mode}: the spliced bodies counted, the read one recorded', dump(cresp))
+               [(len(b), None, True) if how[0] == 's' else (len(b), b, None)
+                for how, b in zip(plan, bodies)],
+               f'{mode}: the spliced bodies counted, the read ones recorded', dump(cresp))
         end = t.end
         spliced = len(bodies[0]) + len(bodies[2])
         expect(end.get('cut_bytes') == spliced and end.get('unseen_bytes') == spliced and
@@ -827,6 +830,7 @@ def plain_answer(c, path):
     """The response by one send(), its body naming the path asked for."""
     body = b'body of ' + path + b'\n'
     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
+
 
 def test_io_uring_counted():
     """A client sends and reads some of its messages through io_uring, inline
