@@ -979,7 +979,7 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	struct user_msghdr msg;
 	__u64 iov_ptr = 0;
 	__u32 budget = call_snaplen(), iovcnt = 0;
-	bool long_copy;
+	bool long_copy, many_iov;
 
 	if (whole_vector(a)) {
 		/* each message carries its own byte count */
@@ -1012,9 +1012,15 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 	/* Tested again rather than set false in the branch above: that form
 	 * costs on_sys_exit 77k more verifier instructions (850k, not 773k). */
 	long_copy = ret > MS_MAX_SNAPLEN && budget > MS_MAX_SNAPLEN;
+	/* More iovecs than emit_iov() takes, the whole call within the
+	 * budget: emit_long()'s pieces take up to MS_MAX_PIECES of them
+	 * (nats-server writes a subscriber's pending messages so). Only where
+	 * the snaplen already puts emit_long() in the programs: a load that
+	 * falls back to one record per copy must not gain it. */
+	many_iov = snaplen > MS_MAX_SNAPLEN && budget >= ret;
 	switch (a->sc) {
 	case MS_SC_READV: case MS_SC_WRITEV:
-		if (!long_copy) {
+		if (!long_copy && !(many_iov && a->count > MS_MAX_IOV)) {
 			emit_iov(&r, a->buf, a->count, ret, budget);
 			return;
 		}
@@ -1027,7 +1033,8 @@ static __always_inline void ship(struct conn_state *st, struct call_args *a,
 			emit_uncopied(&r);
 			return;
 		}
-		if (!long_copy) {
+		if (!long_copy &&
+		    !(many_iov && msg.msg_iovlen > MS_MAX_IOV)) {
 			emit_iov(&r, (__u64)msg.msg_iov, msg.msg_iovlen, ret,
 				 budget);
 			return;

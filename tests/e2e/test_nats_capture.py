@@ -651,6 +651,47 @@ def test_sendmmsg():
                    'and the PUB after them is recorded', f'{sent}, end: {h.short(t.end)}')
 
 
+
+# A bare NATS publisher that sends twelve short PUBs in one sendmsg(2) of
+# twelve iovecs, one PUB each (as Go servers write pending messages), then
+# a PING.
+MANY_IOV_PUB = BARE_CLIENT + r"""
+s = connect(int(sys.argv[1]))
+pubs = [b'PUB e2e.iov 2\r\n%02d\r\n' % i for i in range(12)]
+assert s.sendmsg(pubs) == sum(map(len, pubs)), 'sendmsg of twelve'
+s.sendall(b'PING\r\n')
+await_pong(s)
+print('SENT', flush=True)
+"""
+
+
+def test_many_short_iovecs():
+    """A short call of more iovecs than one record per iovec covers (8):
+    at the default snaplen each of its twelve iovecs goes out in a record
+    of its own, and all twelve PUBs are recorded at the publisher, nothing
+    cut, on the socket hooks and the raw sys_exit program (before, those
+    past the eighth were a counted gap). At --snaplen 65536, where the
+    programs carry no long-copy path, the eight are recorded and the rest
+    of the call is counted in cut_bytes."""
+    want = ['%02d' % i for i in range(12)]
+    for label, env, extra, n in (('socket hooks', {}, [], 12),
+                                 ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}, [], 12),
+                                 ('--snaplen 65536', {}, ['--snaplen', '65536'], 8)):
+        with h.env(**env):
+            with h.NatsServer() as ns:
+                with h.Trace(['--port', ns.port_arg] + extra) as t:
+                    pub = h.spawn(['python3', '-c', MANY_IOV_PUB, str(ns.port)])
+                    pub.wait_for('SENT')
+                    pub.wait_ok()
+                    time.sleep(0.3)
+        sent = [r.get('payload') for r in t.nats(op='PUB', pid=pub.pid, subject='e2e.iov')]
+        got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.iov')]
+        expect(got == want, f'{label}: the server read all twelve PUBs', dump(t.messages()))
+        cut = sum(len('PUB e2e.iov 2\r\n%s\r\n' % p) for p in want[n:])
+        expect(sent == want[:n] and t.end.get('cut_bytes') == cut,
+               f'{label}: the first {n} PUBs recorded at the publisher, {cut} bytes cut',
+               f'{sent}, end: {h.short(t.end)}')
+
 # A bare NATS publisher that sends COUNT PUBs in one send(2), COUNT more in
 # one sendmsg(2) of a single iovec, and COUNT more in one sendmsg(2) of six
 # iovecs cut at arbitrary bytes (about 50 KB each), each call some 300 KB,
@@ -970,6 +1011,7 @@ TESTS = [
     test_socket_hooks_path,
     test_raw_sys_exit_path,
     test_sendmmsg,
+    test_many_short_iovecs,
     test_long_writes,
     test_subscriber_joined_mid_message,
     test_boundary_split_between_reads,
