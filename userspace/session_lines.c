@@ -41,8 +41,9 @@ json_t *session_end_json(struct session *s)
 	json_object_set_new(e, "drops", json_integer(c.kernel[MS_STAT_DROP_DATA]));
 	json_object_set_new(e, "drop_bytes", json_integer(c.kernel[MS_STAT_DROP_BYTES]));
 	/* Stream bytes the parsers never saw: dropped events, snaplen cuts,
-	 * sendfile bodies, splice and io_uring. Messages inside them are lost, not invented: this
-	 * is what makes that loss visible (a cut costs no drop event). */
+	 * sendfile bodies, splice and io_uring. Messages inside them are
+	 * lost, not invented: this is what makes that loss visible (a cut
+	 * costs no drop event). */
 	json_object_set_new(e, "gap_bytes", json_integer(c.ct.gap_bytes));
 	/* Of gap_bytes, those of events shipped without all their bytes.
 	 * drop_bytes + cut_bytes is every stream byte not captured, even

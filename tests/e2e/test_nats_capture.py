@@ -622,6 +622,22 @@ print('SENT', flush=True)
 """
 
 
+def traced_bare_pub(script, subject, extra=()):
+    """Run a bare publisher (a script of BARE_CLIENT's, given the server's
+    port, printing SENT when done) against a fresh nats-server under
+    `msgscope trace --port` (plus extra). Returns the trace and the
+    payloads of the PUBs on subject, as the publisher sent them and as the
+    server read them."""
+    with h.NatsServer() as ns:
+        with h.Trace(['--port', ns.port_arg] + list(extra)) as t:
+            pub = h.spawn(['python3', '-c', script, str(ns.port)])
+            pub.wait_for('SENT')
+            pub.wait_ok()
+            time.sleep(0.3)
+    sent = [r.get('payload') for r in t.nats(op='PUB', pid=pub.pid, subject=subject)]
+    got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject=subject)]
+    return t, sent, got
+
 def test_sendmmsg():
     """Two PUBs sent in one sendmmsg(2) on TCP. On the socket hooks their
     bytes are counted as a gap, not copied (the hook runs once per message
@@ -631,14 +647,7 @@ def test_sendmmsg():
     three either way."""
     for env in ({}, {'MSGSCOPE_RAW_SYS_EXIT': '1'}):
         with h.env(**env):
-            with h.NatsServer() as ns:
-                with h.Trace(['--port', ns.port_arg]) as t:
-                    pub = h.spawn(['python3', '-c', MMSG_PUB, str(ns.port)])
-                    pub.wait_for('SENT')
-                    pub.wait_ok()
-                    time.sleep(0.3)
-        sent = [r.get('payload') for r in t.nats(op='PUB', pid=pub.pid, subject='e2e.mmsg')]
-        got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.mmsg')]
+            t, sent, got = traced_bare_pub(MMSG_PUB, 'e2e.mmsg')
         expect(got == ['one', 'two', 'three'],
                f'{"raw sys_exit" if env else "default"} path: the server read all three PUBs',
                dump(t.messages()))
@@ -678,14 +687,7 @@ def test_many_short_iovecs():
                                  ('raw sys_exit', {'MSGSCOPE_RAW_SYS_EXIT': '1'}, [], 12),
                                  ('--snaplen 65536', {}, ['--snaplen', '65536'], 8)):
         with h.env(**env):
-            with h.NatsServer() as ns:
-                with h.Trace(['--port', ns.port_arg] + extra) as t:
-                    pub = h.spawn(['python3', '-c', MANY_IOV_PUB, str(ns.port)])
-                    pub.wait_for('SENT')
-                    pub.wait_ok()
-                    time.sleep(0.3)
-        sent = [r.get('payload') for r in t.nats(op='PUB', pid=pub.pid, subject='e2e.iov')]
-        got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject='e2e.iov')]
+            t, sent, got = traced_bare_pub(MANY_IOV_PUB, 'e2e.iov', extra)
         expect(got == want, f'{label}: the server read all twelve PUBs', dump(t.messages()))
         cut = sum(len('PUB e2e.iov 2\r\n%s\r\n' % p) for p in want[n:])
         expect(sent == want[:n] and t.end.get('cut_bytes') == cut,
