@@ -57,11 +57,26 @@ static double lost_share(const struct prio_gov *g)
 	return kept + lost > 0 ? lost / (kept + lost) : 0;
 }
 
+/* The load outruns msgscope until the backoff in hand ends. */
+static void outrun(struct prio_gov *g)
+{
+	g->outrunning = true;
+	g->outruns++;
+	g->outrun_until = g->backoff_until;
+}
+
 enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 			       uint64_t now)
 {
 	if (g->nice <= 0)
 		return PRIO_KEEP;
+	/* A futile boost judged on too few bytes: the share is looked at
+	 * again as they come in, for the rest of its backoff. */
+	if (!g->boosted && g->rejudge && now < g->backoff_until &&
+	    lost_share(g) >= PRIO_OUTRUN_SHARE) {
+		g->rejudge = false;
+		outrun(g);
+	}
 	if (!g->boosted) {
 		if (fill < PRIO_BOOST_FILL || now < g->backoff_until)
 			return PRIO_KEEP;
@@ -69,6 +84,7 @@ enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 		g->boost_start = now;
 		g->boost_drops = drops;
 		g->boosts++;
+		g->rejudge = false;
 		return PRIO_BOOST;
 	}
 	if (now < g->boost_start + PRIO_GRACE_NS) {
@@ -78,12 +94,12 @@ enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 	if (drops > g->boost_drops) {
 		g->futile++;
 		g->backoff_until = now + g->backoff;
-		g->outrunning = lost_share(g) >= (g->outrunning ? PRIO_OUTRUN_SHARE_AGAIN :
-						  PRIO_OUTRUN_SHARE);
-		if (g->outrunning) {
-			g->outruns++;
-			g->outrun_until = g->backoff_until;
-		}
+		if (lost_share(g) >= (g->outrunning ? PRIO_OUTRUN_SHARE_AGAIN :
+				      PRIO_OUTRUN_SHARE))
+			outrun(g);
+		else
+			g->outrunning = false;
+		g->rejudge = !g->outrunning;
 		if (g->backoff < PRIO_BACKOFF_MAX_NS)
 			g->backoff *= 2;
 		return relax(g);

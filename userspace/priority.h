@@ -74,6 +74,16 @@
  * long because such stalls come and go within a second or two. "Read" is
  * captured less what the ring still holds: a ring that has just filled
  * up took its bytes, but msgscope did not keep up with them.
+ *
+ * The first futile boost of a saturation comes a fraction of a second
+ * into it, when the window holds mostly what msgscope read before (the
+ * ring's worth it drained included): judged then, 6.5-59% dropped, and
+ * two of three such starts went 2 s without shedding, at msgscope's
+ * lowest priority, while the kernel copied every byte and the ring
+ * dropped it (bench/RESULTS.md, 2026-12-07 evening). So a futile boost
+ * not judged an outrun is judged again, on the grown window, for as long
+ * as its backoff lasts; the load outruns msgscope from when the share
+ * gets there to the backoff's end.
  */
 #define PRIO_OUTRUN_SHARE 0.5
 /* ... and at the next futile boost after a shed, judged on the bytes since
@@ -102,6 +112,7 @@ struct prio_gov {
 	uint64_t outruns;        /* ... with most bytes dropped */
 	uint64_t outrun_until;   /* the end of the backoff after the last one */
 	bool outrunning;         /* the last futile boost was one, none helped since */
+	bool rejudge;            /* the last futile boost was not; its backoff runs */
 	struct prio_bytes last;  /* the latest prio_gov_bytes() */
 	struct prio_bytes mark[2]; /* the window's start: [1] older, if set */
 };
