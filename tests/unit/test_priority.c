@@ -162,61 +162,6 @@ static void test_stall_is_not_outrun(void)
 	CHECK(!prio_gov_outrun(&g, t + SEC + MS));
 }
 
-/* A saturation's first futile boost, judged on a window that holds mostly
- * what msgscope read before it (a ring's worth included): no outrun yet.
- * As the dropped bytes come in, the share is judged again, and the load
- * outruns msgscope from then to the end of that boost's backoff; not once
- * the backoff is over. */
-static void test_outrun_found_in_backoff(void)
-{
-	struct prio_gov g;
-	uint64_t t = SEC, futile_at;
-
-	prio_gov_init(&g, 19);
-	prio_gov_bytes(&g, 0, 0, 0);
-	prio_gov_bytes(&g, 40 * MIB, 0, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 0.3, 0, t), PRIO_BOOST);
-	t += PRIO_GRACE_NS;
-	prio_gov_bytes(&g, 50 * MIB, 10 * MIB, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 5, t), PRIO_RELAX);
-	futile_at = t;
-	CHECK_EQ_INT((int)g.outruns, 0);
-	CHECK(!prio_gov_outrun(&g, t));
-	/* a quarter of a second later: 70 MiB more dropped, 5 read */
-	t += 250 * MS;
-	prio_gov_bytes(&g, 55 * MIB, 80 * MIB, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t), PRIO_KEEP);
-	CHECK_EQ_INT((int)g.outruns, 1);
-	CHECK(prio_gov_outrun(&g, t));
-	CHECK(prio_gov_outrun(&g, futile_at + PRIO_BACKOFF_MIN_NS - 1));
-	CHECK(!prio_gov_outrun(&g, futile_at + PRIO_BACKOFF_MIN_NS));
-	/* once is enough: no second outrun from the same boost */
-	prio_gov_bytes(&g, 56 * MIB, 90 * MIB, t + 250 * MS);
-	prio_gov_step(&g, 1.0, 0, t + 250 * MS);
-	CHECK_EQ_INT((int)g.outruns, 1);
-}
-
-/* A futile boost's share, too low at first, that gets there only after
- * its backoff: the next boost judges it, not the old one. */
-static void test_no_rejudge_past_backoff(void)
-{
-	struct prio_gov g;
-	uint64_t t = SEC;
-
-	prio_gov_init(&g, 19);
-	prio_gov_bytes(&g, 0, 0, 0);
-	prio_gov_bytes(&g, 40 * MIB, 0, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 0.3, 0, t), PRIO_BOOST);
-	t += PRIO_GRACE_NS;
-	prio_gov_bytes(&g, 50 * MIB, 10 * MIB, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 5, t), PRIO_RELAX);
-	t += PRIO_BACKOFF_MIN_NS;
-	prio_gov_bytes(&g, 55 * MIB, 200 * MIB, t);
-	CHECK_EQ_INT(prio_gov_step(&g, 0.1, 0, t), PRIO_KEEP);
-	CHECK_EQ_INT((int)g.outruns, 0);
-	CHECK(!prio_gov_outrun(&g, t));
-}
-
 /* A boost at *t that is futile once its grace has passed, the byte
  * counters then at kept and lost. */
 static void futile_boost(struct prio_gov *g, uint64_t *t, uint64_t kept,
@@ -271,6 +216,58 @@ static void test_outrun_again_after_shed(void)
 	CHECK_EQ_INT((int)g.outruns, 2);
 	CHECK(prio_gov_outrun(&g, t + 2 * PRIO_BACKOFF_MIN_NS - 1));
 	CHECK(!prio_gov_outrun(&g, t + 2 * PRIO_BACKOFF_MIN_NS));
+}
+
+/* A saturation's first futile boost at *t, judged on a window that holds
+ * mostly what msgscope read before it (a ring's worth included): a sixth
+ * of the bytes dropped, no outrun yet. */
+static void early_futile_boost(struct prio_gov *g, uint64_t *t)
+{
+	*t = SEC;
+	prio_gov_init(g, 19);
+	prio_gov_bytes(g, 0, 0, 0);
+	prio_gov_bytes(g, 40 * MIB, 0, *t);
+	futile_boost(g, t, 50 * MIB, 10 * MIB);
+	CHECK_EQ_INT((int)g->outruns, 0);
+	CHECK(!prio_gov_outrun(g, *t));
+}
+
+/* As the dropped bytes come in, the share is judged again, and the load
+ * outruns msgscope from then to the end of that boost's backoff. */
+static void test_outrun_found_in_backoff(void)
+{
+	struct prio_gov g;
+	uint64_t t, futile_at;
+
+	early_futile_boost(&g, &t);
+	futile_at = t;
+	/* a quarter of a second later: 70 MiB more dropped, 5 read */
+	t += 250 * MS;
+	prio_gov_bytes(&g, 55 * MIB, 80 * MIB, t);
+	CHECK_EQ_INT(prio_gov_step(&g, 1.0, 0, t), PRIO_KEEP);
+	CHECK_EQ_INT((int)g.outruns, 1);
+	CHECK(prio_gov_outrun(&g, t));
+	CHECK(prio_gov_outrun(&g, futile_at + PRIO_BACKOFF_MIN_NS - 1));
+	CHECK(!prio_gov_outrun(&g, futile_at + PRIO_BACKOFF_MIN_NS));
+	/* once is enough: no second outrun from the same boost */
+	prio_gov_bytes(&g, 56 * MIB, 90 * MIB, t + 250 * MS);
+	prio_gov_step(&g, 1.0, 0, t + 250 * MS);
+	CHECK_EQ_INT((int)g.outruns, 1);
+}
+
+/* A share that gets there only after the backoff: the next boost judges
+ * it, not the old one. */
+static void test_no_rejudge_past_backoff(void)
+{
+	struct prio_gov g;
+	uint64_t t;
+
+	early_futile_boost(&g, &t);
+	t += PRIO_BACKOFF_MIN_NS;
+	prio_gov_bytes(&g, 55 * MIB, 200 * MIB, t);
+	CHECK_EQ_INT(prio_gov_step(&g, 0.1, 0, t), PRIO_KEEP);
+	CHECK_EQ_INT((int)g.outruns, 0);
+	CHECK(!prio_gov_outrun(&g, t));
 }
 
 int main(void)
