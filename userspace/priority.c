@@ -70,21 +70,21 @@ enum prio_action prio_gov_step(struct prio_gov *g, double fill, uint64_t drops,
 {
 	if (g->nice <= 0)
 		return PRIO_KEEP;
-	/* A futile boost judged on too few bytes: the share is looked at
-	 * again as they come in, for the rest of its backoff. */
-	if (!g->boosted && g->rejudge && now < g->backoff_until &&
-	    lost_share(g) >= PRIO_OUTRUN_SHARE) {
-		g->rejudge = false;
-		outrun(g);
-	}
 	if (!g->boosted) {
+		/* A futile boost judged on too few bytes: the share is looked
+		 * at again as they come in, for the rest of its backoff (the
+		 * only time rejudge is read: the next futile boost sets it). */
+		if (g->rejudge && now < g->backoff_until &&
+		    lost_share(g) >= PRIO_OUTRUN_SHARE) {
+			g->rejudge = false;
+			outrun(g);
+		}
 		if (fill < PRIO_BOOST_FILL || now < g->backoff_until)
 			return PRIO_KEEP;
 		g->boosted = true;
 		g->boost_start = now;
 		g->boost_drops = drops;
 		g->boosts++;
-		g->rejudge = false;
 		return PRIO_BOOST;
 	}
 	if (now < g->boost_start + PRIO_GRACE_NS) {
