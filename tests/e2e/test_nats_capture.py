@@ -638,6 +638,7 @@ def traced_bare_pub(script, subject, extra=()):
     got = [r.get('payload') for r in t.nats(op='PUB', pid=ns.pid, subject=subject)]
     return t, sent, got
 
+
 def test_sendmmsg():
     """Two PUBs sent in one sendmmsg(2) on TCP. On the socket hooks their
     bytes are counted as a gap, not copied (the hook runs once per message
@@ -658,7 +659,6 @@ def test_sendmmsg():
             expect(sent == ['three'] and t.end.get('gap_bytes', 0) >= 42,
                    'on the socket hooks the two PUBs of the sendmmsg are a gap of their bytes, '
                    'and the PUB after them is recorded', f'{sent}, end: {h.short(t.end)}')
-
 
 
 # A bare NATS publisher that sends twelve short PUBs in one sendmsg(2) of
@@ -693,6 +693,7 @@ def test_many_short_iovecs():
         expect(sent == want[:n] and t.end.get('cut_bytes') == cut,
                f'{label}: the first {n} PUBs recorded at the publisher, {cut} bytes cut',
                f'{sent}, end: {h.short(t.end)}')
+
 
 # A bare NATS publisher that sends COUNT PUBs in one send(2), COUNT more in
 # one sendmsg(2) of a single iovec, and COUNT more in one sendmsg(2) of six
