@@ -711,6 +711,7 @@ static void head_done(struct http_parser *p, struct http_dir *d,
 	memset(m, 0, offsetof(struct http_msg, headers));
 	memset(&m->n_headers, 0, sizeof(*m) - offsetof(struct http_msg, n_headers));
 	m->kind = (enum http_kind)d->cur;
+	m->head = slice_from((const char *)d->hbuf, d->hlen);
 	fill_start(d, m);
 	fill_headers(p, d, m, &f);
 	d->tentative = false;

@@ -82,6 +82,11 @@ struct http_msg {
 	struct slice version;    /* "HTTP/1.1" */
 	int status;              /* response */
 	struct slice reason;     /* response */
+	/* The head as received, start line to blank line, that every member
+	 * above and the headers were split from: a sink may key what it
+	 * renders of them on these bytes. SLICE_NULL when the members no
+	 * longer follow from it (redacted, or not from a parser). */
+	struct slice head;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int n_headers;
 	struct slice body;       /* captured body, de-chunked */

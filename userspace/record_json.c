@@ -238,7 +238,8 @@ static void write_nats(struct jw *w, const struct nats_msg *m)
 	}
 }
 
-static void write_http(struct jw *w, const struct http_msg *m)
+/* The members that follow from the head: "kind" to "headers". */
+static void write_http_head(struct jw *w, const struct http_msg *m)
 {
 	struct header_view h[HTTP_MAX_HEADERS];
 	int n = m->n_headers < HTTP_MAX_HEADERS ? m->n_headers : HTTP_MAX_HEADERS;
@@ -260,6 +261,58 @@ static void write_http(struct jw *w, const struct http_msg *m)
 		h[i].value = m->headers[i].value;
 	}
 	write_headers(w, h, n);
+}
+
+/* A cheap spread of the head's bytes over the slots; the slot's own copy
+ * of the head decides. */
+static size_t head_slot(const char *p, size_t n)
+{
+	uint64_t h = n, x;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		h = ((h << 7) | (h >> 57)) ^ x;
+	}
+	x = 0;
+	memcpy(&x, p + i, n - i);
+	h = (h ^ x) * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(h >> 59) % RECORD_JSON_HEAD_SLOTS;
+}
+
+/* write_http_head(), from the cache when this head was seen. Rendered
+ * into w itself at a miss, and the text copied from there. */
+static void write_http_head_cached(struct jw *w, const struct http_msg *m,
+				   struct record_json_cache *cache)
+{
+	struct record_json_head *s;
+	size_t start = w->len, n;
+
+	if (!cache || !m->head.len || m->head.len > RECORD_JSON_HEAD_MAX) {
+		write_http_head(w, m);
+		return;
+	}
+	s = &cache->head[head_slot(m->head.ptr, m->head.len)];
+	if (s->head_len == m->head.len &&
+	    !memcmp(s->head, m->head.ptr, m->head.len)) {
+		jw_raw_members(w, s->json, s->json_len);
+		return;
+	}
+	write_http_head(w, m);
+	n = w->len - start;
+	s->head_len = 0;
+	if (w->oom || n > sizeof(s->json))
+		return;
+	memcpy(s->head, m->head.ptr, m->head.len);
+	memcpy(s->json, w->buf + start, n);
+	s->json_len = n;
+	s->head_len = m->head.len;
+}
+
+static void write_http(struct jw *w, const struct http_msg *m,
+		       struct record_json_cache *cache)
+{
+	write_http_head_cached(w, m, cache);
 	write_bytes(w, JW_KEY("body"), m->body);
 	jw_key_lit(w, "size");
 	jw_uint(w, m->body_size);
@@ -350,7 +403,7 @@ void record_write_json_cached(struct jw *w, const struct msg_record *rec,
 	if (rec->proto == PROTO_NATS)
 		write_nats(w, &rec->nats);
 	else
-		write_http(w, &rec->http);
+		write_http(w, &rec->http, cache);
 	jw_object_end(w);
 }
 

@@ -34,8 +34,25 @@ struct record_json_conn {
 	char json[512];
 };
 
+/*
+ * Likewise an HTTP record's members from "kind" to "headers", rendered
+ * from its head (http_msg.head): clients and servers send the same head
+ * again and again (a keep-alive client's request, a server's response
+ * until its Date moves on). A slot is chosen by a hash of the head's
+ * bytes and reused only for byte-identical ones.
+ */
+#define RECORD_JSON_HEAD_SLOTS 16
+#define RECORD_JSON_HEAD_MAX 768
+
+struct record_json_head {
+	size_t head_len, json_len; /* head_len 0: empty */
+	char head[RECORD_JSON_HEAD_MAX];
+	char json[2 * RECORD_JSON_HEAD_MAX];
+};
+
 struct record_json_cache {
 	struct record_json_conn slot[RECORD_JSON_CACHE_SLOTS];
+	struct record_json_head head[RECORD_JSON_HEAD_SLOTS];
 };
 
 /* The same output as record_write_json(); cache may be NULL. */

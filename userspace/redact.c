@@ -68,6 +68,8 @@ static bool redact_http(struct http_msg *m)
 		m->headers[i].value = SLICE_LIT(REDACTED);
 		any = true;
 	}
+	if (any)
+		m->head = SLICE_NULL; /* its bytes hold what was redacted */
 	return any;
 }
 

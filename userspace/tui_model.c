@@ -379,6 +379,7 @@ static bool kept_record(const struct tui_msg *t, struct msg_record *r)
 	r->http.path = k->http.path;
 	r->http.version = k->http.version;
 	r->http.reason = k->http.reason;
+	r->http.head = SLICE_NULL;
 	r->http.body = k->http.body;
 	r->http.status = k->http.status;
 	r->http.n_headers = k->http.n_headers;

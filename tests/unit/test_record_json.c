@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "http_parser.h"
 #include "record_json.h"
 #include "redact.h"
 
@@ -211,6 +212,56 @@ static void test_conn_cache(void)
 	expect_same_line(&cache, &r);
 }
 
+/* The cached HTTP heads, fed by the parser as the trace is: each record
+ * the same bytes as the plain writer, whether its head was seen before,
+ * went to a slot another head had (more heads than slots, twice over), or
+ * was redacted. Records that share a connection and a head otherwise
+ * differ in their bodies, which follow the cached members. */
+static void on_http_record(const struct msg_record *rec, void *ctx)
+{
+	struct record_json_cache *cache = ctx;
+	struct redactor *red = redactor_new();
+	struct msg_record r = *rec;
+
+	CHECK(rec->http.head.len > 0);
+	expect_same_line(cache, rec);
+	if (redact_record(red, &r)) {
+		CHECK(!r.http.head.len);
+		expect_same_line(cache, &r);
+	}
+	redactor_free(red);
+}
+
+static void test_http_head_cache(void)
+{
+	static struct record_json_cache cache;
+	struct conn_meta c = { .id = 5, .pid = 50, .comm = "nginx",
+			       .local = "127.0.0.1:80", .peer = "127.0.0.1:40000",
+			       .role = ROLE_SERVER };
+	struct http_parser *p = http_parser_new(4096, true);
+	char buf[512];
+	int n;
+
+	http_parser_set_conn(p, &c);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 2 * RECORD_JSON_HEAD_SLOTS; i++) {
+			n = snprintf(buf, sizeof(buf),
+				     "GET /item/%d?x=\"%s\" HTTP/1.1\r\nHost: a\r\n"
+				     "Vary: A\r\nVary: B\r\n%s\r\n", i % 5,
+				     i & 1 ? "\xff" : "q",
+				     i % 7 ? "" : "Authorization: Bearer s3cret\r\n");
+			http_parser_feed(p, DIR_RECV, 1, (const uint8_t *)buf, (size_t)n,
+					 on_http_record, &cache);
+			n = snprintf(buf, sizeof(buf),
+				     "HTTP/1.1 200 OK\r\nDate: %d\r\n"
+				     "Content-Length: 2\r\n\r\n%02d", i / 3, i);
+			http_parser_feed(p, DIR_SEND, 2, (const uint8_t *)buf, (size_t)n,
+					 on_http_record, &cache);
+		}
+	}
+	http_parser_free(p);
+}
+
 /* A name given several times becomes an array of its values at its first
  * place; names given once stay plain members (dump() sorts the keys). */
 static void test_http_repeated_headers(void)
@@ -240,6 +291,7 @@ int main(void)
 {
 	test_http_repeated_headers();
 	test_conn_cache();
+	test_http_head_cache();
 	test_nats_pub();
 	test_binary_payload_is_base64();
 	test_hmsg_headers();
