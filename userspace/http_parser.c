@@ -26,6 +26,7 @@
 #define PENDING_MAX 64		/* unanswered (pipelined) requests remembered */
 #define BUF_MIN 256
 #define BUF_SHRINK (16 * 1024)	/* buffers above this are freed when idle */
+#define AGAIN_MAX 1024		/* longest head kept for head_again() */
 #define LEN_MAX (UINT64_C(1) << 62) /* larger lengths are taken as garbage */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -68,6 +69,14 @@ struct http_dir {
 	unsigned lines;		/* complete lines in hbuf */
 	size_t first_len;	/* start line length without its line end */
 	size_t first_end;	/* offset just past the start line */
+	bool folded;		/* an obs-fold was joined in hbuf */
+
+	/* The last head read whole and not folded, for head_again() */
+	uint8_t *again;		/* AGAIN_MAX bytes once one was kept */
+	size_t again_len;	/* 0: none */
+	int again_cur;
+	unsigned again_lines;
+	size_t again_first_len, again_first_end;
 
 	uint8_t *bbuf;		/* kept body bytes, de-chunked */
 	size_t blen, bcap;
@@ -387,6 +396,7 @@ static void head_reset(struct http_dir *d)
 	d->lines = 0;
 	d->cur = -1;
 	d->tentative = false;
+	d->folded = false;
 	if (d->hcap > BUF_SHRINK) {
 		free(d->hbuf);
 		d->hbuf = NULL;
@@ -447,6 +457,7 @@ static void head_fail(struct http_parser *p, struct http_dir *d,
 		      size_t extra, bool line_start)
 {
 	p->st.bytes_skipped += d->hlen + extra;
+	d->again_len = 0; /* (its framing may be what failed) */
 	if (!d->tentative) {
 		p->st.errors++;
 		p->st.resyncs++;
@@ -700,6 +711,31 @@ static void chunk_line_reset(struct http_dir *d)
 	d->clen = 0;
 }
 
+/*
+ * Keep a copy of the head just read whole, checked line by line, for
+ * head_again(). Not a folded one: joining its lines rewrote hbuf, so the
+ * bytes kept would not be the bytes received.
+ */
+static void keep_head(struct http_dir *d)
+{
+	if (d->folded || d->hlen > AGAIN_MAX) {
+		d->again_len = 0;
+		return;
+	}
+	if (d->again_len == d->hlen && !memcmp(d->again, d->hbuf, d->hlen))
+		return; /* taken by head_again() */
+	if (!d->again && !(d->again = malloc(AGAIN_MAX))) {
+		d->again_len = 0;
+		return;
+	}
+	memcpy(d->again, d->hbuf, d->hlen);
+	d->again_len = d->hlen;
+	d->again_cur = d->cur;
+	d->again_lines = d->lines;
+	d->again_first_len = d->first_len;
+	d->again_first_end = d->first_end;
+}
+
 static void head_done(struct http_parser *p, struct http_dir *d,
 		      record_cb cb, void *ctx)
 {
@@ -712,6 +748,7 @@ static void head_done(struct http_parser *p, struct http_dir *d,
 	memset(&m->n_headers, 0, sizeof(*m) - offsetof(struct http_msg, n_headers));
 	m->kind = (enum http_kind)d->cur;
 	m->head = slice_from((const char *)d->hbuf, d->hlen);
+	keep_head(d);
 	fill_start(d, m);
 	fill_headers(p, d, m, &f);
 	d->tentative = false;
@@ -847,6 +884,7 @@ static void line_done(struct http_parser *p, struct http_dir *d,
 		 * one slice (RFC 9112 5.2 allows replacing CRLF with SP) */
 		ok = d->lines > 1;
 		if (ok) {
+			d->folded = true;
 			d->hbuf[off - 1] = ' ';
 			if (d->hbuf[off - 2] == '\r')
 				d->hbuf[off - 2] = ' ';
@@ -1020,6 +1058,44 @@ static size_t do_trailer(struct http_parser *p, struct http_dir *d,
 	return i;
 }
 
+/*
+ * A message that begins with the same head as the last one read whole on
+ * this direction: a keep-alive client's next request, a server's next
+ * response until its Date moves on. Those bytes passed every check of
+ * head_prefix() and head_span() then, and would again: taken at once.
+ */
+static bool head_again_fits(const struct http_parser *p,
+			    const struct http_dir *d, const uint8_t *s, size_t n)
+{
+	int want;
+
+	if (!d->again_len || d->hlen || d->tentative || n < d->again_len)
+		return false;
+	want = want_kind(p, d);
+	return (want < 0 || want == d->again_cur) &&
+	       !memcmp(s, d->again, d->again_len);
+}
+
+static size_t head_again(struct http_parser *p, struct http_dir *d,
+			 uint64_t ts, record_cb cb, void *ctx)
+{
+	size_t n = d->again_len;
+
+	if (!buf_reserve(&d->hbuf, &d->hcap, n, HTTP_HEAD_MAX))
+		return 0; /* the usual way then */
+	memcpy(d->hbuf, d->again, n);
+	d->ts = ts;
+	d->cur = d->again_cur;
+	d->hlen = n;
+	d->line_off = n;
+	d->line_crs = 0;
+	d->lines = d->again_lines;
+	d->first_len = d->again_first_len;
+	d->first_end = d->again_first_end;
+	head_done(p, d, cb, ctx);
+	return n;
+}
+
 static size_t step(struct http_parser *p, struct http_dir *d, uint64_t ts,
 		   const uint8_t *s, size_t n, record_cb cb, void *ctx)
 {
@@ -1027,6 +1103,12 @@ static size_t step(struct http_parser *p, struct http_dir *d, uint64_t ts,
 	case S_SEEK:
 		return do_seek(p, d, s, n);
 	case S_HEAD:
+		if (d->cur < 0 && head_again_fits(p, d, s, n)) {
+			size_t took = head_again(p, d, ts, cb, ctx);
+
+			if (took)
+				return took;
+		}
 		if (d->cur < 0)
 			return head_prefix(p, d, ts, s, n);
 		return head_span(p, d, s, n, cb, ctx);
@@ -1089,6 +1171,7 @@ void http_parser_free(struct http_parser *p)
 	for (int i = 0; i < 2; i++) {
 		free(p->d[i].hbuf);
 		free(p->d[i].bbuf);
+		free(p->d[i].again);
 	}
 	free(p);
 }
@@ -1210,6 +1293,7 @@ size_t http_parser_memory(const struct http_parser *p)
 		return 0;
 	n = sizeof(*p);
 	for (int i = 0; i < 2; i++)
-		n += p->d[i].hcap + p->d[i].bcap;
+		n += p->d[i].hcap + p->d[i].bcap +
+		     (p->d[i].again ? AGAIN_MAX : 0);
 	return n;
 }

@@ -134,6 +134,28 @@ static struct slice keep(char **at, struct slice s)
 	return s.ptr ? out : SLICE_NULL;
 }
 
+static bool within(struct slice s, struct slice head)
+{
+	return !s.len || (s.ptr >= head.ptr && s.ptr + s.len <= head.ptr + head.len);
+}
+
+/* http_msg.head is the head every member was split from: each lies in
+ * it, and it ends with the empty line. */
+static void check_head(const struct http_msg *m)
+{
+	struct slice h = m->head;
+	bool in = within(m->method, h) && within(m->path, h) &&
+		  within(m->version, h) && within(m->reason, h);
+
+	for (int i = 0; i < m->n_headers; i++)
+		in = in && within(m->headers[i].name, h) &&
+		     within(m->headers[i].value, h);
+	CHECK_MSG(h.len >= 2 && h.ptr[h.len - 1] == '\n' && in &&
+		  (h.ptr[h.len - 2] == '\n' ||
+		   (h.len >= 3 && !memcmp(h.ptr + h.len - 3, "\n\r\n", 3))),
+		  "head %.*s", (int)h.len, h.ptr);
+}
+
 static void on_rec(const struct msg_record *r, void *ctx)
 {
 	struct coll *c = ctx;
@@ -150,6 +172,7 @@ static void on_rec(const struct msg_record *r, void *ctx)
 	g = &c->v[c->n++];
 	g->r = *r;
 	g->text = rec_text(r);
+	check_head(&r->http);
 	g->store = malloc(slice_room(r));
 	if (!g->store)
 		abort();
@@ -160,6 +183,7 @@ static void on_rec(const struct msg_record *r, void *ctx)
 	m->version = keep(&at, m->version);
 	m->reason = keep(&at, m->reason);
 	m->body = keep(&at, m->body);
+	m->head = SLICE_NULL; /* (in its text) */
 	for (int i = 0; i < m->n_headers; i++) {
 		m->headers[i].name = keep(&at, m->headers[i].name);
 		m->headers[i].value = keep(&at, m->headers[i].value);
@@ -549,6 +573,81 @@ static void test_pipelined(void)
 	check_all_splits(&cv, 4096, true, &c);
 	coll_free(&c);
 	conv_free(&cv);
+}
+
+static struct buf buf_of(const char *s)
+{
+	struct buf b = { (uint8_t *)strdup(s), strlen(s) };
+
+	if (!b.p)
+		abort();
+	return b;
+}
+
+/*
+ * Heads that repeat the one before on their direction are taken whole
+ * (head_again()); byte by byte they never are. Either way the same
+ * records: a repeated request; the same response head answering HEAD
+ * (no body) and then GET (a body); a folded head twice (never kept, its
+ * lines were joined in place); a head that repeats the last one up to a
+ * line more; a repeat after a head that failed.
+ */
+static void test_head_again(void)
+{
+	struct conv cv = {
+		.name = "head_again",
+		.req = buf_of("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			      "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			      "HEAD /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			      "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			      "GET /f HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
+			      "GET /f HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
+			      "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			      "GET /a HTTP/1.1\r\nHost: h\r\nY: 1\r\n\r\n"),
+		.resp = buf_of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+			       "HTTP/1.1 204 No Content\r\n\r\n"
+			       "HTTP/1.1 204 No Content\r\n\r\n"
+			       "HTTP/1.1 204 No Content\r\n\r\n"
+			       "HTTP/1.1 204 No Content\r\n\r\n"),
+	};
+	struct coll c = run_conv(&cv, CLIENT, 0, 1u << 30, 4096, false);
+	struct coll b = { 0 };
+	struct http_parser *p = http_parser_new(4096, true);
+	const char *bad = "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n";
+
+	CHECK_EQ_INT(c.n, 16);
+	CHECK_SLICE(msg(&c, 2)->method, "HEAD");
+	CHECK_EQ_INT(msg(&c, 10)->body_size, 0); /* the answer to HEAD */
+	CHECK_SLICE(msg(&c, 11)->body, "ok");
+	CHECK_SLICE(hdr(msg(&c, 4), "X"), "a   b");
+	CHECK_SLICE(hdr(msg(&c, 5), "X"), "a   b");
+	CHECK_SLICE(hdr(msg(&c, 7), "Y"), "1");
+	CHECK_EQ_INT(msg(&c, 7)->n_headers, 2);
+	check_all_splits(&cv, 4096, false, &c);
+	coll_free(&c);
+	conv_free(&cv);
+
+	/* A repeated head is stamped with its own feed's time. */
+	feed_str(p, DIR_SEND, 5, "GET / HTTP/1.1\r\n\r\n", &b);
+	feed_str(p, DIR_SEND, 6, "GET / HTTP/1.1\r\n\r\n", &b);
+	CHECK(b.n == 2 && b.v[0].r.ts_ns == 5 && b.v[1].r.ts_ns == 6);
+	http_parser_free(p);
+	coll_free(&b);
+	b = (struct coll){ 0 };
+	p = http_parser_new(4096, true);
+
+	/* A head whose framing failed is not taken again: the same bytes
+	 * fail the same way, as errors, after a rescan. */
+	feed_str(p, DIR_SEND, 1, "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", &b);
+	feed_str(p, DIR_RECV, 2, bad, &b);
+	feed_str(p, DIR_RECV, 3, bad, &b);
+	CHECK_EQ_INT(b.n, 2);
+	CHECK_EQ_INT(http_parser_stats(p)->errors, 2);
+	http_parser_free(p);
+	coll_free(&b);
 }
 
 static void test_head_304_204(void)
@@ -1405,6 +1504,7 @@ int main(int argc, char **argv)
 		test_keepalive();
 		test_pipelined();
 		test_head_304_204();
+	test_head_again();
 		test_chunked_and_close();
 		test_gzip_chunked();
 		test_big_body_gap();
