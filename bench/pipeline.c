@@ -10,7 +10,7 @@
  * `valgrind --tool=callgrind` to compare two builds by instructions, or
  * plainly for ns per message. Not a test; see bench/README.md.
  *
- *   pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]
+ *   pipeline [-w nats|http|wrk] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]
  *            [-f] [-o FILE] [-t]
  *
  * nats: one publisher and one subscriber through a server, all three on
@@ -21,6 +21,9 @@
  * msgscope starts after the clients.
  * http: a keep-alive client and server, GET and a 100-byte response, each
  * seen at both ends.
+ * wrk: as bench/run.sh's http-wrk case: 32 keep-alive connections taken in
+ * turn, the response head nginx sends there (its Date moves on each
+ * second of the simulated 100k requests/s).
  * -d N: every Nth kernel event is lost, as when the ring buffer is full;
  * -c BYTES: each event copies at most BYTES, as under --snaplen (the rest
  * of the syscall is a gap). Both put the correlator in the state it is in
@@ -255,6 +258,45 @@ static void run_http(struct conntrack *ct, const struct opts *o, uint64_t t0)
 	}
 }
 
+#define WRK_CONNS 32
+
+static void run_wrk(struct conntrack *ct, const struct opts *o, uint64_t t0)
+{
+	static struct end cli[WRK_CONNS], srv[WRK_CONNS];
+	static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+	char resp[512];
+	uint64_t ts = t0;
+	int hl = 0;
+
+	for (int k = 0; k < WRK_CONNS; k++) {
+		cli[k] = (struct end){ 1 + 2 * k, 100, "wrk", 40001 + k, 8080,
+				       MS_ROLE_CLIENT };
+		srv[k] = (struct end){ 2 + 2 * k, 200, "nginx", 8080, 40001 + k,
+				       MS_ROLE_SERVER };
+	}
+	for (long i = 0; i < o->n; i++) {
+		int k = (int)(i % WRK_CONNS);
+
+		if (i % 100000 == 0) {
+			hl = snprintf(resp, sizeof(resp),
+				      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n"
+				      "Date: Mon, 07 Dec 2026 18:%02ld:%02ld GMT\r\n"
+				      "Content-Type: application/octet-stream\r\n"
+				      "Content-Length: 100\r\n"
+				      "Last-Modified: Mon, 07 Dec 2026 08:49:00 GMT\r\n"
+				      "Connection: keep-alive\r\nETag: \"6975d6bc-64\"\r\n"
+				      "Accept-Ranges: bytes\r\n\r\n",
+				      i / 6000000 % 60, i / 100000 % 60);
+			memset(resp + hl, 'a', 100);
+		}
+		put_both(ct, &cli[k], &srv[k], MS_PROTO_HTTP, o->fresh, ts, req,
+			 sizeof(req) - 1);
+		put_both(ct, &srv[k], &cli[k], MS_PROTO_HTTP, o->fresh, ts + 40000,
+			 resp, (size_t)hl + 100);
+		ts += 10000; /* 100k requests/s */
+	}
+}
+
 static double cpu_s(void)
 {
 	struct rusage ru;
@@ -266,7 +308,7 @@ static double cpu_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pipeline [-w nats|http] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]\n"
+	fprintf(f, "usage: pipeline [-w nats|http|wrk] [-n MESSAGES] [-b PER_SYSCALL] [-s SIZE]\n"
 		   "                [-d LOSE_EVERY] [-c CAPTURE_BYTES] [-f] [-o FILE] [-t]\n");
 }
 
@@ -291,7 +333,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->n <= 0 || o->batch <= 0 || o->size < 32 || drop_every < 0 ||
 	    drop_every == 1 ||
-	    (strcmp(o->workload, "nats") && strcmp(o->workload, "http"))) {
+	    (strcmp(o->workload, "nats") && strcmp(o->workload, "http") &&
+	     strcmp(o->workload, "wrk"))) {
 		usage(stderr);
 		return -1;
 	}
@@ -336,6 +379,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	if (nats)
 		run_nats(ct, &o, t0);
+	else if (!strcmp(o.workload, "wrk"))
+		run_wrk(ct, &o, t0);
 	else
 		run_http(ct, &o, t0);
 	conntrack_flush(ct, t0);
