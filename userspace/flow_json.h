@@ -39,7 +39,7 @@ bool flow_event_write(struct jw *w, const struct flow_event *ev);
  * reused only for a byte-identical endpoint_info, so a stale one costs a
  * render, never a wrong line. Zero-initialise it; it holds no pointers.
  */
-#define FLOW_JSON_CACHE_SLOTS 32
+#define FLOW_JSON_CACHE_SLOTS 128
 
 struct flow_json_endpoint {
 	bool valid;

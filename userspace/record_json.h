@@ -25,7 +25,7 @@ void record_write_json(struct jw *w, const struct msg_record *rec);
  * conn_meta, so a stale entry can cost a render, never a wrong line.
  * Zero-initialise it; it holds no pointers.
  */
-#define RECORD_JSON_CACHE_SLOTS 16
+#define RECORD_JSON_CACHE_SLOTS 128
 
 struct record_json_conn {
 	bool valid;
