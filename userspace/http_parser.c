@@ -52,6 +52,15 @@ enum framing { F_NONE, F_LEN, F_CHUNKED, F_CLOSE, F_TUNNEL, F_ERROR };
 /* Chunk-size line phases: digits, whitespace after them, extensions. */
 enum { CS_DIGITS, CS_SPACE, CS_EXT };
 
+/* What a head's headers say of how its body is framed. */
+struct frame_info {
+	bool te;	/* Transfer-Encoding present */
+	bool chunked;	/* ... and its final coding is chunked */
+	bool has_len;
+	bool bad_len;	/* Content-Length unusable or conflicting */
+	uint64_t len;
+};
+
 struct http_dir {
 	enum direction dir;
 	bool peer_read;		/* stamped on its records */
@@ -77,6 +86,10 @@ struct http_dir {
 	int again_cur;
 	unsigned again_lines;
 	size_t again_first_len, again_first_end;
+	struct frame_info again_f;	/* what its headers said of framing */
+	unsigned again_dropped;		/* its headers past HTTP_MAX_HEADERS */
+	const uint8_t *again_hbuf;	/* where it was split (rec's slices) */
+	bool again_split;	/* hbuf holds it where it was split */
 
 	uint8_t *bbuf;		/* kept body bytes, de-chunked */
 	size_t blen, bcap;
@@ -535,14 +548,6 @@ static void body_hole(struct http_dir *d, uint64_t n)
 
 /* ---- the head is complete ---- */
 
-struct frame_info {
-	bool te;	/* Transfer-Encoding present */
-	bool chunked;	/* ... and its final coding is chunked */
-	bool has_len;
-	bool bad_len;	/* Content-Length unusable or conflicting */
-	uint64_t len;
-};
-
 /* A Content-Length value: one number, or a list of copies of one number. */
 static bool parse_length(struct slice v, uint64_t *out)
 {
@@ -712,18 +717,17 @@ static void chunk_line_reset(struct http_dir *d)
 }
 
 /*
- * Keep a copy of the head just read whole, checked line by line, for
- * head_again(). Not a folded one: joining its lines rewrote hbuf, so the
- * bytes kept would not be the bytes received.
+ * Keep a copy of the head just read whole, checked line by line and split
+ * into d->rec, for head_again(). Not a folded one: joining its lines
+ * rewrote hbuf, so the bytes kept would not be the bytes received.
  */
-static void keep_head(struct http_dir *d)
+static void keep_head(struct http_dir *d, const struct frame_info *f,
+		      unsigned dropped)
 {
 	if (d->folded || d->hlen > AGAIN_MAX) {
 		d->again_len = 0;
 		return;
 	}
-	if (d->again_len == d->hlen && !memcmp(d->again, d->hbuf, d->hlen))
-		return; /* taken by head_again() */
 	if (!d->again && !(d->again = malloc(AGAIN_MAX))) {
 		d->again_len = 0;
 		return;
@@ -734,6 +738,45 @@ static void keep_head(struct http_dir *d)
 	d->again_lines = d->lines;
 	d->again_first_len = d->first_len;
 	d->again_first_end = d->first_end;
+	d->again_f = *f;
+	d->again_dropped = dropped;
+	d->again_hbuf = d->hbuf;
+}
+
+/* The members of d->rec that follow from its head, split from hbuf. */
+static void split_head(struct http_parser *p, struct http_dir *d,
+		       struct frame_info *f)
+{
+	struct http_msg *m = &d->rec.http;
+	unsigned dropped = p->st.headers_dropped;
+
+	/* not the 64 header slots (2 KiB): fill_headers() sets those it uses */
+	memset(m, 0, offsetof(struct http_msg, headers));
+	memset(&m->n_headers, 0, sizeof(*m) - offsetof(struct http_msg, n_headers));
+	m->kind = (enum http_kind)d->cur;
+	m->head = slice_from((const char *)d->hbuf, d->hlen);
+	fill_start(d, m);
+	fill_headers(p, d, m, f);
+	keep_head(d, f, (unsigned)(p->st.headers_dropped - dropped));
+}
+
+/*
+ * head_again() put the kept head back where it was split, and d->rec's
+ * members still point into it (only head_done() writes them, and only
+ * emit() writes the rest): those are reset, the split taken as it was.
+ */
+static void split_again(struct http_parser *p, struct http_dir *d,
+			struct frame_info *f)
+{
+	struct http_msg *m = &d->rec.http;
+
+	d->again_split = false;
+	*f = d->again_f;
+	p->st.headers_dropped += d->again_dropped;
+	m->body = SLICE_NULL;
+	m->body_size = 0;
+	m->chunked = false;
+	m->truncated = false;
 }
 
 static void head_done(struct http_parser *p, struct http_dir *d,
@@ -743,14 +786,10 @@ static void head_done(struct http_parser *p, struct http_dir *d,
 	struct frame_info f = { 0 };
 	enum framing fr;
 
-	/* not the 64 header slots (2 KiB): fill_headers() sets those it uses */
-	memset(m, 0, offsetof(struct http_msg, headers));
-	memset(&m->n_headers, 0, sizeof(*m) - offsetof(struct http_msg, n_headers));
-	m->kind = (enum http_kind)d->cur;
-	m->head = slice_from((const char *)d->hbuf, d->hlen);
-	keep_head(d);
-	fill_start(d, m);
-	fill_headers(p, d, m, &f);
+	if (d->again_split)
+		split_again(p, d, &f);
+	else
+		split_head(p, d, &f);
 	d->tentative = false;
 	fr = m->kind == HTTP_REQUEST ? request_framing(p, m, &f)
 				     : response_framing(p, m, &f);
@@ -1092,6 +1131,7 @@ static size_t head_again(struct http_parser *p, struct http_dir *d,
 	d->lines = d->again_lines;
 	d->first_len = d->again_first_len;
 	d->first_end = d->again_first_end;
+	d->again_split = d->hbuf == d->again_hbuf;
 	head_done(p, d, cb, ctx);
 	return n;
 }

@@ -590,7 +590,8 @@ static struct buf buf_of(const char *s)
  * records: a repeated request; the same response head answering HEAD
  * (no body) and then GET (a body); a folded head twice (never kept, its
  * lines were joined in place); a head that repeats the last one up to a
- * line more; a repeat after a head that failed.
+ * line more; a chunked response head again, answering HEAD (no body, not
+ * chunked); a repeat after a head that failed.
  */
 static void test_head_again(void)
 {
@@ -603,7 +604,9 @@ static void test_head_again(void)
 			      "GET /f HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
 			      "GET /f HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
 			      "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
-			      "GET /a HTTP/1.1\r\nHost: h\r\nY: 1\r\n\r\n"),
+			      "GET /a HTTP/1.1\r\nHost: h\r\nY: 1\r\n\r\n"
+			      "GET /c HTTP/1.1\r\n\r\n"
+			      "HEAD /c HTTP/1.1\r\n\r\n"),
 		.resp = buf_of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
@@ -611,29 +614,47 @@ static void test_head_again(void)
 			       "HTTP/1.1 204 No Content\r\n\r\n"
 			       "HTTP/1.1 204 No Content\r\n\r\n"
 			       "HTTP/1.1 204 No Content\r\n\r\n"
-			       "HTTP/1.1 204 No Content\r\n\r\n"),
+			       "HTTP/1.1 204 No Content\r\n\r\n"
+			       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			       "2\r\nok\r\n0\r\n\r\n"
+			       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
 	};
 	struct coll c = run_conv(&cv, CLIENT, 0, 1u << 30, 4096, false);
 	struct coll b = { 0 };
 	struct http_parser *p = http_parser_new(4096, true);
 	const char *bad = "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n";
 
-	CHECK_EQ_INT(c.n, 16);
+	CHECK_EQ_INT(c.n, 20);
 	CHECK_SLICE(msg(&c, 2)->method, "HEAD");
-	CHECK_EQ_INT(msg(&c, 10)->body_size, 0); /* the answer to HEAD */
-	CHECK_SLICE(msg(&c, 11)->body, "ok");
+	CHECK_EQ_INT(msg(&c, 12)->body_size, 0); /* the answer to HEAD */
+	CHECK_SLICE(msg(&c, 13)->body, "ok");
 	CHECK_SLICE(hdr(msg(&c, 4), "X"), "a   b");
 	CHECK_SLICE(hdr(msg(&c, 5), "X"), "a   b");
 	CHECK_SLICE(hdr(msg(&c, 7), "Y"), "1");
 	CHECK_EQ_INT(msg(&c, 7)->n_headers, 2);
+	CHECK(msg(&c, 18)->chunked && !msg(&c, 19)->chunked);
+	CHECK_SLICE(msg(&c, 18)->body, "ok");
+	CHECK_EQ_INT(msg(&c, 19)->body_size, 0);
 	check_all_splits(&cv, 4096, false, &c);
 	coll_free(&c);
 	conv_free(&cv);
 
-	/* A repeated head is stamped with its own feed's time. */
+	/* A repeated head is stamped with its own feed's time, and its
+	 * headers past the record's slots are counted each time. */
 	feed_str(p, DIR_SEND, 5, "GET / HTTP/1.1\r\n\r\n", &b);
 	feed_str(p, DIR_SEND, 6, "GET / HTTP/1.1\r\n\r\n", &b);
 	CHECK(b.n == 2 && b.v[0].r.ts_ns == 5 && b.v[1].r.ts_ns == 6);
+	{
+		char many[1024] = "GET /m HTTP/1.1\r\n";
+
+		for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
+			strcat(many, "A: b\r\n");
+		strcat(many, "\r\n");
+		feed_str(p, DIR_SEND, 7, many, &b);
+		feed_str(p, DIR_SEND, 8, many, &b);
+		CHECK_EQ_INT(b.n, 4);
+		CHECK_EQ_INT(http_parser_stats(p)->headers_dropped, 2);
+	}
 	http_parser_free(p);
 	coll_free(&b);
 	b = (struct coll){ 0 };
