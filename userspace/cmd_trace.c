@@ -27,8 +27,8 @@
 struct trace_ctx {
 	struct live_args *args;
 	struct trace_writer *out;
-	struct record_json_cache jcache;
-	struct flow_json_cache fcache;
+	struct record_json_cache *jcache; /* (a quarter MiB together: */
+	struct flow_json_cache *fcache;   /* not on the stack) */
 	struct correlator *corr; /* exchange/delivery/flow lines */
 	struct sock_resolver *resolver;
 	int write_err;
@@ -139,7 +139,7 @@ static void on_record(const struct msg_record *rec, void *ctx)
 
 	if (t->write_err)
 		return;
-	record_write_json_cached(trace_writer_line(t->out), rec, &t->jcache);
+	record_write_json_cached(trace_writer_line(t->out), rec, t->jcache);
 	t->write_err = trace_writer_commit(t->out);
 	corr_record(t->corr, rec);
 }
@@ -150,8 +150,16 @@ static void on_flow_event(const struct flow_event *ev, void *ctx)
 
 	if (t->write_err)
 		return;
-	if (flow_event_write_cached(trace_writer_line(t->out), ev, &t->fcache))
+	if (flow_event_write_cached(trace_writer_line(t->out), ev, t->fcache))
 		t->write_err = trace_writer_commit(t->out);
+}
+
+static void close_correlator(struct trace_ctx *t)
+{
+	corr_free(t->corr);
+	sock_resolver_free(t->resolver);
+	free(t->jcache);
+	free(t->fcache);
 }
 
 static int open_correlator(struct trace_ctx *t)
@@ -172,7 +180,9 @@ static int open_correlator(struct trace_ctx *t)
 	cfg.emit = on_flow_event;
 	cfg.emit_ctx = t;
 	t->corr = corr_new(&cfg);
-	return t->corr ? 0 : -ENOMEM;
+	t->jcache = calloc(1, sizeof(*t->jcache));
+	t->fcache = calloc(1, sizeof(*t->fcache));
+	return t->corr && t->jcache && t->fcache ? 0 : -ENOMEM;
 }
 
 static void on_drops(const struct session_counters *prev,
@@ -320,7 +330,7 @@ int cmd_trace(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (open_correlator(&t)) {
 		fprintf(stderr, "msgscope: out of memory\n");
-		return 1;
+		goto fail;
 	}
 	if (trace_writer_open(&t.out, path))
 		goto fail;
@@ -349,11 +359,9 @@ int cmd_trace(int argc, char **argv)
 		t.write_err = trace_writer_flush(t.out);
 	session_close(s);
 	err = trace_writer_close(t.out) ?: t.write_err ?: err;
-	corr_free(t.corr);
-	sock_resolver_free(t.resolver);
+	close_correlator(&t);
 	return err ? 1 : 0;
 fail:
-	corr_free(t.corr);
-	sock_resolver_free(t.resolver);
+	close_correlator(&t);
 	return 1;
 }
