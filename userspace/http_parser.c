@@ -81,8 +81,8 @@ struct http_dir {
 	bool folded;		/* an obs-fold was joined in hbuf */
 
 	/* The last head read whole and not folded, for head_again() */
-	uint8_t *again;		/* AGAIN_MAX bytes once one was kept */
-	size_t again_len;	/* 0: none */
+	uint8_t *again;
+	size_t again_len, again_cap;	/* again_len 0: none */
 	int again_cur;
 	unsigned again_lines;
 	size_t again_first_len, again_first_end;
@@ -728,7 +728,7 @@ static void keep_head(struct http_dir *d, const struct frame_info *f,
 		d->again_len = 0;
 		return;
 	}
-	if (!d->again && !(d->again = malloc(AGAIN_MAX))) {
+	if (!buf_reserve(&d->again, &d->again_cap, d->hlen, AGAIN_MAX)) {
 		d->again_len = 0;
 		return;
 	}
@@ -1333,7 +1333,6 @@ size_t http_parser_memory(const struct http_parser *p)
 		return 0;
 	n = sizeof(*p);
 	for (int i = 0; i < 2; i++)
-		n += p->d[i].hcap + p->d[i].bcap +
-		     (p->d[i].again ? AGAIN_MAX : 0);
+		n += p->d[i].hcap + p->d[i].bcap + p->d[i].again_cap;
 	return n;
 }
