@@ -185,16 +185,41 @@ static __always_inline __u64 offset_of_seq(__u64 ref, __u32 base, __u32 seq)
  * is, and the old offset it returns is where the other end's reads start
  * being left out. So every byte is shipped by one of the two.
  */
+static __always_inline struct conn_state *
+lone_end(__u64 h, const struct conn_state *st, struct ms_conn_key **pk)
+{
+	struct conn_state *ps;
+
+	*pk = bpf_map_lookup_elem(&lone_ends, &h);
+	ps = *pk ? bpf_map_lookup_elem(&conns, *pk) : NULL;
+	if (!ps || ps == st || !tuple_reversed(&ps->tuple, &st->tuple))
+		return NULL;
+	return ps;
+}
+
 static __noinline void pair_ends(struct ms_conn_key *key, struct conn_state *st)
 {
 	__u64 h = ends_hash(&st->tuple), mine, theirs;
-	struct ms_conn_key *pk = bpf_map_lookup_elem(&lone_ends, &h);
-	struct conn_state *ps = pk ? bpf_map_lookup_elem(&conns, pk) : NULL;
+	struct ms_conn_key *pk;
+	struct conn_state *ps = lone_end(h, st, &pk);
 
-	if (!pk || !ps || ps == st || !tuple_reversed(&ps->tuple, &st->tuple)) {
-		bpf_map_update_elem(&lone_ends, &h, key, BPF_ANY);
-		return;
+	if (!ps) {
+		/* Wait here, unless the other end got here since the lookup:
+		 * both ends' first data can come at once on two CPUs (a
+		 * client reads the server's INFO while the server's send hook
+		 * still runs), and each one's entry overwrote the other's, so
+		 * neither was ever paired. An entry in the way that is not
+		 * the other end's is one whose end is gone: taken over. */
+		if (!bpf_map_update_elem(&lone_ends, &h, key, BPF_NOEXIST))
+			return;
+		ps = lone_end(h, st, &pk);
+		if (!ps || !pk) {
+			bpf_map_update_elem(&lone_ends, &h, key, BPF_ANY);
+			return;
+		}
 	}
+	if (!pk)
+		return;
 	st->peer = *pk;
 	ps->peer = *key;
 	bpf_map_delete_elem(&lone_ends, &h);
