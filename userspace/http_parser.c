@@ -84,7 +84,6 @@ struct http_dir {
 	uint8_t *again;
 	size_t again_len, again_cap;	/* again_len 0: none */
 	int again_cur;
-	unsigned again_lines;
 	size_t again_first_len, again_first_end;
 	struct frame_info again_f;	/* what its headers said of framing */
 	unsigned again_dropped;		/* its headers past HTTP_MAX_HEADERS */
@@ -735,7 +734,6 @@ static void keep_head(struct http_dir *d, const struct frame_info *f,
 	memcpy(d->again, d->hbuf, d->hlen);
 	d->again_len = d->hlen;
 	d->again_cur = d->cur;
-	d->again_lines = d->lines;
 	d->again_first_len = d->first_len;
 	d->again_first_end = d->first_end;
 	d->again_f = *f;
@@ -1128,7 +1126,6 @@ static size_t head_again(struct http_parser *p, struct http_dir *d,
 	d->hlen = n;
 	d->line_off = n;
 	d->line_crs = 0;
-	d->lines = d->again_lines;
 	d->first_len = d->again_first_len;
 	d->first_end = d->again_first_end;
 	d->again_split = d->hbuf == d->again_hbuf;
