@@ -213,12 +213,12 @@ static __noinline void pair_ends(struct ms_conn_key *key, struct conn_state *st)
 		if (!bpf_map_update_elem(&lone_ends, &h, key, BPF_NOEXIST))
 			return;
 		ps = lone_end(h, st, &pk);
-		if (!ps || !pk) {
+		if (!ps) {
 			bpf_map_update_elem(&lone_ends, &h, key, BPF_ANY);
 			return;
 		}
 	}
-	if (!pk)
+	if (!pk) /* (found with ps: for the verifier) */
 		return;
 	st->peer = *pk;
 	ps->peer = *key;
